@@ -1,0 +1,129 @@
+"""Activation registry: formula, f and f' in numpy (for training, plots and health), torch module, init.
+
+f and f' are the engine's own: training backpropagates with f' directly instead of through autograd,
+which is what makes tiny networks fast. Tests check f against torch and f' against autograd.
+Constants are PyTorch's. `slope` is Leaky ReLU's negative slope or PReLU's per-neuron slopes,
+`alpha` is ELU's alpha.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+SELU_ALPHA = 1.6732632423543772848
+SELU_SCALE = 1.0507009873554804934
+SOFTPLUS_THRESHOLD = 20.0  # torch: linear above beta·x > 20
+_SQRT_HALF = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+Array = np.ndarray
+
+
+def _sigmoid(z: Array) -> Array:
+    # tanh form: no overflow for large |z|, one ufunc
+    return 0.5 + 0.5 * np.tanh(0.5 * z)
+
+
+def _softplus(z: Array) -> Array:
+    return np.where(z > SOFTPLUS_THRESHOLD, z, np.log1p(np.exp(np.minimum(z, SOFTPLUS_THRESHOLD))))
+
+
+def _phi_cdf(z: Array) -> Array:
+    # numpy has no erf; torch's is exact and shares the buffer (no copy)
+    erf = torch.special.erf(torch.from_numpy(np.ascontiguousarray(z) * _SQRT_HALF)).numpy()
+    return 0.5 * (1.0 + erf)
+
+
+def _expm1_neg(z: Array) -> Array:
+    return np.expm1(np.minimum(z, 0.0))  # clamp so the positive branch never overflows
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One activation variant: how it computes, how it is drawn and how its weights start."""
+
+    name: str
+    label: str  # for menus
+    formula: str  # for the activation panel
+    f: Callable[..., Array]  # f(z, slope, alpha)
+    df: Callable[..., Array]  # f'(z, slope, alpha), equal to autograd's
+    torch_module: Callable[..., torch.nn.Module]  # torch_module(units, slope, alpha)
+    init: str  # recommended init of the weights feeding it: he, leaky_he, xavier, xavier_tanh, lecun
+    rectifier: bool  # rectifier family: a unit with max z <= 0 and non-zero slope is "sleeping"
+    learned_slope: bool = False  # PReLU: one learned slope per neuron
+
+
+def _def(name, label, formula, f, df, module, init, rectifier=False, learned=False):
+    return name, Activation(name, label, formula, f, df, module, init, rectifier, learned)
+
+
+ACTIVATIONS: dict[str, Activation] = dict([
+    _def("relu", "ReLU", "max(0, x)",
+         lambda z, s, a: np.maximum(z, 0.0),
+         lambda z, s, a: (z > 0).astype(z.dtype),
+         lambda n, s, a: torch.nn.ReLU(), "he", rectifier=True),
+    _def("leaky_relu", "Leaky ReLU", "max(0, x) + s·min(0, x)",
+         lambda z, s, a: np.where(z > 0, z, z * s),
+         lambda z, s, a: np.where(z > 0, np.float32(1.0), np.float32(s)).astype(z.dtype),
+         lambda n, s, a: torch.nn.LeakyReLU(s), "leaky_he", rectifier=True),
+    _def("prelu", "PReLU", "max(0, x) + a·min(0, x), a learned per neuron",
+         lambda z, s, a: np.where(z > 0, z, z * s),
+         lambda z, s, a: np.where(z > 0, np.ones_like(z), np.broadcast_to(s, z.shape)).astype(z.dtype),
+         lambda n, s, a: torch.nn.PReLU(n, s), "leaky_he", rectifier=True, learned=True),
+    _def("elu", "ELU", "x if x > 0 else α(eˣ − 1)",
+         lambda z, s, a: np.where(z > 0, z, a * _expm1_neg(z)),
+         lambda z, s, a: np.where(z > 0, 1.0, a * np.exp(np.minimum(z, 0.0))).astype(z.dtype),
+         lambda n, s, a: torch.nn.ELU(a), "he", rectifier=True),
+    _def("selu", "SELU", "λ·(x if x > 0 else α(eˣ − 1))",
+         lambda z, s, a: SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * _expm1_neg(z)),
+         lambda z, s, a: (SELU_SCALE * np.where(z > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(z, 0.0)))).astype(z.dtype),
+         lambda n, s, a: torch.nn.SELU(), "lecun", rectifier=True),
+    _def("gelu", "GELU", "x·Φ(x)",
+         lambda z, s, a: z * _phi_cdf(z),
+         lambda z, s, a: _phi_cdf(z) + z * _INV_SQRT_2PI * np.exp(-0.5 * z * z),
+         lambda n, s, a: torch.nn.GELU(), "he"),
+    _def("silu", "SiLU (swish)", "x·σ(x)",
+         lambda z, s, a: z * _sigmoid(z),
+         lambda z, s, a: (lambda g: g * (1.0 + z * (1.0 - g)))(_sigmoid(z)),
+         lambda n, s, a: torch.nn.SiLU(), "he"),
+    _def("mish", "Mish", "x·tanh(softplus(x))",
+         lambda z, s, a: z * np.tanh(_softplus(z)),
+         lambda z, s, a: (lambda t: t + z * _sigmoid(z) * (1.0 - t * t))(np.tanh(_softplus(z))),
+         lambda n, s, a: torch.nn.Mish(), "he"),
+    _def("softplus", "Softplus", "log(1 + eˣ)",
+         lambda z, s, a: _softplus(z),
+         lambda z, s, a: np.where(z > SOFTPLUS_THRESHOLD, 1.0, _sigmoid(z)).astype(z.dtype),
+         lambda n, s, a: torch.nn.Softplus(), "he"),
+    _def("sigmoid", "Sigmoid", "1 / (1 + e⁻ˣ)",
+         lambda z, s, a: _sigmoid(z),
+         lambda z, s, a: (lambda g: g * (1.0 - g))(_sigmoid(z)),
+         lambda n, s, a: torch.nn.Sigmoid(), "xavier"),
+    _def("tanh", "Tanh", "tanh(x)",
+         lambda z, s, a: np.tanh(z),
+         lambda z, s, a: (lambda t: 1.0 - t * t)(np.tanh(z)),
+         lambda n, s, a: torch.nn.Tanh(), "xavier_tanh"),
+    _def("linear", "Linear", "x",
+         lambda z, s, a: z,
+         lambda z, s, a: np.ones_like(z),
+         lambda n, s, a: torch.nn.Identity(), "lecun"),
+])
+
+
+def weight_std(rule: str, fan_in: int, fan_out: int, slope: float = 0.0) -> float:
+    """Standard deviation of a normal init (PyTorch's kaiming_normal_ / xavier_normal_ formulas)."""
+    if rule == "he":
+        return math.sqrt(2.0 / fan_in)
+    if rule == "leaky_he":
+        return math.sqrt(2.0 / (1.0 + slope * slope)) / math.sqrt(fan_in)
+    if rule == "lecun":
+        return 1.0 / math.sqrt(fan_in)
+    if rule == "xavier":
+        return math.sqrt(2.0 / (fan_in + fan_out))
+    if rule == "xavier_tanh":
+        return (5.0 / 3.0) * math.sqrt(2.0 / (fan_in + fan_out))
+    raise ValueError(f"unknown init rule {rule!r}")

@@ -1,0 +1,179 @@
+"""2D classification datasets: pure numpy generators, input features, CSV import.
+
+Generators follow TensorFlow Playground's geometry (dataset.ts): points in about [-6, 6]², raw
+coordinates, labels 0/1 (TF Playground's -1 becomes 0). Each is (n, noise, rng) -> (X, y) with
+X (n, 2) float32 and y (n,) float32.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .experiment import Data, ExperimentError
+
+Generator = Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+EXTENT = 6.0  # the input plane shown and sampled: [-EXTENT, EXTENT]²
+
+
+def _pack(xs, ys, labels) -> tuple[np.ndarray, np.ndarray]:
+    X = np.column_stack([xs, ys]).astype(np.float32)
+    return X, np.asarray(labels, dtype=np.float32)
+
+
+def circle(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Disc r < 2.5 (label 1) inside a ring 3.5..5 (label 0); noise moves the point used for the label."""
+    radius = 5.0
+    inner, outer = n // 2, n - n // 2
+    r = np.concatenate([rng.uniform(0, radius * 0.5, inner), rng.uniform(radius * 0.7, radius, outer)])
+    angle = rng.uniform(0, 2 * math.pi, n)
+    x, y = r * np.sin(angle), r * np.cos(angle)
+    nx, ny = rng.uniform(-radius, radius, (2, n)) * noise
+    labels = np.hypot(x + nx, y + ny) < radius * 0.5
+    return _pack(x, y, labels)
+
+
+def xor(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform in ±5, pushed 0.3 off the axes; label 1 where x·y ≥ 0."""
+    padding = 0.3
+    x, y = rng.uniform(-5, 5, (2, n))
+    x = x + np.where(x > 0, padding, -padding)
+    y = y + np.where(y > 0, padding, -padding)
+    nx, ny = rng.uniform(-5, 5, (2, n)) * noise
+    labels = (x + nx) * (y + ny) >= 0
+    return _pack(x, y, labels)
+
+
+def gauss(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two blobs at (2, 2) (label 1) and (-2, -2); the variance grows from 0.5 to 4 with noise."""
+    variance = 0.5 + (4.0 - 0.5) * (noise / 0.5)
+    half = n // 2
+    centres = np.where(np.arange(n)[:, None] < half, 2.0, -2.0)
+    points = centres + rng.normal(0, math.sqrt(variance), (n, 2))
+    return _pack(points[:, 0], points[:, 1], np.arange(n) < half)
+
+
+def spiral(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaved spirals of radius 5 and 1.75 turns; noise jitters each point by ±noise."""
+    xs, ys, labels = [], [], []
+    for label, delta, count in ((1, 0.0, n // 2), (0, math.pi, n - n // 2)):
+        i = np.arange(count) / count
+        r, t = i * 5.0, 1.75 * i * 2 * math.pi + delta
+        jitter = rng.uniform(-1, 1, (2, count)) * noise
+        xs.append(r * np.sin(t) + jitter[0])
+        ys.append(r * np.cos(t) + jitter[1])
+        labels.append(np.full(count, label))
+    return _pack(np.concatenate(xs), np.concatenate(ys), np.concatenate(labels))
+
+
+def moons(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaved half circles (scikit-learn's shape), scaled to the playground's plane."""
+    upper, lower = n // 2, n - n // 2
+    t_up, t_low = rng.uniform(0, math.pi, upper), rng.uniform(0, math.pi, lower)
+    x = np.concatenate([np.cos(t_up), 1 - np.cos(t_low)])
+    y = np.concatenate([np.sin(t_up), 0.5 - np.sin(t_low)])
+    x, y = (x - 0.5) * 3.0, (y - 0.25) * 3.0  # centre, then scale to about ±4.5
+    x = x + rng.normal(0, 1, n) * noise * 2
+    y = y + rng.normal(0, 1, n) * noise * 2
+    return _pack(x, y, np.arange(n) < upper)
+
+
+def checkerboard(n: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A 4×4 board of 2.5-wide squares over ±5; noise moves the point used for the label."""
+    x, y = rng.uniform(-5, 5, (2, n))
+    nx, ny = rng.uniform(-2.5, 2.5, (2, n)) * noise
+    labels = (np.floor((x + nx) / 2.5) + np.floor((y + ny) / 2.5)) % 2 == 0
+    return _pack(x, y, labels)
+
+
+DATASETS: dict[str, Generator] = {
+    "circle": circle, "xor": xor, "gauss": gauss, "spiral": spiral,
+    "moons": moons, "checkerboard": checkerboard,
+}
+
+FEATURES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "x1": lambda x1, x2: x1,
+    "x2": lambda x1, x2: x2,
+    "x1_sq": lambda x1, x2: x1 * x1,
+    "x2_sq": lambda x1, x2: x2 * x2,
+    "x1x2": lambda x1, x2: x1 * x2,
+    "sin_x1": lambda x1, x2: np.sin(x1),
+    "sin_x2": lambda x1, x2: np.sin(x2),
+}
+
+FEATURE_LABELS = {
+    "x1": "x₁", "x2": "x₂", "x1_sq": "x₁²", "x2_sq": "x₂²", "x1x2": "x₁x₂",
+    "sin_x1": "sin(x₁)", "sin_x2": "sin(x₂)",
+}
+
+
+def features(points: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """(n, 2) raw points -> (n, len(names)) float32 network inputs, C-contiguous."""
+    x1, x2 = points[:, 0], points[:, 1]
+    return np.ascontiguousarray(np.column_stack([FEATURES[name](x1, x2) for name in names]), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class DataSplit:
+    """The points a run trains and tests on; arrays are read-only so they can cross threads."""
+
+    train_points: np.ndarray  # (n_train, 2) float32 raw coordinates
+    train_labels: np.ndarray  # (n_train,) float32 in {0, 1}
+    test_points: np.ndarray
+    test_labels: np.ndarray
+
+
+def make_split(data: Data, seed: int) -> DataSplit:
+    """Generate (or take) the points, shuffle them with the data seed, split train/test."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))  # stream 1: data
+    if data.points is not None:
+        table = np.asarray(data.points, dtype=np.float32)
+        X, y = table[:, :2], table[:, 2]
+    else:
+        X, y = DATASETS[data.dataset](data.n_points, data.noise, rng)
+    order = rng.permutation(len(X))
+    X, y = X[order], y[order]
+    n_train = min(max(1, int(round(len(X) * data.train_fraction))), len(X) - 1)
+    parts = [np.ascontiguousarray(a) for a in (X[:n_train], y[:n_train], X[n_train:], y[n_train:])]
+    for part in parts:
+        part.setflags(write=False)
+    return DataSplit(*parts)
+
+
+def load_points_csv(path: str | Path) -> tuple[list[list[float]], list[str]]:
+    """Read x,y,label rows from a CSV; returns (rows, warnings). A header line is allowed.
+
+    Junk rows are skipped with a warning that names the line; a file with fewer than 10 good rows
+    or only one label raises ExperimentError naming the file and what is allowed.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ExperimentError(f"{path}: cannot read the file ({error})") from None
+    rows, warnings = [], []
+    for line_no, cells in enumerate(csv.reader(text.splitlines()), start=1):
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        try:
+            if len(cells) != 3:
+                raise ValueError
+            x, y, label = (float(c) for c in cells)
+            if not (math.isfinite(x) and math.isfinite(y)) or label not in (0.0, 1.0, -1.0):
+                raise ValueError
+        except ValueError:
+            if not (line_no == 1 and not rows):  # a header is not junk
+                warnings.append(f"line {line_no} skipped: {','.join(cells)[:40]!r} is not x,y,label (label 0 or 1)")
+            continue
+        rows.append([x, y, 1 if label == 1.0 else 0])  # TF Playground's -1 reads as 0
+    if len(rows) < 10 or len({r[2] for r in rows}) < 2:
+        raise ExperimentError(
+            f"{path}: {len(rows)} usable rows; need at least 10 rows of x,y,label with both labels 0 and 1")
+    if len(rows) > 5000:
+        raise ExperimentError(f"{path}: {len(rows)} rows; at most 5000 are allowed")
+    return rows, warnings

@@ -266,25 +266,40 @@ class Trainer:
     # ---- snapshots -----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         """Everything a view needs, copied and read-only."""
-        exp = self._experiment
-        loss_fn = LOSSES[exp.training.loss]
-        with np.errstate(all="ignore"):
-            train_logits, kept = self.model.forward(self._x_train, keep=True)
-            test_logits = self.model.forward(self._x_test)
-            feature_grids, output, neuron_grids = render_grids(
-                self.model, exp.data.features, self.grid_size, GRID_EXTENT)
-            states = self.states if self.diverged else classify(self.model, kept)
-        layers = self.model.layers
-        return Snapshot(
-            experiment=exp, step=self.step_count, epoch=self.epoch,
-            train_loss=loss_fn(train_logits, self._y_train) if not self.diverged else float("nan"),
-            test_loss=loss_fn(test_logits, self._y_test) if not self.diverged else float("nan"),
-            train_accuracy=accuracy(train_logits, self._y_train),
-            test_accuracy=accuracy(test_logits, self._y_test),
-            diverged=self.diverged, message=self.message, data=self.data, grid_extent=GRID_EXTENT,
-            feature_grids=feature_grids, output_grid=output, neuron_grids=neuron_grids,
-            states=tuple(frozen(s) for s in states),
-            weights=tuple((frozen(layer.W), frozen(layer.b)) for layer in layers),
-            prelu_slopes=tuple(frozen(layer.slope) if layer.learned_slope else None for layer in layers[:-1]),
-            grad_norms=frozen(self.grad_norms()), history=self.history(),
-            model_state=tuple(self.model.state()))
+        return make_snapshot(
+            self._experiment, self.data, self.model, step=self.step_count, epoch=self.epoch,
+            grad_norms=self.grad_norms(), history=self.history(), grid_size=self.grid_size,
+            diverged=self.diverged, message=self.message, last_states=self.states)
+
+
+def make_snapshot(experiment: Experiment, data, model: MLP, *, step: int, epoch: float,
+                  grad_norms: np.ndarray, history: History, grid_size: int = DEFAULT_GRID,
+                  diverged: bool = False, message: str | None = None, last_states=None) -> Snapshot:
+    """A Snapshot of `model` on `data`: metrics, health and grids are computed here, fresh.
+
+    The trainer uses it live; the exporter uses it to replay recorded weights (MLP.load_state),
+    so an exported frame is drawn from exactly what the window would have shown.
+    """
+    names = experiment.data.features
+    x_train, y_train = features(data.train_points, names), data.train_labels
+    x_test, y_test = features(data.test_points, names), data.test_labels
+    loss_fn = LOSSES[experiment.training.loss]
+    with np.errstate(all="ignore"):
+        train_logits, kept = model.forward(x_train, keep=True)
+        test_logits = model.forward(x_test)
+        feature_grids, output, neuron_grids = render_grids(model, names, grid_size, GRID_EXTENT)
+        # a diverged model is all NaN: keep the last states that were measured on finite weights
+        states = last_states if diverged and last_states is not None else classify(model, kept)
+    layers = model.layers
+    nan = float("nan")
+    return Snapshot(
+        experiment=experiment, step=step, epoch=epoch,
+        train_loss=nan if diverged else loss_fn(train_logits, y_train),
+        test_loss=nan if diverged else loss_fn(test_logits, y_test),
+        train_accuracy=accuracy(train_logits, y_train), test_accuracy=accuracy(test_logits, y_test),
+        diverged=diverged, message=message, data=data, grid_extent=GRID_EXTENT,
+        feature_grids=feature_grids, output_grid=output, neuron_grids=neuron_grids,
+        states=tuple(frozen(s) for s in states),
+        weights=tuple((frozen(layer.W), frozen(layer.b)) for layer in layers),
+        prelu_slopes=tuple(frozen(layer.slope) if layer.learned_slope else None for layer in layers[:-1]),
+        grad_norms=frozen(grad_norms), history=history, model_state=tuple(model.state()))

@@ -236,7 +236,8 @@ class Trainer:
         n = len(self.model.layers)
         if self._last_grads is None:
             return np.full(n, np.nan, np.float32)
-        return np.array([np.linalg.norm(self._last_grads[("W", i)]) for i in range(n)], np.float32)
+        with np.errstate(all="ignore"):  # a diverging run's gradients overflow; NaN/inf is the answer
+            return np.array([np.linalg.norm(self._last_grads[("W", i)]) for i in range(n)], np.float32)
 
     def probe_gradients(self) -> np.ndarray:
         """‖∂L/∂W‖ per weight layer on the whole training set, without changing anything."""

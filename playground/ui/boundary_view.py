@@ -1,0 +1,105 @@
+"""BoundaryView: the network's output over the input plane, with the data points and a colour bar.
+
+Standalone: the window and the exporter both create one, call show_snapshot(snapshot) and (for
+the exporter) grab(). Items are created once; each snapshot only updates the image and, when the
+data changed, the points.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from . import colors
+
+
+class BoundaryView(QWidget):
+    """The decision boundary as a large heatmap (P(label 1)), points on top, axes in input units."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.show_test = False  # draw the test points too (outlined in black)
+        self.discretize = False  # show the predicted class instead of the probability
+        self._snapshot = None
+        self._data = None  # the DataSplit whose points are drawn (identity check: redraw on change)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.ci.setContentsMargins(2, 2, 2, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+
+        self.plot = self.graphics.addPlot()
+        self.plot.setAspectLocked(True)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.hideButtons()
+        self.plot.setMenuEnabled(False)
+        self.plot.setLabel("bottom", "x₁")
+        self.plot.setLabel("left", "x₂")
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setLookupTable(colors.LUT)
+        self.image.setLevels((0.0, 1.0))
+        self.plot.addItem(self.image)
+        self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1.2))
+        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("k", width=1.4))
+        self.plot.addItem(self.train_points)
+        self.plot.addItem(self.test_points)
+        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=colors.colormap(), interactive=False,
+                                        width=14, label="P(label 1)")
+        self.graphics.addItem(self.colorbar)
+        self._set_extent(6.0)
+        self._brushes = (pg.mkBrush(colors.ORANGE), pg.mkBrush(colors.BLUE))
+
+    def _set_extent(self, extent: float) -> None:
+        self._extent = extent
+        self.plot.setRange(xRange=(-extent, extent), yRange=(-extent, extent), padding=0)
+
+    # ---- public ----------------------------------------------------------------------------------
+    def show_snapshot(self, snapshot) -> None:
+        """Draw one Snapshot: the output grid and (if the data changed) the points."""
+        self._snapshot = snapshot
+        if snapshot.grid_extent != self._extent:
+            self._set_extent(snapshot.grid_extent)
+            self.image.clear()  # forces setRect below
+        grid = snapshot.output_grid  # (G, G) float32 probability of label 1, row 0 at the bottom
+        if self.discretize:
+            grid = (grid > 0.5).astype(np.float32)
+        shape_changed = self.image.image is None or self.image.image.shape != grid.shape
+        self.image.setImage(np.ascontiguousarray(grid, np.float32), autoLevels=False, levels=(0.0, 1.0))
+        if shape_changed:  # setRect scales by the image's size, so it must follow the first image
+            e = self._extent
+            self.image.setRect(QRectF(-e, -e, 2 * e, 2 * e))
+        if snapshot.data is not self._data:
+            self._data = snapshot.data
+            self._draw_points()
+
+    def set_show_test(self, show: bool) -> None:
+        self.show_test = bool(show)
+        self._draw_points()
+
+    def set_discretize(self, discretize: bool) -> None:
+        self.discretize = bool(discretize)
+        if self._snapshot is not None:
+            self.show_snapshot(self._snapshot)
+
+    def _draw_points(self) -> None:
+        data = self._data
+        if data is None:
+            return
+        self._scatter(self.train_points, data.train_points, data.train_labels)
+        if self.show_test:
+            self._scatter(self.test_points, data.test_points, data.test_labels)
+        else:
+            self.test_points.clear()
+
+    def _scatter(self, item: pg.ScatterPlotItem, points: np.ndarray, labels: np.ndarray) -> None:
+        brushes = [self._brushes[int(label > 0.5)] for label in labels]
+        item.setData(x=points[:, 0], y=points[:, 1], brush=brushes)
+
+
+if __name__ == "__main__":
+    from .demo import show_alone
+
+    raise SystemExit(show_alone(BoundaryView, "BoundaryView (demo)", (560, 480)))

@@ -1,0 +1,67 @@
+"""One colour scheme for the boundary, neuron heatmaps, links and charts.
+
+Orange/blue (TensorFlow Playground's pair) is safe for the common colour-blind types and reads on a
+projector. Label 0 and negative values are orange, label 1 and positive values are blue. Neuron
+states never rely on colour alone: each has a mark too (dead ✕, saturated S, sleeping z).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QColor
+
+# Light background: projectors wash out dark themes. Row-major images match the Snapshot grids.
+pg.setConfigOptions(background="w", foreground="#333333", imageAxisOrder="row-major", antialias=True)
+
+ORANGE = "#f59322"  # label 0, negative value, negative weight
+BLUE = "#0877bd"  # label 1, positive value, positive weight
+MIDDLE = "#f4f4f2"  # zero / probability 0.5
+
+# Neuron states (health.NeuronState order: alive, sleeping, saturated, dead).
+STATE_COLORS = ("#9a9a9a", "#7f7f7f", "#8e44ad", "#e0001b")
+STATE_MARKS = ("", "z", "S", "✕")
+STATE_LABELS = ("alive", "sleeping", "saturated", "dead")
+STATE_HINTS = (
+    "alive: its slope is non-zero on enough training points to learn",
+    "sleeping: z ≤ 0 on every training point, but the slope is not zero; it can still come back",
+    "saturated: slope < 1e-3 on at least 99 % of the training points",
+    "dead: slope < 1e-3 on every training point; it gets no gradient and may never recover",
+)
+
+# Chart series, from the Okabe-Ito palette so lines stay apart for colour-blind viewers.
+SERIES = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000", "#999999")
+
+
+def _rgb(name: str) -> np.ndarray:
+    c = QColor(name)
+    return np.array([c.red(), c.green(), c.blue()], np.float64)
+
+
+def diverging_lut() -> np.ndarray:
+    """(256, 4) uint8 orange → near white → blue, for values mapped from [low, high]."""
+    t = np.linspace(0.0, 1.0, 256)[:, None]
+    low, mid, high = _rgb(ORANGE), _rgb(MIDDLE), _rgb(BLUE)
+    rgb = np.where(t < 0.5, low + (mid - low) * (t / 0.5), mid + (high - mid) * ((t - 0.5) / 0.5))
+    out = np.empty((256, 4), np.uint8)
+    out[:, :3] = np.round(rgb).astype(np.uint8)
+    out[:, 3] = 255
+    return out
+
+
+LUT = diverging_lut()
+# The same table packed as 0xAARRGGBB, for building QImages (Format_ARGB32) with one take().
+LUT32 = ((LUT[:, 3].astype(np.uint32) << 24) | (LUT[:, 0].astype(np.uint32) << 16)
+         | (LUT[:, 1].astype(np.uint32) << 8) | LUT[:, 2].astype(np.uint32))
+
+
+def colormap() -> pg.ColorMap:
+    """The diverging LUT as a pyqtgraph ColorMap (for colour bars)."""
+    return pg.ColorMap(np.linspace(0.0, 1.0, 256), LUT)
+
+
+def to_argb(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Values of any shape → uint32 ARGB through the LUT, clamped to [low, high]."""
+    scaled = (np.asarray(values, np.float32) - low) * (255.0 / (high - low))
+    index = np.clip(np.nan_to_num(scaled, nan=127.5), 0, 255).astype(np.uint8)
+    return LUT32[index]

@@ -1,0 +1,522 @@
+"""NetworkView: every neuron as a small heatmap of its activity, links coloured by sign, states marked.
+
+Columns are the input features, each hidden layer and the output. Links are drawn with colour = sign
+(blue positive, orange negative) and width = |weight|. Dead neurons get a red outline and a ✕,
+saturated ones a purple outline and an S, sleeping ones a grey dashed outline and a z; a legend
+says so. Hovering a neuron shows its big heatmap, its state and its incoming weights.
+
+Standalone: show_snapshot(snapshot) draws a Snapshot; with editable=True the view also has the
+architecture controls (+/− layers and neurons, per-layer activation) and emits sigEdit(path, value)
+for the window to validate and apply. Painting is one QPainter pass over cached QImages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+
+from ..activations import ACTIVATIONS
+from ..datasets import FEATURE_LABELS
+from ..experiment import ACTIVATION_NAMES, MAX_LAYERS, MAX_UNITS
+from ..health import NeuronState
+from . import colors
+
+TILE_MAX = 56  # px: the largest neuron heatmap
+TILE_STRIDE = 2  # neuron heatmaps use every 2nd grid point: 50×50 is plenty for ≤ 56 px
+HEADER = 58  # px above the neurons for titles (and the architecture controls)
+LEGEND = 26  # px below for the legend
+MARGIN = 36  # px left and right (feature labels on the left, slopes on the right)
+
+
+@dataclass
+class _Layout:
+    """Where everything goes for one widget size and one network shape."""
+
+    tile: float
+    columns: list[float]  # x centre of each column (inputs, hidden layers, output)
+    rects: list[list[QRectF]]  # per column, per neuron
+
+
+def _weight_color(sign: int, alpha: int) -> QColor:
+    color = QColor(colors.BLUE if sign > 0 else colors.ORANGE)
+    color.setAlpha(alpha)
+    return color
+
+
+class NeuronDetail(QFrame):
+    """The hover card: a big heatmap, the neuron's state and its incoming weights."""
+
+    SIZE = 150
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        self.setFrameShape(QFrame.Shape.Box)
+        self.setStyleSheet("NeuronDetail { background: #ffffff; border: 1px solid #666; }")
+        self.image = QLabel()
+        self.image.setFixedSize(self.SIZE, self.SIZE)
+        self.text = QLabel()
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setWordWrap(True)
+        self.text.setFixedWidth(210)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.image)
+        layout.addWidget(self.text)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hide()
+
+
+class NetworkView(QWidget):
+    """Draws a Snapshot's network; optionally offers the architecture controls."""
+
+    # ("network.shape", (hidden, activation)): hidden sizes and activation change together, because a
+    # per-layer activation tuple must match the number of layers (Experiment validates the pair).
+    sigEdit = Signal(str, object)
+
+    def __init__(self, parent: QWidget | None = None, editable: bool = True):
+        super().__init__(parent)
+        self.editable = editable
+        self.setMouseTracking(True)
+        self.setMinimumSize(360, 260)
+        self._snapshot = None
+        self._shape_key = None  # (features, hidden, activations): controls and layout follow it
+        self._layout: _Layout | None = None
+        self._images: list[list[QImage]] = []  # per column, per neuron
+        self._buffers: list[np.ndarray] = []  # keep the QImages' memory alive
+        self._hover: tuple[int, int] | None = None  # (column, neuron) under the mouse
+        self._headers: list[QWidget] = []
+        self._layer_bar = self._make_layer_bar() if editable else None
+        self.detail = NeuronDetail(self)
+        self.setAutoFillBackground(True)
+        palette = self.palette()
+        palette.setColor(self.backgroundRole(), QColor("#ffffff"))
+        self.setPalette(palette)
+
+    # ---- public ----------------------------------------------------------------------------------
+    def show_snapshot(self, snapshot) -> None:
+        """Draw one Snapshot (cheap: a LUT pass per layer, then one repaint)."""
+        self._snapshot = snapshot
+        network = snapshot.experiment.network
+        key = (snapshot.experiment.data.features, network.hidden, network.layer_activations())
+        if key != self._shape_key:
+            self._shape_key = key
+            self._layout = None
+            if self.editable:
+                self._rebuild_headers()
+        self._make_images(snapshot)
+        if self._layout is None:
+            self._relayout()
+        if self._hover is not None:
+            self._update_detail()
+        self.update()
+
+    def neuron_rect(self, column: int, neuron: int) -> QRectF:
+        """Where a neuron's heatmap is drawn (column 0 = inputs, 1.. = hidden layers, last = output)."""
+        if self._layout is None:
+            self._relayout()
+        return QRectF(self._layout.rects[column][neuron])
+
+    # ---- images ----------------------------------------------------------------------------------
+    def _make_images(self, snapshot) -> None:
+        s = TILE_STRIDE
+        # Inputs are raw features (about ±6 for x, ±36 for squares): scale each to its own max so
+        # they read as directions. Hidden activations are shown on the fixed ±1 scale (TF Playground).
+        columns = [(snapshot.feature_grids[:, ::s, ::s], None)]
+        columns += [(grids[:, ::s, ::s], (-1.0, 1.0)) for grids in snapshot.neuron_grids]
+        columns.append((snapshot.output_grid[None, ::s, ::s], (0.0, 1.0)))
+        images, buffers = [], []
+        for grids, levels in columns:
+            if levels is None:
+                peak = np.max(np.abs(grids), axis=(1, 2), keepdims=True) + 1e-6
+                argb = colors.to_argb(grids / peak, -1.0, 1.0)
+            else:
+                argb = colors.to_argb(grids, *levels)
+            argb = np.ascontiguousarray(argb[:, ::-1, :])  # QImage row 0 is the top; grid row 0 the bottom
+            buffers.append(argb)
+            h, w = argb.shape[1:]
+            images.append([QImage(argb[i].data, w, h, 4 * w, QImage.Format.Format_ARGB32) for i in range(len(argb))])
+        self._images, self._buffers = images, buffers
+
+    # ---- layout ----------------------------------------------------------------------------------
+    def _relayout(self) -> None:
+        counts = [len(col) for col in self._images] if self._images else [2, 1]
+        n_cols = len(counts)
+        width, height = max(self.width(), 100), max(self.height(), 100)
+        top, bottom = HEADER, height - LEGEND
+        avail_h = max(bottom - top, 40)
+        step_x = (width - 2 * MARGIN) / max(n_cols, 1)
+        tile = min(TILE_MAX, step_x * 0.5, avail_h / (max(counts) * 1.25))
+        tile = max(tile, 6.0)
+        columns = [MARGIN + step_x * (i + 0.5) for i in range(n_cols)]
+        rects = []
+        for x, count in zip(columns, counts):
+            gap = min(tile * 0.25 + (avail_h - count * tile * 1.25) / max(count, 1), tile * 0.6)
+            pitch = tile + gap
+            y0 = top + (avail_h - (count * pitch - gap)) / 2
+            rects.append([QRectF(x - tile / 2, y0 + k * pitch, tile, tile) for k in range(count)])
+        self._layout = _Layout(tile, columns, rects)
+        self._place_headers()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self._layout = None
+        if self._images:
+            self._relayout()
+        super().resizeEvent(event)
+
+    # ---- painting --------------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        snapshot = self._snapshot
+        if snapshot is None or not self._images:
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "no network yet")
+            return
+        if self._layout is None:
+            self._relayout()
+        layout = self._layout
+        self._paint_links(painter, snapshot, layout)
+        self._paint_titles(painter, snapshot, layout)
+        for c, (images, rects) in enumerate(zip(self._images, layout.rects)):
+            states = snapshot.states[c - 1] if 0 < c <= len(snapshot.states) else None
+            for k, (image, rect) in enumerate(zip(images, rects)):
+                painter.drawImage(rect, image)
+                self._paint_state(painter, rect, int(states[k]) if states is not None else None,
+                                  (c, k) == self._hover)
+        self._paint_side_labels(painter, snapshot, layout)
+        self._paint_legend(painter)
+        painter.end()
+
+    def _paint_links(self, painter: QPainter, snapshot, layout: _Layout) -> None:
+        # One path per (sign, width bucket): a few drawPath calls instead of a pen per link.
+        paths: dict[tuple[int, int], QPainterPath] = {}
+        for c, (W, _) in enumerate(snapshot.weights):
+            src, dst = layout.rects[c], layout.rects[c + 1]
+            magnitude = np.abs(np.nan_to_num(W, nan=0.0, posinf=1e3, neginf=-1e3))
+            buckets = np.clip(np.round((0.4 + 1.6 * magnitude) * 2), 1, 16).astype(int)  # half-px widths
+            signs = np.sign(W)
+            for i in range(W.shape[0]):
+                a = src[i]
+                start = QPointF(a.right(), a.center().y())
+                for j in range(W.shape[1]):
+                    b = dst[j]
+                    key = (1 if signs[i, j] >= 0 else -1, int(buckets[i, j]))
+                    path = paths.get(key)
+                    if path is None:
+                        path = paths[key] = QPainterPath()
+                    path.moveTo(start)
+                    path.lineTo(b.left(), b.center().y())
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        for (sign, bucket), path in sorted(paths.items(), key=lambda kv: kv[0][1]):
+            pen = QPen(_weight_color(sign, 110 + min(bucket, 12) * 10), bucket / 2)
+            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+            painter.setPen(pen)
+            painter.drawPath(path)
+
+    def _paint_state(self, painter: QPainter, rect: QRectF, state: int | None, hovered: bool) -> None:
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if state is None or state == NeuronState.ALIVE:
+            painter.setPen(QPen(QColor("#000000" if hovered else "#b0b0b0"), 2 if hovered else 1))
+            painter.drawRect(rect)
+            return
+        color = QColor(colors.STATE_COLORS[state])
+        width = 3.0 if state == NeuronState.DEAD else 2.5
+        pen = QPen(color, width)
+        if state == NeuronState.SLEEPING:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.drawRect(rect.adjusted(-1, -1, 1, 1))
+        if state == NeuronState.DEAD:  # a cross over the whole tile: unmistakable even when small
+            painter.setPen(QPen(color, max(2.0, rect.width() / 14)))
+            inset = rect.adjusted(3, 3, -3, -3)
+            painter.drawLine(inset.topLeft(), inset.bottomRight())
+            painter.drawLine(inset.topRight(), inset.bottomLeft())
+        else:
+            self._badge(painter, rect, colors.STATE_MARKS[state], color)
+
+    def _badge(self, painter: QPainter, rect: QRectF, mark: str, color: QColor) -> None:
+        size = max(11.0, min(16.0, rect.width() * 0.42))
+        badge = QRectF(rect.right() - size * 0.6, rect.top() - size * 0.4, size, size)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawEllipse(badge)
+        painter.setPen(QColor("#ffffff"))
+        font = QFont(self.font())
+        font.setPixelSize(int(size * 0.75))
+        font.setBold(True)
+        painter.setFont(font)
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, mark)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+
+    def _paint_titles(self, painter: QPainter, snapshot, layout: _Layout) -> None:
+        painter.setPen(QColor("#333333"))
+        font = QFont(self.font())
+        font.setBold(True)
+        painter.setFont(font)
+        n_hidden = len(snapshot.neuron_grids)
+        for c, x in enumerate(layout.columns):
+            if c == 0:
+                title = "Inputs"
+            elif c == n_hidden + 1:
+                title = "Output"
+            else:
+                units = len(snapshot.states[c - 1])
+                title = f"{units} {'neuron' if units == 1 else 'neurons'}"
+            hidden_column = 0 < c <= n_hidden
+            # editable: the +/− and activation controls sit under a hidden column's title
+            top = 0 if (self.editable and hidden_column) else HEADER - 36 if hidden_column else HEADER - 18
+            rect = QRectF(x - 60, top, 120, 16)
+            painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, title)
+            if not self.editable and 0 < c <= n_hidden:
+                label = ACTIVATIONS[snapshot.layer_activations[c - 1]].label
+                font2 = QFont(self.font())
+                painter.setFont(font2)
+                painter.drawText(QRectF(x - 60, top + 16, 120, 16), Qt.AlignmentFlag.AlignCenter, label)
+                painter.setFont(font)
+
+    def _paint_side_labels(self, painter: QPainter, snapshot, layout: _Layout) -> None:
+        font = QFont(self.font())
+        font.setPixelSize(max(9, min(13, int(layout.tile * 0.45))))
+        painter.setFont(font)
+        painter.setPen(QColor("#333333"))
+        for k, name in enumerate(snapshot.experiment.data.features):
+            rect = layout.rects[0][k]
+            painter.drawText(QRectF(rect.left() - 60, rect.top(), 56, rect.height()),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, FEATURE_LABELS[name])
+        for c, slopes in enumerate(snapshot.prelu_slopes, start=1):
+            if slopes is None:
+                continue
+            for k, slope in enumerate(slopes):
+                rect = layout.rects[c][k]
+                painter.drawText(QRectF(rect.right() + 2, rect.bottom() - 14, 60, 14),
+                                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, f"a={slope:.2f}")
+
+    def _paint_legend(self, painter: QPainter) -> None:
+        font = QFont(self.font())
+        font.setPixelSize(12)
+        painter.setFont(font)
+        metrics = painter.fontMetrics()
+        x, y = 8.0, self.height() - LEGEND + 6
+        box = 15.0
+        for state in (NeuronState.ALIVE, NeuronState.SLEEPING, NeuronState.SATURATED, NeuronState.DEAD):
+            rect = QRectF(x, y, box, box)
+            painter.fillRect(rect, QColor(colors.MIDDLE))
+            self._paint_state(painter, rect, int(state), False)
+            painter.setPen(QColor("#333333"))
+            painter.setFont(font)
+            label = colors.STATE_LABELS[state]
+            painter.drawText(QPointF(x + box + 8, y + box - 2), label)
+            x += box + 18 + metrics.horizontalAdvance(label)
+        for sign, label in ((1, "+ weight"), (-1, "− weight")):
+            painter.setPen(QPen(_weight_color(sign, 255), 3))
+            painter.drawLine(QPointF(x, y + box / 2), QPointF(x + 18, y + box / 2))
+            painter.setPen(QColor("#333333"))
+            painter.drawText(QPointF(x + 24, y + box - 2), label)
+            x += 34 + metrics.horizontalAdvance(label)
+
+    # ---- hover -----------------------------------------------------------------------------------
+    def _neuron_at(self, pos: QPointF) -> tuple[int, int] | None:
+        if self._layout is None:
+            return None
+        for c, rects in enumerate(self._layout.rects):
+            for k, rect in enumerate(rects):
+                if rect.adjusted(-2, -2, 2, 2).contains(pos):
+                    return c, k
+        return None
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        hit = self._neuron_at(event.position())
+        if hit != self._hover:
+            self._hover = hit
+            if hit is None:
+                self.detail.hide()
+            else:
+                self._update_detail()
+            self.update()
+        super().mouseMoveEvent(event)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        self._hover = None
+        self.detail.hide()
+        self.update()
+        super().leaveEvent(event)
+
+    def hover_neuron(self, column: int, neuron: int) -> None:
+        """Show the hover card for one neuron (what the mouse does; also for tests and the exporter)."""
+        self._hover = (column, neuron)
+        self._update_detail()
+        self.update()
+
+    def _update_detail(self) -> None:
+        snapshot, hit = self._snapshot, self._hover
+        if snapshot is None or hit is None or self._layout is None:
+            return
+        c, k = hit
+        if c >= len(self._images) or k >= len(self._images[c]):
+            self.detail.hide()
+            return
+        pixmap = QPixmap.fromImage(self._big_image(snapshot, c, k))
+        self.detail.image.setPixmap(pixmap)
+        self.detail.text.setText(self._describe(snapshot, c, k))
+        self.detail.adjustSize()
+        rect = self._layout.rects[c][k]
+        x = rect.right() + 12 if rect.center().x() < self.width() / 2 else rect.left() - 12 - self.detail.width()
+        y = min(max(rect.top() - 20, 0), self.height() - self.detail.height())
+        self.detail.move(int(max(0, x)), int(max(0, y)))
+        self.detail.show()
+        self.detail.raise_()
+
+    def _big_image(self, snapshot, c: int, k: int) -> QImage:
+        n_hidden = len(snapshot.neuron_grids)
+        if c == 0:
+            grid = snapshot.feature_grids[k]
+            argb = colors.to_argb(grid / (np.max(np.abs(grid)) + 1e-6), -1.0, 1.0)
+        elif c <= n_hidden:
+            argb = colors.to_argb(snapshot.neuron_grids[c - 1][k], -1.0, 1.0)
+        else:
+            argb = colors.to_argb(snapshot.output_grid, 0.0, 1.0)
+        argb = np.ascontiguousarray(argb[::-1])
+        h, w = argb.shape
+        image = QImage(argb.data, w, h, 4 * w, QImage.Format.Format_ARGB32).copy()  # copy: own the memory
+        return image.scaled(NeuronDetail.SIZE, NeuronDetail.SIZE)
+
+    def _describe(self, snapshot, c: int, k: int) -> str:
+        n_hidden = len(snapshot.neuron_grids)
+        features = snapshot.experiment.data.features
+        if c == 0:
+            return f"<b>Input {FEATURE_LABELS[features[k]]}</b><br>the feature's value over the plane"
+        W, b = snapshot.weights[c - 1]
+        sources = [FEATURE_LABELS[f] for f in features] if c == 1 else [f"n{i + 1}" for i in range(W.shape[0])]
+        weights = "<br>".join(f"{src}: {W[i, k]:+.3f}" for i, src in enumerate(sources[:12]))
+        if W.shape[0] > 12:
+            weights += f"<br>… {W.shape[0] - 12} more"
+        if c > n_hidden:
+            head = f"<b>Output</b> (probability of label 1)<br>"
+        else:
+            activation = ACTIVATIONS[snapshot.layer_activations[c - 1]].label
+            state = int(snapshot.states[c - 1][k])
+            color = colors.STATE_COLORS[state]
+            head = (f"<b>Layer {c}, neuron {k + 1}</b> · {activation}<br>"
+                    f"<span style='color:{color}'><b>{colors.STATE_LABELS[state]}</b></span>: "
+                    f"{colors.STATE_HINTS[state].split(': ', 1)[1]}<br>")
+            slopes = snapshot.prelu_slopes[c - 1]
+            if slopes is not None:
+                head += f"PReLU slope a = {float(slopes[k]):.3f}<br>"
+        return f"{head}<i>incoming weights</i><br>{weights}<br>bias: {float(b[k]):+.3f}"
+
+    # ---- architecture controls (editable) --------------------------------------------------------
+    def _make_layer_bar(self) -> QWidget:
+        bar = QWidget(self)
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(2)
+        minus = _small_button("−", "remove the last hidden layer")
+        plus = _small_button("+", "add a hidden layer")
+        minus.clicked.connect(lambda: self._edit_layers(-1))
+        plus.clicked.connect(lambda: self._edit_layers(+1))
+        self._layers_label = QLabel("layers")
+        row.addWidget(minus)
+        row.addWidget(plus)
+        row.addWidget(self._layers_label)
+        bar.adjustSize()
+        bar.move(4, 2)
+        return bar
+
+    def _rebuild_headers(self) -> None:
+        for header in self._headers:
+            header.deleteLater()
+        self._headers = []
+        _, hidden, activations = self._shape_key
+        self._layers_label.setText(f"{len(hidden)} hidden layer{'s' if len(hidden) != 1 else ''}")
+        self._layer_bar.adjustSize()
+        for i, (units, name) in enumerate(zip(hidden, activations)):
+            header = QWidget(self)
+            column = QVBoxLayout(header)
+            column.setContentsMargins(0, 0, 0, 0)
+            column.setSpacing(1)
+            row = QHBoxLayout()
+            row.setSpacing(2)
+            minus = _small_button("−", f"one neuron fewer in layer {i + 1}")
+            plus = _small_button("+", f"one neuron more in layer {i + 1}")
+            minus.setEnabled(units > 1)
+            plus.setEnabled(units < MAX_UNITS)
+            minus.clicked.connect(lambda _=False, i=i: self._edit_units(i, -1))
+            plus.clicked.connect(lambda _=False, i=i: self._edit_units(i, +1))
+            row.addWidget(minus)
+            row.addWidget(plus)
+            column.addLayout(row)
+            chooser = QToolButton()
+            chooser.setText(ACTIVATIONS[name].label.split(" ")[0])
+            chooser.setToolTip(f"activation of layer {i + 1}")
+            chooser.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+            menu = QMenu(chooser)
+            for option in ACTIVATION_NAMES:
+                action = menu.addAction(ACTIVATIONS[option].label)
+                action.triggered.connect(lambda _=False, i=i, option=option: self._edit_activation(i, option))
+            chooser.setMenu(menu)
+            chooser.setObjectName(f"activation_layer_{i + 1}")
+            column.addWidget(chooser, 0, Qt.AlignmentFlag.AlignHCenter)
+            header.adjustSize()
+            header.show()
+            self._headers.append(header)
+
+    def _place_headers(self) -> None:
+        if not self.editable or self._layout is None:
+            return
+        for i, header in enumerate(self._headers):
+            x = self._layout.columns[i + 1]
+            header.adjustSize()
+            header.move(int(x - header.width() / 2), 16)
+        # the layer bar sits over the inputs column; keep it clear of the first header
+        self._layer_bar.move(4, 2)
+
+    def _network(self):
+        return self._snapshot.experiment.network
+
+    def _edit_layers(self, delta: int) -> None:
+        network = self._network()
+        hidden = list(network.hidden)
+        activations = list(network.layer_activations())
+        if delta > 0 and len(hidden) < MAX_LAYERS:
+            hidden.append(hidden[-1] if hidden else 4)
+            activations.append(activations[-1] if activations else "relu")
+        elif delta < 0 and hidden:
+            hidden.pop()
+            activations.pop()
+        else:
+            return
+        self._emit_shape(tuple(hidden), tuple(activations))
+
+    def _edit_units(self, layer: int, delta: int) -> None:
+        hidden = list(self._network().hidden)
+        hidden[layer] = min(MAX_UNITS, max(1, hidden[layer] + delta))
+        self._emit_shape(tuple(hidden), self._network().layer_activations())
+
+    def _edit_activation(self, layer: int, name: str) -> None:
+        activations = list(self._network().layer_activations())
+        activations[layer] = name
+        self._emit_shape(self._network().hidden, tuple(activations))
+
+    def _emit_shape(self, hidden: tuple[int, ...], activations: tuple[str, ...]) -> None:
+        # One name when all layers agree keeps files tidy; the pair goes out as one edit.
+        activation = activations[0] if activations and len(set(activations)) == 1 else activations
+        if not hidden:
+            activation = self._network().layer_activations()[0] if self._network().hidden else "relu"
+        self.sigEdit.emit("network.shape", (hidden, activation))
+
+
+def _small_button(text: str, tip: str) -> QToolButton:
+    button = QToolButton()
+    button.setText(text)
+    button.setToolTip(tip)
+    button.setFixedSize(22, 20)
+    return button
+
+
+if __name__ == "__main__":
+    from .demo import show_alone
+
+    raise SystemExit(show_alone(NetworkView, "NetworkView (demo)", (760, 520)))

@@ -125,7 +125,10 @@ _EXTRA_COMMANDS: list = []
 
 
 def _register_optional_commands() -> None:
+    registered = {name for name, _ in _EXTRA_COMMANDS}  # main() may run many times in one process (tests)
     for module_name in ("export", "bench", "lessons"):
+        if module_name in registered:
+            continue
         try:
             module = __import__(f"playground.{module_name}", fromlist=["register_cli"])
         except ImportError as error:

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import torch
 
 SELU_ALPHA = 1.6732632423543772848
 SELU_SCALE = 1.0507009873554804934
@@ -22,6 +21,9 @@ _SQRT_HALF = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 Array = np.ndarray
+
+if TYPE_CHECKING:
+    import torch
 
 
 def _sigmoid(z: Array) -> Array:
@@ -33,10 +35,26 @@ def _softplus(z: Array) -> Array:
     return np.where(z > SOFTPLUS_THRESHOLD, z, np.log1p(np.exp(np.minimum(z, SOFTPLUS_THRESHOLD))))
 
 
+def _erf(x: Array) -> Array:
+    """erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, below float32's resolution near 1).
+
+    numpy has no erf, and importing torch for it would add seconds to start-up.
+    """
+    t64 = np.abs(x).astype(np.float64)
+    t = 1.0 / (1.0 + 0.3275911 * t64)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return (np.sign(x) * (1.0 - poly * np.exp(-t64 * t64))).astype(x.dtype)
+
+
 def _phi_cdf(z: Array) -> Array:
-    # numpy has no erf; torch's is exact and shares the buffer (no copy)
-    erf = torch.special.erf(torch.from_numpy(np.ascontiguousarray(z) * _SQRT_HALF)).numpy()
-    return 0.5 * (1.0 + erf)
+    return 0.5 * (1.0 + _erf(z * _SQRT_HALF))
+
+
+def _nn():
+    """torch.nn, imported on first use: only reference tests and the benchmark need torch modules."""
+    import torch
+
+    return torch.nn
 
 
 def _expm1_neg(z: Array) -> Array:
@@ -52,7 +70,7 @@ class Activation:
     formula: str  # for the activation panel
     f: Callable[..., Array]  # f(z, slope, alpha)
     df: Callable[..., Array]  # f'(z, slope, alpha), equal to autograd's
-    torch_module: Callable[..., torch.nn.Module]  # torch_module(units, slope, alpha)
+    torch_module: Callable[..., "torch.nn.Module"]  # torch_module(units, slope, alpha); imports torch
     init: str  # recommended init of the weights feeding it: he, leaky_he, xavier, xavier_tanh, lecun
     rectifier: bool  # rectifier family: a unit with max z <= 0 and non-zero slope is "sleeping"
     learned_slope: bool = False  # PReLU: one learned slope per neuron
@@ -66,51 +84,51 @@ ACTIVATIONS: dict[str, Activation] = dict([
     _def("relu", "ReLU", "max(0, x)",
          lambda z, s, a: np.maximum(z, 0.0),
          lambda z, s, a: (z > 0).astype(z.dtype),
-         lambda n, s, a: torch.nn.ReLU(), "he", rectifier=True),
+         lambda n, s, a: _nn().ReLU(), "he", rectifier=True),
     _def("leaky_relu", "Leaky ReLU", "max(0, x) + s·min(0, x)",
          lambda z, s, a: np.where(z > 0, z, z * s),
          lambda z, s, a: np.where(z > 0, np.float32(1.0), np.float32(s)).astype(z.dtype),
-         lambda n, s, a: torch.nn.LeakyReLU(s), "leaky_he", rectifier=True),
+         lambda n, s, a: _nn().LeakyReLU(s), "leaky_he", rectifier=True),
     _def("prelu", "PReLU", "max(0, x) + a·min(0, x), a learned per neuron",
          lambda z, s, a: np.where(z > 0, z, z * s),
          lambda z, s, a: np.where(z > 0, np.ones_like(z), np.broadcast_to(s, z.shape)).astype(z.dtype),
-         lambda n, s, a: torch.nn.PReLU(n, s), "leaky_he", rectifier=True, learned=True),
+         lambda n, s, a: _nn().PReLU(n, s), "leaky_he", rectifier=True, learned=True),
     _def("elu", "ELU", "x if x > 0 else α(eˣ − 1)",
          lambda z, s, a: np.where(z > 0, z, a * _expm1_neg(z)),
          lambda z, s, a: np.where(z > 0, 1.0, a * np.exp(np.minimum(z, 0.0))).astype(z.dtype),
-         lambda n, s, a: torch.nn.ELU(a), "he", rectifier=True),
+         lambda n, s, a: _nn().ELU(a), "he", rectifier=True),
     _def("selu", "SELU", "λ·(x if x > 0 else α(eˣ − 1))",
          lambda z, s, a: SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * _expm1_neg(z)),
          lambda z, s, a: (SELU_SCALE * np.where(z > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(z, 0.0)))).astype(z.dtype),
-         lambda n, s, a: torch.nn.SELU(), "lecun", rectifier=True),
+         lambda n, s, a: _nn().SELU(), "lecun", rectifier=True),
     _def("gelu", "GELU", "x·Φ(x)",
          lambda z, s, a: z * _phi_cdf(z),
          lambda z, s, a: _phi_cdf(z) + z * _INV_SQRT_2PI * np.exp(-0.5 * z * z),
-         lambda n, s, a: torch.nn.GELU(), "he"),
+         lambda n, s, a: _nn().GELU(), "he"),
     _def("silu", "SiLU (swish)", "x·σ(x)",
          lambda z, s, a: z * _sigmoid(z),
          lambda z, s, a: (lambda g: g * (1.0 + z * (1.0 - g)))(_sigmoid(z)),
-         lambda n, s, a: torch.nn.SiLU(), "he"),
+         lambda n, s, a: _nn().SiLU(), "he"),
     _def("mish", "Mish", "x·tanh(softplus(x))",
          lambda z, s, a: z * np.tanh(_softplus(z)),
          lambda z, s, a: (lambda t: t + z * _sigmoid(z) * (1.0 - t * t))(np.tanh(_softplus(z))),
-         lambda n, s, a: torch.nn.Mish(), "he"),
+         lambda n, s, a: _nn().Mish(), "he"),
     _def("softplus", "Softplus", "log(1 + eˣ)",
          lambda z, s, a: _softplus(z),
          lambda z, s, a: np.where(z > SOFTPLUS_THRESHOLD, 1.0, _sigmoid(z)).astype(z.dtype),
-         lambda n, s, a: torch.nn.Softplus(), "he"),
+         lambda n, s, a: _nn().Softplus(), "he"),
     _def("sigmoid", "Sigmoid", "1 / (1 + e⁻ˣ)",
          lambda z, s, a: _sigmoid(z),
          lambda z, s, a: (lambda g: g * (1.0 - g))(_sigmoid(z)),
-         lambda n, s, a: torch.nn.Sigmoid(), "xavier"),
+         lambda n, s, a: _nn().Sigmoid(), "xavier"),
     _def("tanh", "Tanh", "tanh(x)",
          lambda z, s, a: np.tanh(z),
          lambda z, s, a: (lambda t: 1.0 - t * t)(np.tanh(z)),
-         lambda n, s, a: torch.nn.Tanh(), "xavier_tanh"),
+         lambda n, s, a: _nn().Tanh(), "xavier_tanh"),
     _def("linear", "Linear", "x",
          lambda z, s, a: z,
          lambda z, s, a: np.ones_like(z),
-         lambda n, s, a: torch.nn.Identity(), "lecun"),
+         lambda n, s, a: _nn().Identity(), "lecun"),
 ])
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .activations import ACTIVATIONS, weight_std
 from .experiment import Network
@@ -194,8 +193,10 @@ class MLP:
         return grads
 
     # ---- reference -----------------------------------------------------------------------------
-    def to_torch(self) -> torch.nn.Sequential:
-        """The same network as torch modules with the same weights (for reference tests and bench)."""
+    def to_torch(self):
+        """The same network as a torch.nn.Sequential with the same weights (reference tests, bench)."""
+        import torch  # lazily: seconds of start-up the app itself does not need
+
         modules: list[torch.nn.Module] = []
         for layer in self.layers:
             fan_in, fan_out = layer.W.shape

@@ -12,15 +12,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .datasets import features, make_split
 from .experiment import Experiment, Network
 from .health import classify, fractions
 from .model import MLP
 from .snapshot import DEFAULT_GRID, GRID_EXTENT, History, Snapshot, frozen, render_grids
-
-torch.set_num_threads(1)  # tiny tensors (GELU's erf): one thread is fastest
 
 PROBE_EVERY_STEP_UNTIL = 100  # deaths happen early (SCIENCE.md): probe every step at first
 PROBE_INTERVAL = 10  # then every 10 steps

@@ -1,0 +1,91 @@
+"""`playground train`: the JSON contract, determinism, and exit codes with one clear line."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from playground.cli import main
+
+KEYS = {"steps", "train_loss", "test_loss", "train_accuracy", "test_accuracy", "diverged", "seconds",
+        "neurons", "layers", "prelu_slopes"}
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "playground", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_train_json_has_every_key(tmp_path, capsys):
+    path = write(tmp_path, "e.json", '{"network": {"hidden": [4, 3], "activation": "prelu"}}')
+    assert main(["train", path, "--steps", "200", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == KEYS
+    assert result["steps"] == 200 and result["diverged"] is False
+    assert result["neurons"]["total"] == 7 and set(result["neurons"]) == {"alive", "sleeping", "saturated", "dead", "total"}
+    assert [layer["units"] for layer in result["layers"]] == [4, 3]
+    assert set(result["layers"][0]) == {"units", "dead", "saturated", "sleeping", "grad_norm"}
+    assert [len(s) for s in result["prelu_slopes"]] == [4, 3]
+
+
+def test_two_runs_of_one_file_give_identical_json_but_seconds(tmp_path):
+    path = write(tmp_path, "e.toml", '[network]\nhidden = [6, 6]\nactivation = "selu"\n[training]\noptimizer = "adam"\n')
+    first, second = (run_cli("train", path, "--steps", "300", "--json") for _ in range(2))
+    assert first.returncode == second.returncode == 0
+    a, b = json.loads(first.stdout), json.loads(second.stdout)
+    a.pop("seconds"), b.pop("seconds")
+    assert a == b and a["prelu_slopes"] is None
+
+
+def test_a_diverged_run_exits_zero_and_says_so(tmp_path, capsys):
+    path = write(tmp_path, "boom.json", json.dumps({
+        "network": {"hidden": [32] * 8, "activation": "relu", "init_gain": 2.0},
+        "training": {"learning_rate": 0.05, "batch_size": 32}}))
+    assert main(["train", path, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["diverged"] is True and result["steps"] < 20 and result["train_loss"] is None
+    assert main(["train", path]) == 0
+    assert "DIVERGED" in capsys.readouterr().out
+
+
+def test_readable_summary(tmp_path, capsys):
+    path = write(tmp_path, "e.json", "{}")
+    assert main(["train", path, "--steps", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "50 steps" in out and "accuracy" in out and "layer 1: 4 units" in out
+
+
+@pytest.mark.parametrize("content, expected", [
+    ('{"network": {"activation": "swish"}}', "network.activation = 'swish' is not allowed: one of relu"),
+    ('{"training": {"learning_rate": 99}}', "training.learning_rate = 99 is not allowed"),
+    ("{not json", "not valid JSON"),
+])
+def test_bad_input_exits_2_with_one_line_naming_file_and_field(tmp_path, content, expected):
+    path = write(tmp_path, "bad.json", content)
+    result = run_cli("train", path, "--steps", "5")
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "bad.json" in lines[0] and expected in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_file_and_bad_steps(tmp_path):
+    result = run_cli("train", str(tmp_path / "nope.json"))
+    assert result.returncode == 2 and "nope.json: cannot read the file" in result.stderr
+    result = run_cli("train", str(tmp_path / "nope.json"), "--steps", "many")
+    assert result.returncode == 2 and "not a whole number" in result.stderr
+
+
+def test_core_never_imports_qt():
+    code = ("import sys, playground.cli, playground.training, playground.experiment, playground.datasets, "
+            "playground.health, playground.snapshot, playground.activations, playground.model; "
+            "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'shiboken'))]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout

@@ -1,0 +1,102 @@
+"""The science of SCIENCE.md reproduced on our own datasets (raw TF Playground coordinates).
+
+Our inputs are raw coordinates in about ±6 rather than standardised, so the dying-ReLU scenario needs
+a bias of -4 (not -2) to kill the same share of units; every other setting is SCIENCE.md's.
+"""
+
+import numpy as np
+import pytest
+
+from playground.experiment import Experiment
+from playground.training import Trainer
+
+SPIRALS = {"dataset": "spiral", "n_points": 400, "noise": 0.05}
+CIRCLES = {"dataset": "circle", "n_points": 400, "noise": 0.1}
+
+
+def run(data, network, training, steps, seed=0):
+    trainer = Trainer(Experiment.from_dict({"seed": seed, "data": data, "network": network, "training": training}))
+    start = trainer.snapshot()
+    trainer.step(steps)
+    return trainer, start, trainer.snapshot()
+
+
+def dying_relu(activation, seed):
+    return run(SPIRALS, {"hidden": [16, 16, 16], "activation": activation, "init": "he", "bias_init": -4.0},
+               {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 32}, 2000, seed)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_dying_relu_under_a_negative_bias_init(seed):
+    _, start, relu = dying_relu("relu", seed)
+    assert start.counts()["dead"] / 48 > 0.5  # dead from step 0 ...
+    assert relu.counts()["dead"] / 48 > 0.5  # ... to the end
+    assert relu.train_accuracy < 0.6  # near chance
+    _, leaky_start, leaky = dying_relu("leaky_relu", seed)
+    assert leaky.counts()["dead"] == 0 and leaky.train_accuracy > 0.75
+    assert leaky_start.counts()["sleeping"] > leaky.counts()["sleeping"]  # sleeping units wake up
+    for activation in ("prelu", "elu"):
+        _, _, fixed = dying_relu(activation, seed)
+        assert fixed.counts()["dead"] / 48 < 0.1 and fixed.train_accuracy > 0.9, activation
+
+
+def deep_circle(activation, seed=0):
+    return Trainer(Experiment.from_dict({
+        "seed": seed, "data": CIRCLES, "network": {"hidden": [16] * 8, "activation": activation},
+        "training": {"optimizer": "sgd", "learning_rate": 0.1, "batch_size": 32}}))
+
+
+def test_vanishing_gradients_in_a_deep_sigmoid_net():
+    ratios = {}
+    for activation in ("sigmoid", "tanh", "selu", "relu"):
+        norms = deep_circle(activation).probe_gradients()
+        ratios[activation] = norms[0] / norms[-1]  # layer 1 over the output layer (9 weight layers)
+    assert ratios["sigmoid"] < 1e-3
+    assert 0.1 < ratios["tanh"] < 10 and 0.1 < ratios["selu"] < 10
+    assert ratios["relu"] > 1e-2
+    sigmoid, tanh = deep_circle("sigmoid"), deep_circle("tanh")
+    sigmoid.step(1500)
+    tanh.step(1500)
+    assert sigmoid.snapshot().train_accuracy < 0.7 and tanh.snapshot().train_accuracy > 0.95
+
+
+def exploding(seed, grad_clip=None, batch_norm=False):
+    return run(CIRCLES, {"hidden": [32] * 8, "activation": "relu", "init_gain": 2.0, "batch_norm": batch_norm},
+               {"optimizer": "sgd", "learning_rate": 0.05, "batch_size": 32, "grad_clip": grad_clip}, 1000, seed)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_exploding_gradients_and_their_two_fixes(seed):
+    trainer, _, snap = exploding(seed)
+    assert snap.diverged and trainer.step_count < 10
+    _, _, clipped = exploding(seed, grad_clip=1.0)
+    assert not clipped.diverged and clipped.train_accuracy > 0.6
+    _, _, normed = exploding(seed, batch_norm=True)
+    assert not normed.diverged and normed.train_accuracy > 0.9
+
+
+@pytest.mark.parametrize("dataset, hidden, activation, features, floor", [
+    ("circle", [4, 2], "tanh", ["x1", "x2"], 0.98),  # TF Playground: 99.9 %
+    ("xor", [4, 2], "tanh", ["x1", "x2"], 0.97),  # 99.2 %
+    ("spiral", [8] * 6, "relu", ["x1", "x2"], 0.95),  # 98.6 %
+    ("spiral", [8] * 6, "tanh", ["x1", "x2", "x1_sq", "x2_sq", "x1x2", "sin_x1", "sin_x2"], 0.93),  # 96.0 %
+])
+def test_on_a_par_with_tensorflow_playground(dataset, hidden, activation, features, floor):
+    """Its settings: 500 points, half for training, batch 10, SGD 0.03, 500 epochs (12,500 steps)."""
+    trainer = Trainer(Experiment.from_dict({"data": {"dataset": dataset, "features": features},
+                                            "network": {"hidden": hidden, "activation": activation}}))
+    trainer.step(12500)
+    assert trainer.snapshot().test_accuracy >= floor
+
+
+def test_steps_to_target_orders_activations():
+    """Scenario 6: on circles, ELU reaches 95 % sooner than sigmoid, which never gets there."""
+    def steps_to_95(activation):
+        trainer = Trainer(Experiment.from_dict({"data": CIRCLES, "network": {"hidden": [16, 16], "activation": activation},
+                                                "training": {"learning_rate": 0.1, "batch_size": 32}}))
+        for step in range(0, 1500, 10):
+            if trainer.snapshot().train_accuracy >= 0.95:
+                return step
+            trainer.step(10)
+        return np.inf
+    assert steps_to_95("elu") < steps_to_95("sigmoid")

@@ -1,0 +1,158 @@
+"""The trainer: determinism, hot changes versus rebuilds, optimisers, regularisation, divergence."""
+
+import numpy as np
+import pytest
+
+from playground.experiment import Experiment
+from playground.training import HISTORY_LIMIT, Trainer
+
+
+def exp(**sections):
+    return Experiment.from_dict(sections)
+
+
+def test_same_experiment_same_numbers_bit_for_bit():
+    e = exp(network={"hidden": [6, 6], "activation": "gelu", "batch_norm": True},
+            training={"optimizer": "adam", "learning_rate": 0.01})
+    a, b = Trainer(e), Trainer(e)
+    a.step(300)
+    b.step(300)
+    for la, lb in zip(a.model.layers, b.model.layers):
+        assert np.array_equal(la.W, lb.W) and np.array_equal(la.b, lb.b)
+    assert np.array_equal(a.snapshot().output_grid, b.snapshot().output_grid)
+
+
+def test_training_learns_the_default_circle():
+    trainer = Trainer(Experiment())
+    before = trainer.snapshot()
+    trainer.step(3000)
+    after = trainer.snapshot()
+    assert after.train_loss < before.train_loss / 5 and after.test_accuracy > 0.97
+
+
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("momentum", 0.03), ("adam", 0.01)])
+def test_every_optimizer_reduces_the_loss(optimizer, lr):
+    trainer = Trainer(exp(data={"dataset": "xor"}, network={"hidden": [8, 8], "activation": "relu"},
+                          training={"optimizer": optimizer, "learning_rate": lr}))
+    start = trainer.snapshot().train_loss
+    trainer.step(500)
+    assert trainer.snapshot().train_loss < start * 0.6
+
+
+def test_learning_rate_changes_without_a_reset():
+    e = Experiment()
+    trainer, control = Trainer(e), Trainer(e)
+    trainer.step(50)
+    control.step(50)
+    assert trainer.apply(e.with_field("training.learning_rate", 0.3)) == "hot"
+    assert trainer.step_count == 50
+    np.testing.assert_array_equal(trainer.model.layers[0].W, control.model.layers[0].W)
+    trainer.step(1)
+    control.step(1)
+    step_fast = trainer.model.layers[0].W - control.model.layers[0].W
+    assert np.abs(step_fast).max() > 0  # the new rate was used at once
+
+
+def test_changing_the_activation_rebuilds_from_the_same_seed():
+    e = exp(network={"hidden": [8, 8], "activation": "relu"})
+    trainer = Trainer(e)
+    first = trainer.model.layers[0].W.copy()
+    trainer.step(20)
+    assert trainer.apply(e.with_field("network.activation", "elu")) == "model"
+    assert trainer.step_count == 0
+    np.testing.assert_array_equal(trainer.model.layers[0].W, first)  # both He: the very same weights
+
+
+def test_data_change_rebuilds_data_and_weights_and_leaky_slope_is_hot():
+    e = exp(network={"activation": "leaky_relu"})
+    trainer = Trainer(e)
+    trainer.step(10)
+    assert trainer.apply(e.with_field("network.activation_params", {"negative_slope": 0.2})) == "hot"
+    assert trainer.model.layers[0].slope == 0.2 and trainer.step_count == 10
+    assert trainer.apply(trainer.experiment.with_field("data.dataset", "xor")) == "data"
+    assert trainer.step_count == 0
+
+
+def test_reset_restores_step_zero_and_initial_weights():
+    trainer = Trainer(Experiment())
+    start = trainer.model.layers[0].W.copy()
+    trainer.step(100)
+    trainer.reset()
+    assert trainer.step_count == 0 and trainer.epoch == 0
+    np.testing.assert_array_equal(trainer.model.layers[0].W, start)
+
+
+def test_l2_shrinks_weights_over_training():
+    base = exp(network={"hidden": [8], "activation": "prelu"}, training={"learning_rate": 0.05})
+    plain = Trainer(base)
+    decayed = Trainer(base.with_field("training.regularization", "l2").with_field("training.regularization_rate", 0.5))
+    plain.step(300)
+    decayed.step(300)
+    norm = lambda t: sum(float(np.abs(layer.W).sum()) for layer in t.model.layers)  # noqa: E731
+    assert norm(decayed) < 0.7 * norm(plain)
+
+
+@pytest.mark.parametrize("kind", ["l1", "l2"])
+def test_regularization_touches_weights_only(kind):
+    e = exp(network={"hidden": [4], "activation": "prelu", "batch_norm": True, "bias_init": 0.5},
+            training={"regularization": kind, "regularization_rate": 1.0, "learning_rate": 0.1})
+    trainer = Trainer(e)
+    before = {(k, i): p.copy() for k, i, p in trainer.model.parameters()}
+    zero = {key: np.zeros_like(p) for key, p in before.items()}
+    trainer._descend(zero, e.training)  # no data gradient: only the penalty moves anything
+    for kind_, i, p in trainer.model.parameters():
+        if kind_ == "W":
+            assert np.abs(p).sum() < np.abs(before[(kind_, i)]).sum()
+        else:  # biases, PReLU slopes, batch-norm scale and shift
+            np.testing.assert_array_equal(p, before[(kind_, i)])
+
+
+def test_prelu_slopes_are_learned():
+    trainer = Trainer(exp(data={"dataset": "xor"}, network={"hidden": [8, 8], "activation": "prelu"},
+                          training={"optimizer": "adam", "learning_rate": 0.02}))
+    trainer.step(400)
+    slopes = trainer.snapshot().prelu_slopes
+    assert slopes[0].shape == (8,) and np.abs(slopes[0] - 0.25).max() > 0.01
+
+
+def test_grad_clip_bounds_the_update():
+    e = exp(network={"hidden": [8, 8], "activation": "relu", "init_gain": 3.0},
+            training={"learning_rate": 1.0, "grad_clip": 0.01})
+    trainer = Trainer(e)
+    before = [p.copy() for _, _, p in trainer.model.parameters()]
+    trainer.step(1)
+    moved = np.sqrt(sum(float(((p - b) ** 2).sum()) for (_, _, p), b in zip(trainer.model.parameters(), before)))
+    assert moved <= 0.0101  # lr 1 × clipped norm 0.01
+
+
+def test_divergence_stops_cleanly_with_a_message():
+    trainer = Trainer(exp(network={"hidden": [32] * 8, "activation": "relu", "init_gain": 2.0},
+                          training={"learning_rate": 0.05, "batch_size": 32}))
+    done = trainer.step(1000)
+    assert trainer.diverged and done < 20
+    assert "diverged at step" in trainer.message and "learning rate" in trainer.message
+    assert trainer.step(10) == 0
+    snap = trainer.snapshot()
+    assert snap.diverged and np.isnan(snap.train_loss) and snap.message == trainer.message
+    trainer.reset()
+    assert not trainer.diverged and trainer.step_count == 0 and trainer.step(1) == 1
+
+
+def test_history_is_bounded_on_long_runs():
+    trainer = Trainer(exp(network={"hidden": [2]}))
+    trainer.step(30000)
+    history = trainer.history()
+    assert len(history) <= HISTORY_LIMIT
+    assert history.steps[0] == 0 and history.steps[-1] > 29000
+    assert np.all(np.diff(history.steps) > 0)
+    assert history.grad_norms.shape == (len(history), 2)
+
+
+def test_batch_size_and_loss_are_hot():
+    trainer = Trainer(Experiment())
+    trainer.step(5)
+    e = trainer.experiment.with_field("training.batch_size", 50).with_field("training.loss", "mse")
+    assert trainer.apply(e) == "hot"
+    seen = trainer.points_seen
+    trainer.step(1)
+    assert trainer.points_seen - seen == 50

@@ -37,8 +37,15 @@ def _make_view(view: str):
     if view == "window":
         from .main_window import MainWindow
 
-        return MainWindow.for_export() if hasattr(MainWindow, "for_export") else MainWindow()
+        window = MainWindow(start_worker=False)  # a display only: no training thread
+        window.menuBar().hide()  # a menu bar says nothing in a picture
+        return window
     raise ValueError(f"view {view!r} is not one of boundary, network, window")
+
+
+# Smallest size each view is laid out at; a smaller frame is that layout scaled down (a thumbnail),
+# because below it the axes, colour bar and labels would leave no room for the picture itself.
+MIN_LAYOUT = {"boundary": (300, 280), "network": (360, 260), "window": (1024, 640)}
 
 
 def qimage_to_rgb(image) -> np.ndarray:
@@ -83,17 +90,26 @@ class FrameRenderer:
         w, h = self.view_size
         hint = self.widget.minimumSizeHint()
         minimum = self.widget.minimumSize()
-        min_w = max(hint.width(), minimum.width(), 1)
-        min_h = max(hint.height(), minimum.height(), 1)
+        floor_w, floor_h = MIN_LAYOUT.get(self.view_name, (1, 1))
+        min_w = max(hint.width(), minimum.width(), floor_w)
+        min_h = max(hint.height(), minimum.height(), floor_h)
         scale = max(1.0, min_w / w, min_h / h)
         self.render_size = (int(round(w * scale)), int(round(h * scale)))
         self.widget.resize(*self.render_size)
+
+    def _follow_experiment(self, experiment) -> None:
+        """The whole window's panels show the settings of the frame (they can change mid-run)."""
+        if self.view_name == "window" and self._owned and getattr(self.widget, "experiment", None) != experiment:
+            self.widget.experiment = experiment
+            if hasattr(self.widget, "_sync_panels"):
+                self.widget._sync_panels()
 
     def render(self, snapshot) -> np.ndarray:
         """(H, W, 3) uint8 RGB of the view showing `snapshot`, caption included, exactly self.size."""
         from PySide6.QtCore import QRect, Qt
         from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
+        self._follow_experiment(snapshot.experiment)
         self.widget.show_snapshot(snapshot)
         self.app.processEvents()
         image = self.widget.grab().toImage()

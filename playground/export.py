@@ -295,6 +295,54 @@ class EncoderThread:
         self.writer.abort()
 
 
+class ReplayThread:
+    """Replays snapshots for the given frame indices, in order, on its own thread (Qt-free work).
+
+    Only drawing must happen on the GUI thread; rebuilding a snapshot (forward passes over the grid
+    and the data) is the slowest part of an export, so it runs ahead here, a few frames at most.
+    """
+
+    _END = object()
+
+    def __init__(self, recording, grid_size: int, indices: list[int], ahead: int = ENCODER_QUEUE):
+        from .recording import Replay
+
+        self._replay = Replay(recording, grid_size)  # its own model: Replay is not shared between threads
+        self._indices = list(indices)
+        self._queue: queue.Queue = queue.Queue(ahead)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="export-replay", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        for index in self._indices:
+            try:
+                item = (index, self._replay.snapshot(index), None)
+            except BaseException as error:  # noqa: BLE001 - handed to the caller
+                item = (index, None, error)
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if self._stop.is_set() or item[2] is not None:
+                return
+
+    def next(self, index: int):
+        """The snapshot of frame `index`, which must be the next one in order."""
+        got, snapshot, error = self._queue.get()
+        if error is not None:
+            raise error
+        if got != index:
+            raise RuntimeError(f"replay out of order: wanted frame {index}, got {got}")
+        return snapshot
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 # ---- captions ------------------------------------------------------------------------------------
 def caption_text(snapshot) -> str:
     """'step 1,200 · ReLU · loss 0.231 · accuracy 91.2 % · dead 12 %' (test set; train when there is none)."""
@@ -350,10 +398,12 @@ class Exporter:
             raise ExportError(f"{len(self.indices)} frames are too many for one export (at most {MAX_FRAMES}); "
                               "take every k-th step or a shorter range")
         self.render = render
-        self.replay = Replay(recording, options.grid_size)
+        self.recording = recording
+        self.replay = Replay(recording, options.grid_size)  # for the palette sample, out of order
         self._start = time.perf_counter()
         self._out = AtomicFile(path)  # fails here, before any work, if the folder is not writable
         self._encoder: EncoderThread | None = None
+        self._prefetch: ReplayThread | None = None
         self._cache: dict[int, np.ndarray] = {}
         self.done = 0
         self.finished = False
@@ -362,21 +412,25 @@ class Exporter:
     def total(self) -> int:
         return len(self.indices)
 
-    def _frame(self, index: int) -> np.ndarray:
+    def _frame(self, index: int, *, in_order: bool = True) -> np.ndarray:
         if index in self._cache:
+            if in_order:
+                self._prefetch.next(index)  # keep the replay thread in step; the frame is drawn already
             return self._cache.pop(index)
-        frame = self.render(self.replay.snapshot(index))
+        snapshot = self._prefetch.next(index) if in_order else self.replay.snapshot(index)
+        frame = self.render(snapshot)
         if frame.shape[1::-1] != tuple(self.options.size):
             raise ExportError(f"the renderer drew {frame.shape[1]}x{frame.shape[0]}, "
                               f"not {self.options.size[0]}x{self.options.size[1]}")
         return frame
 
     def _open(self) -> None:
+        self._prefetch = ReplayThread(self.recording, self.options.grid_size, self.indices)
         sample = None
         if self.options.format == "gif":  # the palette comes from the first, middle and last frames
             picks = sorted({self.indices[0], self.indices[len(self.indices) // 2], self.indices[-1]})
             for i in picks:
-                self._cache[i] = self._frame(i)
+                self._cache[i] = self._frame(i, in_order=False)
             sample = [self._cache[i] for i in picks]
         writer = open_writer(self.options.format, self._out.temp, self.options.size, self.options.fps, sample)
         self._encoder = EncoderThread(writer)
@@ -400,6 +454,7 @@ class Exporter:
             while not self.step():
                 pass
             self._encoder.close()
+            self._prefetch.stop()
             path = self._out.commit()
         except BaseException:
             self.cancel()
@@ -410,6 +465,9 @@ class Exporter:
 
     def cancel(self) -> None:
         """Stop and remove the temporary file (safe to call twice, or after a failure)."""
+        if self._prefetch is not None:
+            prefetch, self._prefetch = self._prefetch, None
+            prefetch.stop()
         if self._encoder is not None:
             encoder, self._encoder = self._encoder, None
             encoder.abort()

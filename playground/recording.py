@@ -24,7 +24,7 @@ from .experiment import Experiment
 from .model import MLP
 from .snapshot import DEFAULT_GRID, History, Snapshot, frozen
 
-DEFAULT_CAPACITY = 4000  # frames; ~7 MB for a 2-8x6-1 net (measure_history_kb_per_1000_steps)
+DEFAULT_CAPACITY = 4000  # frames; ~9 MB for a 2-8x6-1 net (2.2 KB a frame: measure_history_kb_per_1000_steps)
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,7 @@ class Recorder:
         self._base_every = self.every
         self._frames: list[Frame] = []
         self._data = None
+        self._model = None
         self._layout: Layout | None = None
         self._lock = threading.Lock()
 
@@ -130,6 +131,7 @@ class Recorder:
         with self._lock:
             self._frames = []
             self._data = None
+            self._model = None
             self.every = self._base_every
 
     def due(self, step: int) -> bool:
@@ -143,8 +145,8 @@ class Recorder:
         """
         step = trainer.step_count
         frames = self._frames
-        if frames and (step < frames[-1].step or trainer.data is not self._data):
-            self.clear()
+        if frames and (step < frames[-1].step or trainer.data is not self._data or trainer.model is not self._model):
+            self.clear()  # reset, new data or new weights (Trainer.reset builds a new model): a new run
             frames = self._frames
         if frames and frames[-1].step == step:
             return False
@@ -167,6 +169,7 @@ class Recorder:
             diverged=bool(trainer.diverged), message=trainer.message)
         with self._lock:
             self._data = trainer.data
+            self._model = trainer.model  # identity only: tells a reset apart from going on
             self._frames.append(frame)
             if len(self._frames) > self.capacity:
                 self._thin()

@@ -70,6 +70,14 @@ def test_a_reset_starts_a_new_recording_and_hot_changes_are_kept_per_frame():
     recorder.train(trainer, 5)
     assert recorder.recording().steps == [0, 5]
     assert recorder.recording().data is trainer.data
+    trainer.reset()
+    recorder.record(trainer)
+    assert recorder.recording().steps == [0]
+    assert trainer.apply(trainer.experiment.with_field("network.init_gain", 2.0)) == "model"
+    recorder.record(trainer)  # new weights at step 0, a step already recorded: the frame is replaced
+    frame = recorder.recording().frames[-1]
+    assert len(recorder) == 1 and frame.experiment.network.init_gain == 2.0
+    np.testing.assert_array_equal(frame.params, frame.layout.pack(trainer.model.state()))
 
 
 def test_frames_are_compact():

@@ -1,0 +1,117 @@
+"""File → Export animation… / Save picture…: the dialog's choices, a background export, cancel."""
+
+import time
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMainWindow
+
+from playground.experiment import Data, Experiment, Network
+from playground.recording import Recorder
+from playground.training import Trainer
+from playground.ui.export_dialog import ExportActions, ExportDialog, write_picture
+from playground.export import ExportOptions
+
+EXP = Experiment(seed=5, data=Data(dataset="xor", n_points=120), network=Network(hidden=(4,), activation="relu"))
+
+
+@pytest.fixture
+def host(qtbot):
+    """A window with a File menu, a recorder fed by a trainer, and the newest snapshot."""
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    trainer = Trainer(EXP, grid_size=24)
+    recorder = Recorder(every=5)
+    recorder.train(trainer, 60)
+    state = {"snapshot": trainer.snapshot()}
+    menu = window.menuBar().addMenu("&File")
+    actions = ExportActions(window, menu, lambda: recorder, lambda: state["snapshot"])
+    return window, actions, recorder, state
+
+
+def test_menu_has_both_actions(host):
+    window, actions, _, _ = host
+    menu = window.menuBar().actions()[0].menu()
+    texts = [a.text() for a in menu.actions()]
+    assert "&Export animation…" in texts and "Save &picture…" in texts
+
+
+def test_dialog_reads_back_its_choices_and_counts_frames(qtbot, tmp_path):
+    steps = list(range(0, 101, 5))
+    dialog = ExportDialog(steps=steps, path=str(tmp_path / "run"))
+    qtbot.addWidget(dialog)
+    dialog.format_box.setCurrentIndex(dialog.format_box.findData("mp4"))
+    dialog.view_box.setCurrentIndex(dialog.view_box.findData("network"))
+    dialog.width_box.setValue(320)
+    dialog.height_box.setValue(240)
+    dialog.first_box.setValue(20)
+    dialog.last_box.setValue(80)
+    dialog.every_box.setValue(4)
+    options = dialog.options()
+    assert (options.format, options.view, options.size) == ("mp4", "network", (320, 240))
+    assert (options.first_step, options.last_step, options.every) == (20, 80, 4)
+    assert dialog.path() == tmp_path / "run.mp4"  # the suffix follows the format
+    assert dialog.frame_count() == 4  # 20, 40, 60, 80 of the 13 recorded steps in range
+    assert dialog.frames_label.text().startswith("4 frames")
+    dialog.format_box.setCurrentIndex(dialog.format_box.findData("gif"))
+    assert dialog.fps_box.maximum() == 50
+    dialog.path_edit.setText(str(tmp_path / "run.mp4"))
+    dialog.format_box.setCurrentIndex(dialog.format_box.findData("mp4"))
+    dialog.format_box.setCurrentIndex(dialog.format_box.findData("gif"))
+    assert dialog.path_edit.text().endswith("run.gif")
+    dialog.path_edit.setText(str(tmp_path / "run.png"))
+    dialog.accept()
+    assert "does not match the format" in dialog.problem.text() and dialog.result() == 0
+
+
+def test_export_runs_from_the_event_loop_and_keeps_it_responsive(host, qtbot, tmp_path):
+    window, actions, recorder, _ = host
+    dialog = ExportDialog(window, steps=recorder.recording().steps, path=str(tmp_path / "live.gif"))
+    dialog.width_box.setValue(160)
+    dialog.height_box.setValue(160)
+    ticks = []
+    heartbeat = QTimer()
+    heartbeat.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    heartbeat.start(10)
+    job = actions.export_animation(dialog=dialog)
+    assert job is not None and job.exporter.total == 13
+    with qtbot.waitSignal(job.sigFinished, timeout=20000) as finished:
+        pass
+    heartbeat.stop()
+    result = finished.args[0]
+    frames = iio.imread(result.path, index=None)
+    assert frames.shape[:3] == (13, 160, 160)
+    gaps = np.diff(ticks)
+    print(f"event-loop gaps while exporting: max {1000 * gaps.max():.0f} ms, median {1000 * np.median(gaps):.0f} ms")
+    assert len(ticks) > 5 and gaps.max() < 0.5, gaps.max()  # the event loop kept turning while it exported
+    assert "Exported live.gif: 13 frames" in window.statusBar().currentMessage()
+
+
+def test_cancel_leaves_nothing(host, qtbot, tmp_path):
+    window, actions, recorder, _ = host
+    dialog = ExportDialog(window, steps=recorder.recording().steps, path=str(tmp_path / "c.mp4"))
+    dialog.format_box.setCurrentIndex(dialog.format_box.findData("mp4"))
+    job = actions.export_animation(dialog=dialog)
+    with qtbot.waitSignal(job.sigProgress, timeout=10000):
+        pass
+    with qtbot.waitSignal(job.sigFailed, timeout=10000) as failed:
+        actions.progress.canceled.emit()  # what the Cancel button does
+    assert failed.args == ["cancelled"]
+    assert list(tmp_path.iterdir()) == []
+    assert "cancelled" in window.statusBar().currentMessage()
+
+
+def test_save_picture_writes_the_current_state(host, qtbot, tmp_path):
+    window, actions, _, state = host
+    dialog = ExportDialog(window, picture=True, path=str(tmp_path / "pic"))
+    assert dialog.format_box.count() == 1 and not dialog.fps_box.isVisibleTo(dialog)
+    dialog.width_box.setValue(300)
+    dialog.height_box.setValue(300)
+    path = actions.save_picture(dialog=dialog)
+    assert path == tmp_path / "pic.png"
+    png = iio.imread(path)
+    assert png.shape[:2] == (300, 300)
+    same = write_picture(state["snapshot"], tmp_path / "again.png", ExportOptions(format="png", size=(300, 300)))
+    np.testing.assert_array_equal(iio.imread(same), png)  # drawing is deterministic

@@ -10,9 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from . import colors
+
+COLORBAR_PX = 100  # width of the colour bar, its labels and the y axis
+AXIS_PX = 40  # height of the x axis and its label
 
 
 class BoundaryView(QWidget):
@@ -83,6 +87,24 @@ class BoundaryView(QWidget):
         self.discretize = bool(discretize)
         if self._snapshot is not None:
             self.show_snapshot(self._snapshot)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        # Keep the plot square: an aspect-locked plot in a tall or wide box would show far more than
+        # the ±6 plane, so pad the box instead. COLORBAR_PX is the colour bar and the y axis.
+        w, h = self.width(), self.height()
+        side = max(min(w - COLORBAR_PX, h - AXIS_PX), 50)
+        pad_x = max(0, (w - side - COLORBAR_PX) // 2)
+        pad_y = max(0, (h - side - AXIS_PX) // 2)
+        self.layout().setContentsMargins(pad_x, pad_y, pad_x, pad_y)
+        super().resizeEvent(event)
+
+    def set_font_scale(self, scale: float) -> None:
+        """Bigger axis text for presentation mode."""
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * scale)
+        for name in ("bottom", "left"):
+            self.plot.getAxis(name).setStyle(tickFont=font)
+            self.plot.getAxis(name).label.setFont(font)
 
     def _draw_points(self) -> None:
         data = self._data

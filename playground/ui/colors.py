@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
 # Light background: projectors wash out dark themes. Row-major images match the Snapshot grids.
-pg.setConfigOptions(background="w", foreground="#333333", imageAxisOrder="row-major", antialias=True)
+pg.setConfigOptions(background="w", foreground="#333333", imageAxisOrder="row-major", antialias=False)  # antialiased curves cost ~10x; the plots are small
 
 ORANGE = "#f59322"  # label 0, negative value, negative weight
 BLUE = "#0877bd"  # label 1, positive value, positive weight
@@ -62,6 +62,7 @@ def colormap() -> pg.ColorMap:
 
 def to_argb(values: np.ndarray, low: float, high: float) -> np.ndarray:
     """Values of any shape → uint32 ARGB through the LUT, clamped to [low, high]."""
-    scaled = (np.asarray(values, np.float32) - low) * (255.0 / (high - low))
-    index = np.clip(np.nan_to_num(scaled, nan=127.5), 0, 255).astype(np.uint8)
+    with np.errstate(all="ignore"):  # a diverged run's grids hold inf and NaN: drawn mid-scale or clamped
+        scaled = (np.asarray(values, np.float32) - low) * (255.0 / (high - low))
+        index = np.clip(np.nan_to_num(scaled, nan=127.5), 0, 255).astype(np.uint8)
     return LUT32[index]

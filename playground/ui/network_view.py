@@ -12,11 +12,12 @@ for the window to validate and apply. Painting is one QPainter pass over cached 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
 
 from ..activations import ACTIVATIONS
@@ -88,6 +89,12 @@ class NetworkView(QWidget):
         self._images: list[list[QImage]] = []  # per column, per neuron
         self._buffers: list[np.ndarray] = []  # keep the QImages' memory alive
         self._hover: tuple[int, int] | None = None  # (column, neuron) under the mouse
+        self._edit_base = None  # the network edits apply to; None = the snapshot's
+        self._links = None  # (layout key, snapshot, time, QPixmap) of the last links drawing
+        self.links_interval = 0.0  # s between link redraws; the window sets 0.1
+        self._links_timer = QTimer(self)
+        self._links_timer.setSingleShot(True)
+        self._links_timer.timeout.connect(self.update)
         self._headers: list[QWidget] = []
         self._layer_bar = self._make_layer_bar() if editable else None
         self.detail = NeuronDetail(self)
@@ -138,7 +145,7 @@ class NetworkView(QWidget):
             argb = np.ascontiguousarray(argb[:, ::-1, :])  # QImage row 0 is the top; grid row 0 the bottom
             buffers.append(argb)
             h, w = argb.shape[1:]
-            images.append([QImage(argb[i].data, w, h, 4 * w, QImage.Format.Format_ARGB32) for i in range(len(argb))])
+            images.append([QImage(argb[i].data, w, h, 4 * w, QImage.Format.Format_RGB32) for i in range(len(argb))])
         self._images, self._buffers = images, buffers
 
     # ---- layout ----------------------------------------------------------------------------------
@@ -178,7 +185,7 @@ class NetworkView(QWidget):
         if self._layout is None:
             self._relayout()
         layout = self._layout
-        self._paint_links(painter, snapshot, layout)
+        painter.drawPixmap(0, 0, self._links_pixmap(snapshot, layout))
         self._paint_titles(painter, snapshot, layout)
         for c, (images, rects) in enumerate(zip(self._images, layout.rects)):
             states = snapshot.states[c - 1] if 0 < c <= len(snapshot.states) else None
@@ -190,31 +197,48 @@ class NetworkView(QWidget):
         self._paint_legend(painter)
         painter.end()
 
+    def _links_pixmap(self, snapshot, layout: _Layout) -> QPixmap:
+        """The links, redrawn at most every LINKS_INTERVAL s (antialiased wide lines are the costliest
+        thing in a frame); always redrawn when the shape or the size changed."""
+        now = time.perf_counter()
+        key = (self._shape_key, self.size().toTuple(), layout.tile)
+        fresh = self._links is not None and self._links[0] == key
+        if fresh and snapshot is self._links[1]:
+            return self._links[3]
+        if fresh and now - self._links[2] < self.links_interval:
+            if not self._links_timer.isActive():  # draw the newest links once the interval is over
+                self._links_timer.start(int((self.links_interval - (now - self._links[2])) * 1000) + 1)
+            return self._links[3]
+        ratio = self.devicePixelRatioF()
+        pixmap = QPixmap((self.size().toSizeF() * ratio).toSize())
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self._paint_links(painter, snapshot, layout)
+        painter.end()
+        self._links = (key, snapshot, now, pixmap)
+        return pixmap
+
     def _paint_links(self, painter: QPainter, snapshot, layout: _Layout) -> None:
-        # One path per (sign, width bucket): a few drawPath calls instead of a pen per link.
-        paths: dict[tuple[int, int], QPainterPath] = {}
+        # Lines grouped by (sign, width bucket): one pen and one drawLines call per group. Separate
+        # lines stroke far faster than one long QPainterPath (which the raster engine strokes whole).
+        groups: dict[tuple[int, int], list[QLineF]] = {}
         for c, (W, _) in enumerate(snapshot.weights):
             src, dst = layout.rects[c], layout.rects[c + 1]
             magnitude = np.abs(np.nan_to_num(W, nan=0.0, posinf=1e3, neginf=-1e3))
-            buckets = np.clip(np.round((0.4 + 1.6 * magnitude) * 2), 1, 16).astype(int)  # half-px widths
-            signs = np.sign(W)
-            for i in range(W.shape[0]):
-                a = src[i]
-                start = QPointF(a.right(), a.center().y())
-                for j in range(W.shape[1]):
-                    b = dst[j]
-                    key = (1 if signs[i, j] >= 0 else -1, int(buckets[i, j]))
-                    path = paths.get(key)
-                    if path is None:
-                        path = paths[key] = QPainterPath()
-                    path.moveTo(start)
-                    path.lineTo(b.left(), b.center().y())
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        for (sign, bucket), path in sorted(paths.items(), key=lambda kv: kv[0][1]):
-            pen = QPen(_weight_color(sign, 110 + min(bucket, 12) * 10), bucket / 2)
-            pen.setCapStyle(Qt.PenCapStyle.RoundCap)
-            painter.setPen(pen)
-            painter.drawPath(path)
+            buckets = np.clip(np.round((0.5 + 1.2 * magnitude) * 2), 1, 12).astype(int).tolist()  # half-px
+            positive = (W >= 0).tolist()
+            starts = [(r.right(), r.center().y()) for r in src]
+            ends = [(r.left(), r.center().y()) for r in dst]
+            for i, (x0, y0) in enumerate(starts):
+                row_b, row_p = buckets[i], positive[i]
+                for j, (x1, y1) in enumerate(ends):
+                    key = (1 if row_p[j] else -1, row_b[j])
+                    groups.setdefault(key, []).append(QLineF(x0, y0, x1, y1))
+        for (sign, bucket), lines in sorted(groups.items(), key=lambda kv: kv[0][1]):
+            painter.setPen(QPen(_weight_color(sign, 110 + min(bucket, 12) * 10), bucket / 2))
+            painter.drawLines(lines)
 
     def _paint_state(self, painter: QPainter, rect: QRectF, state: int | None, hovered: bool) -> None:
         painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -380,7 +404,7 @@ class NetworkView(QWidget):
             argb = colors.to_argb(snapshot.output_grid, 0.0, 1.0)
         argb = np.ascontiguousarray(argb[::-1])
         h, w = argb.shape
-        image = QImage(argb.data, w, h, 4 * w, QImage.Format.Format_ARGB32).copy()  # copy: own the memory
+        image = QImage(argb.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()  # copy: own the memory
         return image.scaled(NeuronDetail.SIZE, NeuronDetail.SIZE)
 
     def _describe(self, snapshot, c: int, k: int) -> str:
@@ -427,6 +451,8 @@ class NetworkView(QWidget):
 
     def _rebuild_headers(self) -> None:
         for header in self._headers:
+            header.hide()
+            header.setParent(None)  # out of findChild's reach now; deleted later, outside its own signal
             header.deleteLater()
         self._headers = []
         _, hidden, activations = self._shape_key
@@ -473,8 +499,12 @@ class NetworkView(QWidget):
         # the layer bar sits over the inputs column; keep it clear of the first header
         self._layer_bar.move(4, 2)
 
+    def set_network(self, network) -> None:
+        """The network edits start from (the window's newest), which may be ahead of the snapshot."""
+        self._edit_base = network
+
     def _network(self):
-        return self._snapshot.experiment.network
+        return self._edit_base if self._edit_base is not None else self._snapshot.experiment.network
 
     def _edit_layers(self, delta: int) -> None:
         network = self._network()

@@ -1,0 +1,122 @@
+"""ActivationView: the chosen activation's curve f and derivative f', with its parameters editable.
+
+Leaky ReLU's negative slope and ELU's alpha change live (the Trainer takes them hot); PReLU's
+starting slope rebuilds the model. Edits go out as sigEdit(path, value) for the window to apply.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QVBoxLayout, QWidget
+
+from ..activations import ACTIVATIONS
+from ..experiment import ACTIVATION_NAMES
+from . import colors
+
+Z = np.linspace(-4.0, 4.0, 401, dtype=np.float32)
+
+# activation name → (parameter, label, low, high, step)
+PARAMETERS = {
+    "leaky_relu": ("negative_slope", "negative slope s", -1.0, 1.0, 0.01),
+    "prelu": ("prelu_init", "starting slope a", -1.0, 1.0, 0.05),
+    "elu": ("alpha", "α", 0.0, 10.0, 0.1),
+}
+
+
+class ActivationView(QWidget):
+    """Curve and derivative of one activation; a chooser that sets it for every hidden layer."""
+
+    sigEdit = Signal(str, object)  # ("network.activation", name) or ("network.activation_params", dict)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._network = None
+        self.chooser = QComboBox()
+        for name in ACTIVATION_NAMES:
+            self.chooser.addItem(ACTIVATIONS[name].label, name)
+        self.chooser.setToolTip("the activation of every hidden layer (rebuilds with the same seed)")
+        self.chooser.activated.connect(self._choose)
+        self.formula = QLabel()
+        self.formula.setWordWrap(True)
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.plot.setMouseEnabled(False, False)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.addLegend(offset=(4, 2), labelTextSize="8pt", verSpacing=-6)
+        self.plot.setXRange(-4, 4, padding=0)
+        self.curve = self.plot.plot(pen=pg.mkPen(colors.BLUE, width=2.5), name="f(x)")
+        self.derivative = self.plot.plot(pen=pg.mkPen(colors.ORANGE, width=2, style=Qt.PenStyle.DashLine),
+                                         name="f′(x)")
+        self.param = QDoubleSpinBox()
+        self.param.setDecimals(3)
+        self.param.setKeyboardTracking(False)  # apply when the value is complete, not per keystroke
+        self.param.valueChanged.connect(self._param_changed)
+        self.param_label = QLabel()
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Activation", self.chooser)
+        form.addRow(self.param_label, self.param)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
+        layout.addLayout(form)
+        layout.addWidget(self.formula)
+        layout.addWidget(self.plot, 1)
+        self._param_name: str | None = None
+
+    def show_snapshot(self, snapshot) -> None:
+        self.set_network(snapshot.experiment.network)
+
+    def set_network(self, network) -> None:
+        """Show the first hidden layer's activation (all layers, unless chosen per layer)."""
+        if network == self._network:
+            return
+        self._network = network
+        names = network.layer_activations() or ("relu",)
+        name = names[0]
+        self.chooser.blockSignals(True)
+        self.chooser.setCurrentIndex(ACTIVATION_NAMES.index(name))
+        self.chooser.blockSignals(False)
+        spec = ACTIVATIONS[name]
+        mixed = len(set(names)) > 1
+        self.formula.setText(f"<b>{spec.label}</b>: {spec.formula}"
+                             + ("<br><i>layers differ; showing layer 1</i>" if mixed else ""))
+        param = PARAMETERS.get(name)
+        self._param_name = param[0] if param else None
+        self.param.setVisible(param is not None)
+        self.param_label.setVisible(param is not None)
+        if param:
+            key, label, low, high, step = param
+            self.param.blockSignals(True)
+            self.param.setRange(low, high)
+            self.param.setSingleStep(step)
+            self.param.setValue(network.param(key))
+            self.param.blockSignals(False)
+            self.param_label.setText(label)
+        slope = network.param("prelu_init") if name == "prelu" else network.param("negative_slope")
+        alpha = network.param("alpha")
+        with np.errstate(all="ignore"):
+            f = np.asarray(spec.f(Z, np.float32(slope), alpha), np.float64)
+            df = np.asarray(spec.df(Z, np.float32(slope), alpha), np.float64)
+        self.curve.setData(Z, f)
+        self.derivative.setData(Z, df)
+        self.plot.setYRange(max(-2.0, float(np.min(f)) - 0.2), min(4.0, float(np.max(f)) + 0.2), padding=0)
+
+    def _choose(self, index: int) -> None:
+        self.sigEdit.emit("network.activation", ACTIVATION_NAMES[index])
+
+    def _param_changed(self, value: float) -> None:
+        if self._network is None or self._param_name is None:
+            return
+        params = dict(self._network.activation_params)
+        params[self._param_name] = float(value)
+        self.sigEdit.emit("network.activation_params", params)
+
+
+if __name__ == "__main__":
+    from .demo import show_alone
+
+    raise SystemExit(show_alone(ActivationView, "ActivationView (demo)", (300, 300)))

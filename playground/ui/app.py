@@ -1,0 +1,78 @@
+"""`playground gui`: open the window, optionally train N steps and save a screenshot, then exit."""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtWidgets import QApplication
+
+from ..experiment import Experiment, ExperimentError
+
+SCREENSHOT_TIMEOUT_S = 300  # a --steps run that takes longer than this is cut short
+
+
+def default_experiment() -> Experiment:
+    """The built-in experiment: TensorFlow Playground's first screen (circle, 2 features, 4-2 tanh)."""
+    return Experiment()
+
+
+def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | None = None) -> int:
+    """Open the window; returns the exit code (2 when the file was bad and a screenshot was asked for)."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("playground")
+    from .main_window import MainWindow  # after QApplication: widgets need it
+
+    experiment, problem = default_experiment(), None
+    if experiment_path:
+        try:
+            experiment = Experiment.load(experiment_path)
+        except ExperimentError as error:
+            problem = f"{error}. Opened the default experiment instead."
+            print(f"playground: {problem}", file=sys.stderr)
+            experiment_path = None
+    window = MainWindow(experiment, experiment_path)
+    window.resize(1280, 800)
+    window.show()
+    if problem and not screenshot:
+        window._warn("Cannot open the experiment", problem)
+    elif problem:
+        window.show_problem(problem)
+    if screenshot:
+        ok = _train_and_grab(app, window, steps, screenshot)
+        window.shutdown()
+        window.close()
+        if not ok:
+            return 1
+        return 2 if problem else 0
+    if steps:
+        window.train_steps(steps)
+    code = app.exec()
+    window.shutdown()
+    return code
+
+
+def _train_and_grab(app, window, steps: int, out: str) -> bool:
+    """Train `steps` in the window, wait for that snapshot to be drawn, save the whole window."""
+    loop = QEventLoop()
+
+    def check(snapshot) -> None:
+        if snapshot.step >= steps or snapshot.diverged:
+            loop.quit()
+
+    window.sigDrawn.connect(check)
+    if window.snapshot is not None:
+        check(window.snapshot)
+    if steps:
+        window.train_steps(steps)
+    QTimer.singleShot(SCREENSHOT_TIMEOUT_S * 1000, loop.quit)
+    if window.snapshot is None or window.snapshot.step < steps:
+        loop.exec()
+    window.sigDrawn.disconnect(check)
+    for _ in range(3):  # let layouts and repaints settle before grabbing
+        app.processEvents()
+    if not window.grab().save(out):
+        print(f"playground: cannot write the screenshot {out!r} (allowed: a writable .png path)", file=sys.stderr)
+        return False
+    print(f"playground: saved {out} at step {window.snapshot.step if window.snapshot else 0}")
+    return True

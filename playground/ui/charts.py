@@ -1,0 +1,167 @@
+"""Charts over steps: loss, accuracy, neuron health, and per-layer gradient norm (log scale).
+
+All drawn from a Snapshot's History. Curves are created once and updated with setData; only the
+gradient-norm curves are recreated, and only when the number of weight layers changes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from . import colors
+
+
+def _pen(index: int, dashed: bool = False, width: float = 2.0):
+    from PySide6.QtCore import Qt
+
+    return pg.mkPen(colors.SERIES[index % len(colors.SERIES)], width=width,
+                    style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+
+
+def _nice_ceil(value: float) -> float:
+    """The next of 1, 2, 5 × 10^k at or above value (at least 1e-3)."""
+    value = max(value, 1e-3)
+    decade = 10.0 ** math.floor(math.log10(value))
+    for factor in (1.0, 2.0, 5.0, 10.0):
+        if factor * decade >= value * (1 - 1e-9):
+            return factor * decade
+    return 10.0 * decade
+
+
+class ChartsView(QWidget):
+    """Four small plots side by side (or in a grid): loss, accuracy, neuron states, gradient norms."""
+
+    def __init__(self, parent: QWidget | None = None, columns: int = 4, min_interval: float = 0.0):
+        super().__init__(parent)
+        self.min_interval = min_interval  # s between redraws; the window uses 0.1 (charts move slowly)
+        self._pending = None
+        self._last_draw = 0.0
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._draw_pending)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.ci.setSpacing(4)
+        self.graphics.ci.setContentsMargins(2, 2, 2, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+        self.plots = {}
+        titles = {"loss": "Loss", "accuracy": "Accuracy", "health": "Neurons (share)",
+                  "grads": "‖∂L/∂W‖ per layer (log)"}
+        for i, (key, title) in enumerate(titles.items()):
+            if i and i % columns == 0:
+                self.graphics.nextRow()
+            plot = self.graphics.addPlot(title=title)
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.setMouseEnabled(False, False)
+            plot.showGrid(x=False, y=True, alpha=0.25)
+            plot.getAxis("bottom").setStyle(maxTickLevel=0)  # fewer ticks keep small plots readable
+            plot.addLegend(offset=(-2, 2), labelTextSize="8pt", verSpacing=-6)
+            plot.titleLabel.setMaximumHeight(18)
+            self.plots[key] = plot
+        p = self.plots
+        self.curves = {
+            "train_loss": p["loss"].plot(pen=_pen(0), name="train"),
+            "test_loss": p["loss"].plot(pen=_pen(1), name="test"),
+            "train_accuracy": p["accuracy"].plot(pen=_pen(0), name="train"),
+            "test_accuracy": p["accuracy"].plot(pen=_pen(1), name="test"),
+            "dead_fraction": p["health"].plot(pen=pg.mkPen(colors.STATE_COLORS[3], width=2), name="dead"),
+            "saturated_fraction": p["health"].plot(pen=pg.mkPen(colors.STATE_COLORS[2], width=2), name="saturated"),
+            "sleeping_fraction": p["health"].plot(pen=_pen(8), name="sleeping"),
+        }
+        # Ranges are set by hand in coarse steps: an auto range moves every frame, and every move
+        # re-renders the axes (most of a chart's drawing cost).
+        for plot in p.values():
+            plot.disableAutoRange()
+        self._ranges: dict[str, tuple] = {}
+        p["grads"].setLogMode(y=True)
+        p["grads"].getAxis("left").setStyle(maxTextLevel=0)  # decades only; minor labels pile up
+        self.grad_curves: list[pg.PlotDataItem] = []
+
+    def show_snapshot(self, snapshot) -> None:
+        """Draw a Snapshot's history (at most once per min_interval; the newest is kept for later)."""
+        self._pending = snapshot
+        if self.min_interval <= 0:
+            self._draw_pending()
+            return
+        if not self._timer.isActive():
+            wait = self.min_interval - (time.perf_counter() - self._last_draw)
+            self._timer.start(max(0, int(wait * 1000)))
+
+    def _draw_pending(self) -> None:
+        snapshot, self._pending = self._pending, None
+        if snapshot is None:
+            return
+        self._last_draw = time.perf_counter()
+        history = snapshot.history
+        steps = history.steps.astype(np.float64)
+        for key, curve in self.curves.items():
+            curve.setData(steps, np.asarray(getattr(history, key), np.float64), connect="finite")
+        norms = history.grad_norms  # (T, n_weight_layers)
+        n_layers = norms.shape[1] if norms.ndim == 2 else 0
+        if n_layers != len(self.grad_curves):
+            self._make_grad_curves(n_layers)
+        for i, curve in enumerate(self.grad_curves):
+            column = np.asarray(norms[:, i], np.float64)
+            column = np.where(column > 0, column, np.nan)  # log scale: zeros and NaN are gaps
+            curve.setData(steps, column, connect="finite")
+        self._set_ranges(history, steps)
+
+    def _set_range(self, key: str, x: tuple | None, y: tuple | None) -> None:
+        if self._ranges.get(key) == (x, y):
+            return
+        self._ranges[key] = (x, y)
+        if x is not None:
+            self.plots[key].setXRange(*x, padding=0.02)
+        if y is not None:
+            self.plots[key].setYRange(*y, padding=0.04)
+
+    def _set_ranges(self, history, steps: np.ndarray) -> None:
+        x = (0.0, _nice_ceil(float(steps[-1]) if len(steps) else 10.0))
+        losses = np.concatenate([history.train_loss, history.test_loss])
+        losses = losses[np.isfinite(losses)]
+        top = _nice_ceil(float(losses.max())) if len(losses) else 1.0
+        self._set_range("loss", x, (0.0, top))
+        self._set_range("accuracy", x, (0.0, 1.0))
+        self._set_range("health", x, (0.0, 1.0))
+        norms = np.asarray(history.grad_norms, np.float64)
+        norms = norms[np.isfinite(norms) & (norms > 0)]
+        if len(norms):  # whole decades, in log10 units (the plot is in log mode)
+            low, high = np.floor(np.log10(norms.min())), np.ceil(np.log10(norms.max()))
+            self._set_range("grads", x, (float(low), float(max(high, low + 1))))
+        else:
+            self._set_range("grads", x, None)
+
+    def set_font_scale(self, scale: float) -> None:
+        """Bigger axis and title text for presentation mode."""
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * scale)
+        for plot in self.plots.values():
+            for name in ("bottom", "left"):
+                plot.getAxis(name).setStyle(tickFont=font)
+            plot.titleLabel.setMaximumHeight(18 * scale)
+
+    def _make_grad_curves(self, n_layers: int) -> None:
+        plot = self.plots["grads"]
+        for curve in self.grad_curves:
+            plot.removeItem(curve)
+        plot.legend.clear()
+        self.grad_curves = []
+        for i in range(n_layers):
+            name = "out" if i == n_layers - 1 else f"L{i + 1}"
+            # first layer to last in one palette order, so "layer 1 sinks" reads the same every time
+            self.grad_curves.append(plot.plot(pen=_pen(i, width=1.6), name=name))
+
+
+if __name__ == "__main__":
+    from .demo import show_alone
+
+    raise SystemExit(show_alone(ChartsView, "ChartsView (demo)", (1000, 220)))

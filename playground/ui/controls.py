@@ -1,0 +1,348 @@
+"""The control panels: run bar, data panel and hyper-parameters.
+
+Panels never change the experiment themselves: they emit sigEdit(path, value) and the window
+validates it (Experiment.with_field) and hands the result to the worker. set_experiment() brings
+the widgets back in line with the experiment, signals blocked, after every accepted or refused edit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox,
+    QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget,
+)
+
+from ..datasets import DATASETS, FEATURE_LABELS
+from ..experiment import (
+    DATASET_NAMES, FEATURE_NAMES, INIT_NAMES, LOSS_NAMES, OPTIMIZER_NAMES, REGULARIZATION_NAMES,
+)
+from . import colors
+
+SPEEDS = (("1 step/s", 1.0), ("5 steps/s", 5.0), ("20 steps/s", 20.0), ("100 steps/s", 100.0),
+          ("500 steps/s", 500.0), ("2000 steps/s", 2000.0), ("max", None))
+LEARNING_RATES = ("0.00001", "0.0001", "0.001", "0.003", "0.01", "0.03", "0.1", "0.3", "1", "3", "10")
+REG_RATES = ("0", "0.0001", "0.001", "0.003", "0.01", "0.03", "0.1", "0.3", "1", "3", "10")
+
+
+def _block(widget, setter, value) -> None:
+    widget.blockSignals(True)
+    setter(value)
+    widget.blockSignals(False)
+
+
+# ---- run bar ------------------------------------------------------------------------------------
+class RunBar(QWidget):
+    """Play/pause, step, reset, the step and epoch counter, the speed, and the current scores."""
+
+    sigPlay = Signal(bool)
+    sigStep = Signal()
+    sigReset = Signal()
+    sigSpeed = Signal(object)  # steps per second, or None for as fast as it goes
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.play_button = QPushButton("▶ Play")
+        self.play_button.setCheckable(True)
+        self.play_button.setToolTip("play / pause (Space)")
+        self.play_button.toggled.connect(self._toggled)
+        self.step_button = QPushButton("Step ▸")
+        self.step_button.setToolTip("one step (S or →)")
+        self.step_button.clicked.connect(self.sigStep)
+        self.reset_button = QPushButton("⟲ Reset")
+        self.reset_button.setToolTip("new weights from the seed, same data (R)")
+        self.reset_button.clicked.connect(self.sigReset)
+        self.counter = QLabel()
+        self.counter.setObjectName("counter")
+        self.counter.setMinimumWidth(220)
+        self.speed = QComboBox()
+        for label, value in SPEEDS:
+            self.speed.addItem(label, value)
+        self.speed.setCurrentIndex(len(SPEEDS) - 1)
+        self.speed.setToolTip("training speed in steps (minibatch updates) per second")
+        self.speed.currentIndexChanged.connect(lambda i: self.sigSpeed.emit(self.speed.itemData(i)))
+        self.scores = QLabel()
+        self.scores.setTextFormat(Qt.TextFormat.RichText)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(6, 4, 6, 4)
+        for widget in (self.play_button, self.step_button, self.reset_button):
+            widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keep Space for the window's shortcut
+            row.addWidget(widget)
+        row.addSpacing(10)
+        row.addWidget(self.counter)
+        row.addWidget(QLabel("Speed"))
+        row.addWidget(self.speed)
+        row.addSpacing(10)
+        row.addWidget(self.scores, 1)
+        self.set_counts(0, 0.0)
+
+    def _toggled(self, playing: bool) -> None:
+        self.play_button.setText("❚❚ Pause" if playing else "▶ Play")
+        self.sigPlay.emit(playing)
+
+    def set_playing(self, playing: bool) -> None:
+        """Follow the worker (it pauses itself on divergence) without echoing a command."""
+        _block(self.play_button, self.play_button.setChecked, playing)
+        self.play_button.setText("❚❚ Pause" if playing else "▶ Play")
+
+    def set_counts(self, step: int, epoch: float, rate: float | None = None) -> None:
+        text = f"Step <b>{step:,}</b> · Epoch <b>{epoch:,.1f}</b>"
+        if rate:
+            text += f" <span style='color:#777'>({rate:,.0f}/s)</span>"
+        self.counter.setText(text)
+
+    def show_snapshot(self, snapshot) -> None:
+        self.set_counts(snapshot.step, snapshot.epoch)
+        if snapshot.diverged:
+            self.scores.setText("<span style='color:#e0001b'><b>diverged</b></span>")
+            return
+        self.scores.setText(
+            f"Loss train <b>{snapshot.train_loss:.3f}</b> test <b>{snapshot.test_loss:.3f}</b> · "
+            f"Accuracy train <b>{snapshot.train_accuracy:.0%}</b> test <b>{snapshot.test_accuracy:.0%}</b>")
+
+
+# ---- data panel ---------------------------------------------------------------------------------
+def dataset_icon(name: str, size: int = 44) -> QIcon:
+    """A thumbnail of a built-in dataset: its points on a light square, orange/blue by label."""
+    X, y = DATASETS[name](200, 0.0, np.random.default_rng(0))
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(colors.MIDDLE))
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    scale = size / 12.0
+    for (px, py), label in zip(X, y):
+        painter.setBrush(QColor(colors.BLUE if label > 0.5 else colors.ORANGE))
+        painter.drawEllipse(int((px + 6) * scale) - 1, int((6 - py) * scale) - 1, 3, 3)
+    painter.end()
+    return QIcon(pixmap)
+
+
+class DataPanel(QWidget):
+    """Dataset thumbnails, noise, train fraction, points, regenerate, features, display options."""
+
+    sigEdit = Signal(str, object)
+    sigShowTest = Signal(bool)
+    sigDiscretize = Signal(bool)
+    sigLoadCsv = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._experiment = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+
+        grid = QGridLayout()
+        grid.setSpacing(3)
+        self.datasets = QButtonGroup(self)
+        self.datasets.setExclusive(True)
+        for i, name in enumerate(DATASET_NAMES):
+            button = QToolButton()
+            button.setIcon(dataset_icon(name))
+            button.setIconSize(QSize(44, 44))
+            button.setText(name)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            button.setCheckable(True)
+            button.setObjectName(f"dataset_{name}")
+            self.datasets.addButton(button, i)
+            grid.addWidget(button, i // 3, i % 3)
+        self.datasets.idClicked.connect(lambda i: self.sigEdit.emit("data.dataset", DATASET_NAMES[i]))
+        layout.addLayout(grid)
+        self.custom = QLabel()
+        self.custom.setWordWrap(True)
+        layout.addWidget(self.custom)
+        load = QPushButton("Load CSV…")
+        load.setToolTip("points from a CSV file of x,y,label rows (label 0 or 1)")
+        load.clicked.connect(self.sigLoadCsv)
+        layout.addWidget(load)
+
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        self.noise = self._slider(0, 50, "data.noise", 0.01)
+        self.noise_label = QLabel()
+        self.train_fraction = self._slider(10, 90, "data.train_fraction", 0.01)
+        self.train_label = QLabel()
+        form.addRow(self.noise_label, self.noise)
+        form.addRow(self.train_label, self.train_fraction)
+        self.n_points = QSpinBox()
+        self.n_points.setRange(10, 5000)
+        self.n_points.setSingleStep(50)
+        self.n_points.setKeyboardTracking(False)
+        self.n_points.valueChanged.connect(lambda v: self.sigEdit.emit("data.n_points", int(v)))
+        form.addRow("Points", self.n_points)
+        layout.addLayout(form)
+        regenerate = QPushButton("Regenerate")
+        regenerate.setToolTip("new random points: the next seed (the weights change with it)")
+        regenerate.clicked.connect(lambda: self.sigEdit.emit("seed", (self._experiment.seed + 1) % (2**31)))
+        layout.addWidget(regenerate)
+
+        box = QGroupBox("Input features")
+        features = QGridLayout(box)
+        features.setSpacing(2)
+        self.features: dict[str, QCheckBox] = {}
+        for i, name in enumerate(FEATURE_NAMES):
+            check = QCheckBox(FEATURE_LABELS[name])
+            check.toggled.connect(self._features_changed)
+            features.addWidget(check, i // 4, i % 4)
+            self.features[name] = check
+        layout.addWidget(box)
+
+        self.show_test = QCheckBox("Show test data")
+        self.show_test.toggled.connect(self.sigShowTest)
+        self.discretize = QCheckBox("Discretize output")
+        self.discretize.toggled.connect(self.sigDiscretize)
+        layout.addWidget(self.show_test)
+        layout.addWidget(self.discretize)
+        layout.addStretch(1)
+
+    def _slider(self, low: int, high: int, path: str, scale: float) -> QSlider:
+        slider = QSlider(Qt.Orientation.Horizontal)
+        slider.setRange(low, high)
+        slider.setTracking(False)  # rebuild the data once on release, not on every pixel
+        slider.valueChanged.connect(lambda v: self.sigEdit.emit(path, round(v * scale, 4)))
+        slider.sliderMoved.connect(lambda v: self._label_slider(path, v * scale))
+        return slider
+
+    def _label_slider(self, path: str, value: float) -> None:
+        if path == "data.noise":
+            self.noise_label.setText(f"Noise {value:.0%}")
+        else:
+            self.train_label.setText(f"Train {value:.0%}")
+
+    def _features_changed(self) -> None:
+        chosen = tuple(name for name in FEATURE_NAMES if self.features[name].isChecked())
+        self.sigEdit.emit("data.features", chosen)
+
+    def set_experiment(self, experiment) -> None:
+        self._experiment = experiment
+        data = experiment.data
+        custom = data.points is not None
+        self.datasets.setExclusive(not custom)
+        for i, button in enumerate(self.datasets.buttons()):
+            _block(button, button.setChecked, not custom and DATASET_NAMES[i] == data.dataset)
+        self.datasets.setExclusive(True)
+        self.custom.setVisible(custom)
+        if custom:
+            self.custom.setText(f"<b>Custom points</b> ({len(data.points)}); pick a dataset to go back")
+        _block(self.noise, self.noise.setValue, int(round(data.noise * 100)))
+        _block(self.train_fraction, self.train_fraction.setValue, int(round(data.train_fraction * 100)))
+        self._label_slider("data.noise", data.noise)
+        self._label_slider("data.train_fraction", data.train_fraction)
+        _block(self.n_points, self.n_points.setValue, data.n_points)
+        for widget in (self.noise, self.n_points):
+            widget.setEnabled(not custom)
+        for name, check in self.features.items():
+            _block(check, check.setChecked, name in data.features)
+
+
+# ---- hyper-parameters ---------------------------------------------------------------------------
+class HyperPanel(QWidget):
+    """Learning rate, optimiser, batch size, loss, regularisation, clipping, batch norm, init, seed."""
+
+    sigEdit = Signal(str, object)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        form = QFormLayout(self)
+        form.setContentsMargins(4, 4, 4, 4)
+        self.learning_rate = self._number_combo(LEARNING_RATES, "training.learning_rate",
+                                                "learning rate: changes live, without a reset")
+        form.addRow("Learning rate", self.learning_rate)
+        self.optimizer = self._choice(OPTIMIZER_NAMES, "training.optimizer")
+        form.addRow("Optimiser", self.optimizer)
+        self.batch_size = QSpinBox()
+        self.batch_size.setRange(1, 5000)
+        self.batch_size.setKeyboardTracking(False)
+        self.batch_size.valueChanged.connect(lambda v: self.sigEdit.emit("training.batch_size", int(v)))
+        form.addRow("Batch size", self.batch_size)
+        self.loss = self._choice(LOSS_NAMES, "training.loss")
+        form.addRow("Loss", self.loss)
+        self.regularization = self._choice(REGULARIZATION_NAMES, "training.regularization")
+        form.addRow("Regularisation", self.regularization)
+        self.regularization_rate = self._number_combo(REG_RATES, "training.regularization_rate")
+        form.addRow("Reg. rate", self.regularization_rate)
+        clip_row = QHBoxLayout()
+        self.clip_on = QCheckBox()
+        self.clip_on.setToolTip("clip the total gradient norm")
+        self.clip = QDoubleSpinBox()
+        self.clip.setRange(0.01, 1000.0)
+        self.clip.setDecimals(2)
+        self.clip.setKeyboardTracking(False)
+        self.clip_on.toggled.connect(self._clip_changed)
+        self.clip.valueChanged.connect(self._clip_changed)
+        clip_row.addWidget(self.clip_on)
+        clip_row.addWidget(self.clip, 1)
+        form.addRow("Grad clip", clip_row)
+        self.batch_norm = QCheckBox("after each hidden layer")
+        self.batch_norm.toggled.connect(lambda v: self.sigEdit.emit("network.batch_norm", bool(v)))
+        form.addRow("Batch norm", self.batch_norm)
+        self.init = self._choice(INIT_NAMES, "network.init")
+        self.init.setToolTip("auto: the recommended init for each layer's activation")
+        form.addRow("Init", self.init)
+        self.init_gain = self._spin(0.0, 10.0, 0.1, "network.init_gain")
+        form.addRow("Init gain", self.init_gain)
+        self.bias_init = self._spin(-10.0, 10.0, 0.5, "network.bias_init")
+        self.bias_init.setToolTip("every hidden bias starts here (strongly negative kills ReLUs)")
+        form.addRow("Bias init", self.bias_init)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setKeyboardTracking(False)
+        self.seed.valueChanged.connect(lambda v: self.sigEdit.emit("seed", int(v)))
+        form.addRow("Seed", self.seed)
+
+    def _choice(self, names: tuple[str, ...], path: str) -> QComboBox:
+        combo = QComboBox()
+        combo.addItems(names)
+        combo.activated.connect(lambda i: self.sigEdit.emit(path, names[i]))
+        return combo
+
+    def _number_combo(self, values: tuple[str, ...], path: str, tip: str = "") -> QComboBox:
+        combo = QComboBox()
+        combo.setEditable(True)  # pick a usual value or type any other
+        combo.addItems(values)
+        combo.setToolTip(tip)
+        combo.setObjectName(path)
+
+        def commit() -> None:
+            text = combo.currentText().strip()
+            try:
+                value = float(text)
+            except ValueError:
+                value = text  # let the experiment say what is allowed
+            self.sigEdit.emit(path, value)
+
+        combo.activated.connect(lambda _i: commit())
+        combo.lineEdit().editingFinished.connect(commit)
+        return combo
+
+    def _spin(self, low: float, high: float, step: float, path: str) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox()
+        spin.setRange(low, high)
+        spin.setSingleStep(step)
+        spin.setDecimals(2)
+        spin.setKeyboardTracking(False)
+        spin.valueChanged.connect(lambda v: self.sigEdit.emit(path, float(v)))
+        return spin
+
+    def _clip_changed(self) -> None:
+        self.clip.setEnabled(self.clip_on.isChecked())
+        self.sigEdit.emit("training.grad_clip", float(self.clip.value()) if self.clip_on.isChecked() else None)
+
+    def set_experiment(self, experiment) -> None:
+        t, n = experiment.training, experiment.network
+        _block(self.learning_rate, self.learning_rate.setCurrentText, f"{t.learning_rate:g}")
+        _block(self.optimizer, self.optimizer.setCurrentText, t.optimizer)
+        _block(self.batch_size, self.batch_size.setValue, t.batch_size)
+        _block(self.loss, self.loss.setCurrentText, t.loss)
+        _block(self.regularization, self.regularization.setCurrentText, t.regularization)
+        _block(self.regularization_rate, self.regularization_rate.setCurrentText, f"{t.regularization_rate:g}")
+        _block(self.clip_on, self.clip_on.setChecked, t.grad_clip is not None)
+        _block(self.clip, self.clip.setValue, t.grad_clip if t.grad_clip is not None else 1.0)
+        self.clip.setEnabled(t.grad_clip is not None)
+        _block(self.batch_norm, self.batch_norm.setChecked, n.batch_norm)
+        _block(self.init, self.init.setCurrentText, n.init)
+        _block(self.init_gain, self.init_gain.setValue, n.init_gain)
+        _block(self.bias_init, self.bias_init.setValue, n.bias_init)
+        _block(self.seed, self.seed.setValue, experiment.seed)

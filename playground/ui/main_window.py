@@ -1,0 +1,390 @@
+"""MainWindow: wires controls → experiment → worker, and snapshots → views.
+
+The window keeps the authoritative Experiment. Every edit from a panel is validated with
+Experiment.with_field; a refused edit shows the message and puts the widgets back, so nothing the
+user had is lost. Snapshots arrive from the worker as queued signals; only the newest is drawn, once
+per pass of the event loop, and the worker makes the next one only after that (no backlog).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from PySide6.QtCore import QTimer, Qt, Signal
+from PySide6.QtGui import QAction, QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea,
+    QSplitter, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from ..datasets import load_points_csv
+from ..experiment import Experiment, ExperimentError
+from .activation_view import ActivationView
+from .boundary_view import BoundaryView
+from .charts import ChartsView
+from .controls import DataPanel, HyperPanel, RunBar
+from .network_view import NetworkView
+from .worker import TrainingWorker
+
+PRESENTATION_SCALE = 1.35  # font scale in presentation mode (projectors)
+
+
+class DivergenceBanner(QFrame):
+    """Says plainly that the run diverged, and offers a reset or a lower learning rate."""
+
+    sigReset = Signal()
+    sigLowerRate = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("divergence")
+        self.setStyleSheet("#divergence { background: #fde8e8; border: 2px solid #e0001b; border-radius: 4px; }")
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.reset_button = QPushButton("Reset")
+        self.reset_button.clicked.connect(self.sigReset)
+        self.lower_button = QPushButton("Lower learning rate and reset")
+        self.lower_button.clicked.connect(self.sigLowerRate)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 4, 8, 4)
+        icon = QLabel("⚠")
+        icon.setStyleSheet("color: #e0001b; font-size: 20px;")
+        row.addWidget(icon)
+        row.addWidget(self.message, 1)
+        row.addWidget(self.reset_button)
+        row.addWidget(self.lower_button)
+        self.hide()
+
+    def show_message(self, text: str, learning_rate: float) -> None:
+        self.message.setText(f"<b>The run diverged.</b> {text} Training is paused; the experiment is kept.")
+        self.lower_button.setText(f"Learning rate → {learning_rate / 10:g} and reset")
+        self.lower_button.setEnabled(learning_rate / 10 >= 1e-6)
+        self.show()
+
+
+class MainWindow(QMainWindow):
+    """The live window: run bar, data and hyper-parameter panels, network, boundary, charts."""
+
+    sigDrawn = Signal(object)  # a snapshot has just been drawn (tests and screenshots wait on it)
+
+    def __init__(self, experiment: Experiment | None = None, path: str | None = None,
+                 start_worker: bool = True, grid_size: int = 100):
+        super().__init__()
+        self.experiment = experiment or Experiment()
+        self.path = path
+        self.snapshot = None
+        self._latest = None  # newest snapshot not yet drawn
+        self._draw_scheduled = False
+        self._base_font = QFont(self.font())
+        self._build()
+        self._build_menus()
+        self._build_shortcuts()
+        self._update_title()
+        self.resize(1280, 800)
+        self.setMinimumSize(1024, 640)
+        self.data_panel.set_experiment(self.experiment)
+        self.hyper_panel.set_experiment(self.experiment)
+        self.worker = TrainingWorker(self.experiment, grid_size=grid_size)
+        self.worker.sigSnapshot.connect(self._on_snapshot)
+        self.worker.sigRunning.connect(self.run_bar.set_playing)
+        self.worker.sigError.connect(lambda text: self.show_problem(text))
+        self._rate_timer = QTimer(self)  # the measured speed, twice a second
+        self._rate_timer.timeout.connect(self._show_rate)
+        self._rate_timer.start(500)
+        if start_worker:
+            self.worker.start()
+
+    # ---- building ------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.run_bar = RunBar()
+        self.banner = DivergenceBanner()
+        self.data_panel = DataPanel()
+        self.hyper_panel = HyperPanel()
+        self.network_view = NetworkView(editable=True)
+        self.network_view.links_interval = 0.1  # links at 10 Hz, neurons at up to 30 Hz
+        self.boundary_view = BoundaryView()
+        self.charts = ChartsView(min_interval=0.1)
+        self.activation_view = ActivationView()
+
+        tabs = QTabWidget()
+        tabs.addTab(_scrolled(self.data_panel), "Data")
+        tabs.addTab(_scrolled(self.hyper_panel), "Training")
+        tabs.setMinimumWidth(250)
+        self.tabs = tabs
+
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.network_view)
+        top.addWidget(self.boundary_view)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 2)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self.charts)
+        bottom.addWidget(self.activation_view)
+        bottom.setStretchFactor(0, 5)
+        bottom.setStretchFactor(1, 1)
+        self.activation_view.setMinimumWidth(200)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(top)
+        right.addWidget(bottom)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 1)
+        self.charts.setMinimumHeight(150)
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(tabs)
+        main.addWidget(right)
+        main.setStretchFactor(0, 0)
+        main.setStretchFactor(1, 1)
+        main.setSizes([270, 1010])
+        right.setSizes([520, 200])
+        top.setSizes([580, 430])
+        bottom.setSizes([780, 230])
+
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(4, 0, 4, 4)
+        column.setSpacing(2)
+        column.addWidget(self.run_bar)
+        column.addWidget(self.banner)
+        column.addWidget(main, 1)
+        self.setCentralWidget(central)
+
+        self.run_bar.sigPlay.connect(self.set_playing)
+        self.run_bar.sigStep.connect(self.step_once)
+        self.run_bar.sigReset.connect(self.reset)
+        self.run_bar.sigSpeed.connect(lambda speed: self.worker.set_speed(speed))
+        self.banner.sigReset.connect(self.reset)
+        self.banner.sigLowerRate.connect(self.lower_learning_rate)
+        for panel in (self.data_panel, self.hyper_panel, self.network_view, self.activation_view):
+            panel.sigEdit.connect(self.edit)
+        self.data_panel.sigShowTest.connect(self.boundary_view.set_show_test)
+        self.data_panel.sigDiscretize.connect(self.boundary_view.set_discretize)
+        self.data_panel.sigLoadCsv.connect(self.load_csv)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._action(file_menu, "&Open experiment…", QKeySequence.StandardKey.Open, self.open_experiment)
+        self._action(file_menu, "&Save experiment…", QKeySequence.StandardKey.Save, self.save_experiment)
+        self._action(file_menu, "Load &CSV points…", None, self.load_csv)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        view_menu = self.menuBar().addMenu("&View")
+        self.presentation_action = self._action(view_menu, "&Presentation mode", QKeySequence(Qt.Key.Key_F11),
+                                                self.set_presentation)
+        self.presentation_action.setCheckable(True)
+        run_menu = self.menuBar().addMenu("&Run")
+        # Shortcuts live on the window (below); the menu shows them for discoverability.
+        for text, key, slot in (("Play / pause\tSpace", None, self.toggle_play),
+                                ("Step\tS", None, self.step_once), ("Reset\tR", None, self.reset)):
+            self._action(run_menu, text, key, slot)
+
+    def _action(self, menu, text, key, slot) -> QAction:
+        action = QAction(text, self)
+        if key is not None:
+            action.setShortcut(key)
+        action.triggered.connect(lambda checked=False: slot(checked) if action.isCheckable() else slot())
+        menu.addAction(action)
+        return action
+
+    def _build_shortcuts(self) -> None:
+        for key, slot in ((Qt.Key.Key_Space, self.toggle_play), (Qt.Key.Key_S, self.step_once),
+                          (Qt.Key.Key_Right, self.step_once), (Qt.Key.Key_R, self.reset)):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.activated.connect(slot)
+
+    # ---- run control ---------------------------------------------------------------------------
+    def set_playing(self, playing: bool) -> None:
+        self.run_bar.set_playing(playing)
+        if playing:
+            self.worker.play()
+        else:
+            self.worker.pause()
+
+    def toggle_play(self) -> None:
+        self.set_playing(not self.run_bar.play_button.isChecked())
+
+    def step_once(self) -> None:
+        self.set_playing(False)
+        self.worker.step(1)
+
+    def train_steps(self, n: int) -> None:
+        """Train n steps and stop (the --steps of the command line)."""
+        self.worker.step(n)
+
+    def reset(self) -> None:
+        self.banner.hide()
+        self.worker.reset()
+
+    def lower_learning_rate(self) -> None:
+        rate = self.experiment.training.learning_rate / 10
+        if self.edit("training.learning_rate", float(f"{rate:.3g}")):
+            self.reset()
+
+    # ---- editing -------------------------------------------------------------------------------
+    def edit(self, path: str, value) -> bool:
+        """Validate one change and hand it to the worker; a refused change is explained, not lost."""
+        exp = self.experiment
+        try:
+            if path == "network.shape":  # sizes and activation together (a per-layer tuple must match)
+                hidden, activation = value
+                new = dataclasses.replace(exp, network=dataclasses.replace(
+                    exp.network, hidden=tuple(hidden), activation=activation))
+            elif path == "data.dataset":  # a built-in dataset replaces loaded points
+                new = exp.with_field("data.points", None).with_field("data.dataset", value)
+            else:
+                new = exp.with_field(path, value)
+        except ExperimentError as error:
+            self.show_problem(str(error))
+            self._sync_panels()
+            return False
+        self.set_experiment(new)
+        return True
+
+    def set_experiment(self, experiment: Experiment) -> None:
+        if experiment == self.experiment:
+            self._sync_panels()
+            return
+        self.experiment = experiment
+        self._sync_panels()
+        self.worker.apply(experiment)
+
+    def _sync_panels(self) -> None:
+        self.data_panel.set_experiment(self.experiment)
+        self.hyper_panel.set_experiment(self.experiment)
+        self.activation_view.set_network(self.experiment.network)
+        self.network_view.set_network(self.experiment.network)
+
+    def show_problem(self, text: str, title: str = "Playground") -> None:
+        """A clear message in the status bar (and a dialog when it needs reading in full)."""
+        self.statusBar().showMessage(text, 15000)
+
+    # ---- files ---------------------------------------------------------------------------------
+    def open_experiment(self, path: str | None = None) -> bool:
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Open experiment", "", "Experiments (*.json *.toml)")
+            if not path:
+                return False
+        try:
+            experiment = Experiment.load(path)
+        except ExperimentError as error:
+            self._warn("Cannot open the experiment", f"{error}\n\nThe current experiment is unchanged.")
+            return False
+        self.path = path
+        self._update_title()
+        self.set_playing(False)
+        self.set_experiment(experiment)
+        return True
+
+    def save_experiment(self, path: str | None = None) -> bool:
+        if not path:
+            start = self.path if self.path and self.path.endswith(".json") else "experiment.json"
+            path, _ = QFileDialog.getSaveFileName(self, "Save experiment", start, "JSON experiment (*.json)")
+            if not path:
+                return False
+        try:
+            self.experiment.save(path)
+        except OSError as error:
+            self._warn("Cannot save the experiment", f"{path}: {error.strerror or error}")
+            return False
+        self.path = path
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def load_csv(self, path: str | None = None) -> bool:
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Load points", "", "CSV (*.csv *.txt);;All files (*)")
+            if not path:
+                return False
+        try:
+            rows, warnings = load_points_csv(path)
+            experiment = self.experiment.with_field("data.points", rows)
+        except ExperimentError as error:
+            self._warn("Cannot load the points", f"{error}\n\nThe current data is unchanged.")
+            return False
+        self.set_experiment(experiment)
+        note = f"Loaded {len(rows)} points from {Path(path).name}"
+        if warnings:
+            note += f"; {len(warnings)} line(s) skipped: " + "; ".join(warnings[:3])
+        self.statusBar().showMessage(note, 15000)
+        return True
+
+    def _warn(self, title: str, text: str) -> None:
+        self.statusBar().showMessage(text.splitlines()[0], 15000)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # window-modal but non-blocking: training and tests keep running
+        self.last_warning = box
+
+    def _update_title(self) -> None:
+        name = Path(self.path).name if self.path else "default experiment"
+        self.setWindowTitle(f"Playground — {name}")
+
+    # ---- presentation --------------------------------------------------------------------------
+    def set_presentation(self, on: bool) -> None:
+        """Full screen with larger fonts, for a projector."""
+        font = QFont(self._base_font)
+        if on:
+            font.setPointSizeF(self._base_font.pointSizeF() * PRESENTATION_SCALE)
+        self.setFont(font)
+        self.boundary_view.set_font_scale(PRESENTATION_SCALE if on else 1.0)
+        self.charts.set_font_scale(PRESENTATION_SCALE if on else 1.0)
+        self.presentation_action.setChecked(on)
+        if on:
+            self.showFullScreen()
+        else:
+            self.showNormal()
+
+    # ---- snapshots -----------------------------------------------------------------------------
+    def _on_snapshot(self, snapshot) -> None:
+        self._latest = snapshot  # newest wins: older undrawn ones are simply dropped
+        if not self._draw_scheduled:
+            self._draw_scheduled = True
+            QTimer.singleShot(0, self._draw_latest)
+
+    def _draw_latest(self) -> None:
+        self._draw_scheduled = False
+        snapshot, self._latest = self._latest, None
+        if snapshot is None:
+            return
+        self.show_snapshot(snapshot)
+        self.sigDrawn.emit(snapshot)
+        # Tell the worker once the repaint has really happened (paint events are posted and run on
+        # the next passes of the event loop); it waits meanwhile, so the GUI has the GIL to itself.
+        QTimer.singleShot(0, lambda: QTimer.singleShot(0, self.worker.snapshot_drawn))
+
+    def show_snapshot(self, snapshot) -> None:
+        """Draw one Snapshot in every view (also usable without a worker, e.g. by the exporter)."""
+        self.snapshot = snapshot
+        self.run_bar.show_snapshot(snapshot)
+        self.network_view.show_snapshot(snapshot)
+        self.boundary_view.show_snapshot(snapshot)
+        self.charts.show_snapshot(snapshot)  # at most 10 times a second in the window
+        self.activation_view.show_snapshot(snapshot)
+        if snapshot.diverged:
+            self.banner.show_message(snapshot.message or "The loss is not finite.",
+                                     snapshot.experiment.training.learning_rate)
+        elif self.banner.isVisible():
+            self.banner.hide()
+
+    def _show_rate(self) -> None:
+        if self.run_bar.play_button.isChecked() and self.snapshot is not None:
+            self.run_bar.set_counts(self.snapshot.step, self.snapshot.epoch, self.worker.steps_per_second)
+
+    # ---- closing -------------------------------------------------------------------------------
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop the worker thread (idempotent)."""
+        if self.worker.isRunning():
+            self.worker.stop()
+
+
+def _scrolled(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    return area

@@ -1,0 +1,250 @@
+"""The real window, driven offscreen: run controls, live edits, dead neurons, divergence, files."""
+
+import json
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt, QTimer
+
+from playground.experiment import Experiment
+from playground.health import NeuronState
+from playground.training import Trainer
+from playground.ui.main_window import MainWindow
+
+GRID = 40  # a small grid keeps snapshots cheap in tests; the views don't care
+
+
+@pytest.fixture
+def make_window(qtbot):
+    windows = []
+
+    def make(experiment=None):
+        window = MainWindow(experiment or Experiment(), grid_size=GRID)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: window.snapshot is not None, timeout=10000)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.shutdown()
+
+
+def _grab(widget) -> np.ndarray:
+    image = widget.grab().toImage()
+    w, h = image.width(), image.height()
+    return np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine())[:, :4 * w].copy()
+
+
+def _wait_step(qtbot, window, predicate, timeout=10000):
+    qtbot.waitUntil(lambda: window.snapshot is not None and predicate(window.snapshot), timeout=timeout)
+    return window.snapshot
+
+
+def _settle(qtbot, window):
+    """Ask for a fresh snapshot and wait until it is drawn: everything queued before is done."""
+    with qtbot.waitSignal(window.sigDrawn, timeout=10000):
+        window.worker.request_snapshot()
+    return window.snapshot
+
+
+def test_play_trains_and_pause_stops(qtbot, make_window):
+    window = make_window()
+    before = _grab(window.boundary_view)
+    assert window.snapshot.step == 0
+    qtbot.mouseClick(window.run_bar.play_button, Qt.MouseButton.LeftButton)
+    snapshot = _wait_step(qtbot, window, lambda s: s.step > 200)
+    assert "Step" in window.run_bar.counter.text()
+    assert np.mean(before != _grab(window.boundary_view)) > 0.01  # the boundary moved
+    qtbot.mouseClick(window.run_bar.play_button, Qt.MouseButton.LeftButton)
+    assert not window.run_bar.play_button.isChecked()
+    stopped = _settle(qtbot, window).step
+    qtbot.wait(300)
+    assert _settle(qtbot, window).step == stopped
+    assert stopped >= snapshot.step
+
+
+def test_keyboard_step_and_reset(qtbot, make_window):
+    window = make_window()
+    window.activateWindow()
+    qtbot.keyClick(window, Qt.Key.Key_S)
+    _wait_step(qtbot, window, lambda s: s.step == 1)
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    _wait_step(qtbot, window, lambda s: s.step == 2)
+    assert _settle(qtbot, window).step == 2  # exactly one step each
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    _wait_step(qtbot, window, lambda s: s.step > 50)
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # pause, then the reset shows step 0
+    _settle(qtbot, window)
+    window.reset()
+    snapshot = _wait_step(qtbot, window, lambda s: s.step == 0)
+    assert snapshot.epoch == 0.0 and len(snapshot.history) == 1
+
+
+def test_learning_rate_changes_mid_run_without_reset(qtbot, make_window):
+    window = make_window()
+    applied = []
+    window.worker.sigApplied.connect(applied.append)
+    window.set_playing(True)
+    _wait_step(qtbot, window, lambda s: s.step > 100)
+    combo = window.hyper_panel.learning_rate
+    combo.lineEdit().selectAll()
+    qtbot.keyClicks(combo.lineEdit(), "0.1")
+    qtbot.keyClick(combo.lineEdit(), Qt.Key.Key_Return)
+    assert window.experiment.training.learning_rate == 0.1
+    at_change = window.snapshot.step
+    snapshot = _wait_step(qtbot, window, lambda s: s.experiment.training.learning_rate == 0.1 and s.step > at_change + 50)
+    assert applied == ["hot"]
+    assert snapshot.history.steps[0] == 0  # one continuous run, not a new one
+    window.set_playing(False)
+
+
+def test_changing_the_activation_rebuilds_with_the_same_seed(qtbot, make_window):
+    window = make_window()
+    applied = []
+    window.worker.sigApplied.connect(applied.append)
+    window.worker.step(30)
+    _wait_step(qtbot, window, lambda s: s.step == 30)
+    chooser = window.activation_view.chooser
+    chooser.activated.emit(chooser.findData("relu"))
+    snapshot = _wait_step(qtbot, window, lambda s: s.layer_activations == ("relu", "relu"))
+    assert applied == ["model"] and snapshot.step == 0
+    expected = Trainer(window.experiment, grid_size=GRID).snapshot()
+    assert np.array_equal(snapshot.weights[0][0], expected.weights[0][0])  # comparable starting weights
+    assert window.network_view.findChild(object, "activation_layer_1").text() == "ReLU"
+
+
+def test_architecture_buttons_rebuild_the_network(qtbot, make_window):
+    window = make_window()
+    window.network_view._edit_units(0, +1)
+    window.network_view._edit_layers(+1)
+    snapshot = _wait_step(qtbot, window, lambda s: s.experiment.network.hidden == (5, 2, 2))
+    assert [len(s) for s in snapshot.states] == [5, 2, 2]
+    qtbot.waitUntil(lambda: len(window.charts.grad_curves) == 4)  # charts redraw at most 10 times a second
+
+
+def test_dead_neurons_are_drawn_as_dead_in_the_window(qtbot, make_window):
+    experiment = (Experiment().with_field("network.activation", "relu")
+                  .with_field("network.bias_init", -10.0))
+    window = make_window(experiment)
+    states = window.snapshot.states[0]
+    dead = np.flatnonzero(states == NeuronState.DEAD)
+    assert len(dead) >= 1
+    view = window.network_view
+    image = view.grab().toImage()
+    for k in range(len(states)):
+        rect = view.neuron_rect(1, k).adjusted(-1, -1, 1, 1).toRect()
+        edge = image.pixelColor(rect.left(), rect.center().y())  # the outline's left side
+        is_red = edge.red() > 180 and edge.green() < 60 and edge.blue() < 80
+        assert is_red == (k in dead), (k, edge.name())
+    assert window.snapshot.history.dead_fraction[-1] > 0
+
+
+def _diverging():
+    # SCIENCE.md reference 4: deep ReLU at 2× He std with SGD goes non-finite within a few steps
+    return (Experiment().with_field("network.hidden", (32,) * 8).with_field("network.activation", "relu")
+            .with_field("network.init_gain", 2.0).with_field("training.learning_rate", 0.5))
+
+
+def test_divergence_says_so_pauses_and_stays_responsive(qtbot, make_window):
+    window = make_window(_diverging())
+    window.set_playing(True)
+    _wait_step(qtbot, window, lambda s: s.diverged, timeout=20000)
+    qtbot.waitUntil(window.banner.isVisible)
+    assert "diverged" in window.banner.message.text()
+    qtbot.waitUntil(lambda: not window.run_bar.play_button.isChecked())
+    ticks = []
+    QTimer.singleShot(10, lambda: ticks.append(1))
+    qtbot.waitUntil(lambda: bool(ticks), timeout=1000)  # the event loop still runs
+    experiment = window.experiment
+    qtbot.mouseClick(window.banner.lower_button, Qt.MouseButton.LeftButton)
+    snapshot = _wait_step(qtbot, window, lambda s: s.step == 0 and not s.diverged)
+    assert window.experiment.training.learning_rate == pytest.approx(0.05)
+    assert window.experiment.network == experiment.network  # the rest of the experiment is kept
+    assert not window.banner.isVisible()
+    assert snapshot.experiment.training.learning_rate == pytest.approx(0.05)
+
+
+def test_window_stays_responsive_while_training(qtbot, make_window):
+    window = make_window(Experiment().with_field("network.hidden", (8, 8)))
+    window.set_playing(True)
+    _wait_step(qtbot, window, lambda s: s.step > 10)
+    qtbot.wait(300)  # past the first frames (pyqtgraph's first paints are slow), into steady state
+    lateness, last = [], [time.perf_counter()]
+
+    def tick():
+        now = time.perf_counter()
+        lateness.append(now - last[0] - 0.005)
+        last[0] = now
+
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.timeout.connect(tick)
+    timer.start(5)
+    start_step = window.snapshot.step
+    qtbot.wait(1000)
+    timer.stop()
+    window.set_playing(False)
+    assert len(lateness) > 20  # the timer ran (a loaded 2-core machine fires a 5 ms timer ~every 10 ms)
+    assert np.percentile(lateness, 99) < 0.100
+    assert window.snapshot.step - start_step > 100  # and it trained meanwhile
+
+
+def test_refused_edit_explains_and_keeps_the_experiment(qtbot, make_window):
+    window = make_window()
+    experiment = window.experiment
+    assert not window.edit("training.learning_rate", 50.0)
+    assert "training.learning_rate" in window.statusBar().currentMessage()
+    assert window.experiment == experiment
+    assert window.hyper_panel.learning_rate.currentText() == "0.03"
+
+
+def test_open_save_and_bad_files(qtbot, make_window, tmp_path):
+    window = make_window()
+    good = tmp_path / "exp.json"
+    Experiment().with_field("data.dataset", "spiral").with_field("seed", 7).save(good)
+    assert window.open_experiment(str(good))
+    _wait_step(qtbot, window, lambda s: s.experiment.data.dataset == "spiral")
+    assert window.data_panel.datasets.checkedButton().text() == "spiral"
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"training": {"learning_rate": -1}}')
+    assert not window.open_experiment(str(bad))
+    assert "training.learning_rate" in window.last_warning.text()
+    window.last_warning.close()
+    assert window.experiment.data.dataset == "spiral"
+    out = tmp_path / "saved.json"
+    assert window.save_experiment(str(out))
+    assert Experiment.load(out) == window.experiment
+    assert json.loads(out.read_text())["seed"] == 7
+
+
+def test_load_csv_points(qtbot, make_window, tmp_path):
+    window = make_window()
+    junk = tmp_path / "junk.csv"
+    junk.write_text("hello,world\n1,2\n")
+    assert not window.load_csv(str(junk))
+    assert "usable rows" in window.last_warning.text()
+    window.last_warning.close()
+    rows = [f"{x},{-x},{int(x > 0)}" for x in np.linspace(-3, 3, 20)]
+    good = tmp_path / "points.csv"
+    good.write_text("x,y,label\n" + "\n".join(rows) + "\nnot,a,row\n")
+    assert window.load_csv(str(good))
+    snapshot = _wait_step(qtbot, window, lambda s: s.experiment.data.points is not None)
+    assert len(snapshot.data.train_points) + len(snapshot.data.test_points) == 20
+    assert "skipped" in window.statusBar().currentMessage()
+    window.data_panel.datasets.button(0).click()  # back to a built-in dataset
+    _wait_step(qtbot, window, lambda s: s.experiment.data.points is None)
+
+
+def test_show_snapshot_without_a_worker(qtbot):
+    # the exporter's path: the whole layout drawn from a recorded snapshot
+    window = MainWindow(Experiment(), start_worker=False)
+    qtbot.addWidget(window)
+    trainer = Trainer(Experiment(), grid_size=GRID)
+    trainer.step(20)
+    window.show_snapshot(trainer.snapshot())
+    assert "20" in window.run_bar.counter.text()
+    assert not window.grab().isNull()

@@ -123,7 +123,7 @@ def test_architecture_buttons_rebuild_the_network(qtbot, make_window):
     window.network_view._edit_layers(+1)
     snapshot = _wait_step(qtbot, window, lambda s: s.experiment.network.hidden == (5, 2, 2))
     assert [len(s) for s in snapshot.states] == [5, 2, 2]
-    qtbot.waitUntil(lambda: len(window.charts.grad_curves) == 4)  # charts redraw at most 10 times a second
+    qtbot.waitUntil(lambda: len(window.charts.grad_curves) == 4)  # charts redraw a few times a second
 
 
 def test_dead_neurons_are_drawn_as_dead_in_the_window(qtbot, make_window):
@@ -168,11 +168,8 @@ def test_divergence_says_so_pauses_and_stays_responsive(qtbot, make_window):
     assert snapshot.experiment.training.learning_rate == pytest.approx(0.05)
 
 
-def test_window_stays_responsive_while_training(qtbot, make_window):
-    window = make_window(Experiment().with_field("network.hidden", (8, 8)))
-    window.set_playing(True)
-    _wait_step(qtbot, window, lambda s: s.step > 10)
-    qtbot.wait(300)  # past the first frames (pyqtgraph's first paints are slow), into steady state
+def _timer_lateness(qtbot, seconds: float) -> list[float]:
+    """How late a 5 ms GUI timer fires, tick by tick, over `seconds` of the event loop."""
     lateness, last = [], [time.perf_counter()]
 
     def tick():
@@ -184,12 +181,26 @@ def test_window_stays_responsive_while_training(qtbot, make_window):
     timer.setTimerType(Qt.TimerType.PreciseTimer)
     timer.timeout.connect(tick)
     timer.start(5)
-    start_step = window.snapshot.step
-    qtbot.wait(1000)
+    qtbot.wait(int(seconds * 1000))
     timer.stop()
+    return lateness
+
+
+def test_window_stays_responsive_while_training(qtbot, make_window):
+    window = make_window(Experiment().with_field("network.hidden", (8, 8)))
+    # The same timer with the window idle: on a machine saturated by other processes even an idle
+    # event loop is late, and the bound makes room for that (and says so) rather than fail on it.
+    idle = np.percentile(_timer_lateness(qtbot, 0.5), 99)
+    bound = 0.100 if idle < 0.050 else idle + 0.100
+    window.set_playing(True)
+    _wait_step(qtbot, window, lambda s: s.step > 10)
+    qtbot.wait(300)  # past the first frames (pyqtgraph's first paints are slow), into steady state
+    start_step = window.snapshot.step
+    lateness = _timer_lateness(qtbot, 1.0)
     window.set_playing(False)
     assert len(lateness) > 20  # the timer ran (a loaded 2-core machine fires a 5 ms timer ~every 10 ms)
-    assert np.percentile(lateness, 99) < 0.100
+    p99 = np.percentile(lateness, 99)
+    assert p99 < bound, f"p99 lateness {p99 * 1000:.0f} ms (idle {idle * 1000:.0f} ms); worst {sorted(lateness)[-5:]}"
     assert window.snapshot.step - start_step > 100  # and it trained meanwhile
 
 
@@ -248,3 +259,12 @@ def test_show_snapshot_without_a_worker(qtbot):
     window.show_snapshot(trainer.snapshot())
     assert "20" in window.run_bar.counter.text()
     assert not window.grab().isNull()
+
+
+def test_presentation_mode_enlarges_fonts_and_returns(qtbot, make_window):
+    window = make_window()
+    normal = window.font().pointSizeF()
+    window.presentation_action.trigger()
+    assert window.font().pointSizeF() > normal * 1.2 and window.isFullScreen()
+    window.presentation_action.trigger()
+    assert window.font().pointSizeF() == normal and not window.isFullScreen()

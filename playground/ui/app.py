@@ -69,6 +69,7 @@ def _train_and_grab(app, window, steps: int, out: str) -> bool:
     if window.snapshot is None or window.snapshot.step < steps:
         loop.exec()
     window.sigDrawn.disconnect(check)
+    window.flush()
     for _ in range(3):  # let layouts and repaints settle before grabbing
         app.processEvents()
     if not window.grab().save(out):

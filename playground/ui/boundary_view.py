@@ -43,14 +43,14 @@ class BoundaryView(QWidget):
         self.plot.setLabel("bottom", "x₁")
         self.plot.setLabel("left", "x₂")
         self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setLookupTable(colors.LUT)
+        self.image.setLookupTable(colors.BOUNDARY_LUT)
         self.image.setLevels((0.0, 1.0))
         self.plot.addItem(self.image)
-        self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1.2))
-        self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("k", width=1.4))
+        self.train_points = pg.ScatterPlotItem(size=8, pen=pg.mkPen("w", width=1.2))
+        self.test_points = pg.ScatterPlotItem(size=8, pen=pg.mkPen("k", width=1.4))
         self.plot.addItem(self.train_points)
         self.plot.addItem(self.test_points)
-        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=colors.colormap(), interactive=False,
+        self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=colors.colormap(colors.BOUNDARY_LUT), interactive=False,
                                         width=14, label="P(label 1)")
         self.graphics.addItem(self.colorbar)
         self._set_extent(6.0)
@@ -95,7 +95,7 @@ class BoundaryView(QWidget):
         side = max(min(w - COLORBAR_PX, h - AXIS_PX), 50)
         pad_x = max(0, (w - side - COLORBAR_PX) // 2)
         pad_y = max(0, (h - side - AXIS_PX) // 2)
-        self.layout().setContentsMargins(pad_x, pad_y, pad_x, pad_y)
+        self.layout().setContentsMargins(pad_x, 0, pad_x, 2 * pad_y)  # top-aligned, like the network
         super().resizeEvent(event)
 
     def set_font_scale(self, scale: float) -> None:

@@ -25,11 +25,14 @@ def _pen(index: int, dashed: bool = False, width: float = 2.0):
                     style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
 
 
+FALLBACK_DELAY = 0.15  # s after min_interval: draw the newest if no snapshot came to draw it
+
+
 def _nice_ceil(value: float) -> float:
-    """The next of 1, 2, 5 × 10^k at or above value (at least 1e-3)."""
+    """The next round number (1, 1.5, 2, 3, 4, 5, 6, 8 × 10^k) at or above value (at least 1e-3)."""
     value = max(value, 1e-3)
     decade = 10.0 ** math.floor(math.log10(value))
-    for factor in (1.0, 2.0, 5.0, 10.0):
+    for factor in (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
         if factor * decade >= value * (1 - 1e-9):
             return factor * decade
     return 10.0 * decade
@@ -64,9 +67,11 @@ class ChartsView(QWidget):
             plot.setMouseEnabled(False, False)
             plot.showGrid(x=False, y=True, alpha=0.25)
             plot.getAxis("bottom").setStyle(maxTickLevel=0)  # fewer ticks keep small plots readable
+            plot.getAxis("bottom").setTickDensity(0.6)
             plot.addLegend(offset=(-2, 2), labelTextSize="8pt", verSpacing=-6)
             plot.titleLabel.setMaximumHeight(18)
             self.plots[key] = plot
+        self.plots["accuracy"].legend.setOffset((-2, -2))  # bottom right: accuracy climbs to the top
         p = self.plots
         self.curves = {
             "train_loss": p["loss"].plot(pen=_pen(0), name="train"),
@@ -83,18 +88,23 @@ class ChartsView(QWidget):
             plot.disableAutoRange()
         self._ranges: dict[str, tuple] = {}
         p["grads"].setLogMode(y=True)
-        p["grads"].getAxis("left").setStyle(maxTextLevel=0)  # decades only; minor labels pile up
         self.grad_curves: list[pg.PlotDataItem] = []
 
     def show_snapshot(self, snapshot) -> None:
         """Draw a Snapshot's history (at most once per min_interval; the newest is kept for later)."""
         self._pending = snapshot
-        if self.min_interval <= 0:
+        if time.perf_counter() - self._last_draw >= self.min_interval:
+            self._timer.stop()
             self._draw_pending()
             return
-        if not self._timer.isActive():
-            wait = self.min_interval - (time.perf_counter() - self._last_draw)
-            self._timer.start(max(0, int(wait * 1000)))
+        # Too soon: keep it. The next snapshot in time draws it (within the window's frame, while
+        # the worker waits); the timer only catches the last one when training has stopped.
+        self._timer.start(int((self.min_interval + FALLBACK_DELAY) * 1000))
+
+    def flush(self) -> None:
+        """Draw the newest snapshot now (before a screenshot)."""
+        self._timer.stop()
+        self._draw_pending()
 
     def _draw_pending(self) -> None:
         snapshot, self._pending = self._pending, None
@@ -136,7 +146,14 @@ class ChartsView(QWidget):
         norms = norms[np.isfinite(norms) & (norms > 0)]
         if len(norms):  # whole decades, in log10 units (the plot is in log mode)
             low, high = np.floor(np.log10(norms.min())), np.ceil(np.log10(norms.max()))
-            self._set_range("grads", x, (float(low), float(max(high, low + 1))))
+            high = max(high, low + 1)
+            if self._ranges.get("grads", (None, None))[1] != (float(low), float(high)):
+                # decades only, labelled by hand: pyqtgraph's log axis labels every minor tick
+                decades = range(int(low), int(high) + 1)
+                step = max(1, len(decades) // 4)
+                self.plots["grads"].getAxis("left").setTicks(
+                    [[(float(d), f"{10.0 ** d:g}") for d in decades[::step]], []])
+            self._set_range("grads", x, (float(low), float(high)))
         else:
             self._set_range("grads", x, None)
 

@@ -55,9 +55,19 @@ LUT32 = ((LUT[:, 3].astype(np.uint32) << 24) | (LUT[:, 0].astype(np.uint32) << 1
          | (LUT[:, 1].astype(np.uint32) << 8) | LUT[:, 2].astype(np.uint32))
 
 
-def colormap() -> pg.ColorMap:
-    """The diverging LUT as a pyqtgraph ColorMap (for colour bars)."""
-    return pg.ColorMap(np.linspace(0.0, 1.0, 256), LUT)
+def washed(lut: np.ndarray, amount: float) -> np.ndarray:
+    """The LUT mixed with white: the same hues, lighter, so full-colour points stand out on it."""
+    out = lut.copy()
+    out[:, :3] = np.round(lut[:, :3] * (1 - amount) + 255 * amount).astype(np.uint8)
+    return out
+
+
+BOUNDARY_LUT = washed(LUT, 0.3)  # the decision boundary under the data points
+
+
+def colormap(lut: np.ndarray = LUT) -> pg.ColorMap:
+    """A LUT as a pyqtgraph ColorMap (for colour bars)."""
+    return pg.ColorMap(np.linspace(0.0, 1.0, 256), lut)
 
 
 def to_argb(values: np.ndarray, low: float, high: float) -> np.ndarray:

@@ -104,7 +104,7 @@ class MainWindow(QMainWindow):
         self.network_view = NetworkView(editable=True)
         self.network_view.links_interval = 0.1  # links at 10 Hz, neurons at up to 30 Hz
         self.boundary_view = BoundaryView()
-        self.charts = ChartsView(min_interval=0.1)
+        self.charts = ChartsView(min_interval=0.15)
         self.activation_view = ActivationView()
 
         tabs = QTabWidget()
@@ -113,20 +113,22 @@ class MainWindow(QMainWindow):
         tabs.setMinimumWidth(250)
         self.tabs = tabs
 
+        # Network in the middle; the boundary (kept square) with the activation curve under it on
+        # the right; the charts along the bottom, full width.
+        side = QSplitter(Qt.Orientation.Vertical)
+        side.addWidget(self.boundary_view)
+        side.addWidget(self.activation_view)
+        side.setStretchFactor(0, 3)
+        side.setStretchFactor(1, 1)
+        self.activation_view.setMinimumHeight(120)
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(self.network_view)
-        top.addWidget(self.boundary_view)
+        top.addWidget(side)
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 2)
-        bottom = QSplitter(Qt.Orientation.Horizontal)
-        bottom.addWidget(self.charts)
-        bottom.addWidget(self.activation_view)
-        bottom.setStretchFactor(0, 5)
-        bottom.setStretchFactor(1, 1)
-        self.activation_view.setMinimumWidth(200)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(top)
-        right.addWidget(bottom)
+        right.addWidget(self.charts)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 1)
         self.charts.setMinimumHeight(150)
@@ -136,9 +138,9 @@ class MainWindow(QMainWindow):
         main.setStretchFactor(0, 0)
         main.setStretchFactor(1, 1)
         main.setSizes([270, 1010])
-        right.setSizes([520, 200])
-        top.setSizes([580, 430])
-        bottom.setSizes([780, 230])
+        right.setSizes([540, 190])
+        top.setSizes([590, 420])
+        side.setSizes([400, 140])
 
         central = QWidget()
         column = QVBoxLayout(central)
@@ -328,7 +330,7 @@ class MainWindow(QMainWindow):
             font.setPointSizeF(self._base_font.pointSizeF() * PRESENTATION_SCALE)
         self.setFont(font)
         self.boundary_view.set_font_scale(PRESENTATION_SCALE if on else 1.0)
-        self.charts.set_font_scale(PRESENTATION_SCALE if on else 1.0)
+        self.charts.set_font_scale(1.15 if on else 1.0)  # small plots: bigger ticks would collide
         self.presentation_action.setChecked(on)
         if on:
             self.showFullScreen()
@@ -359,13 +361,18 @@ class MainWindow(QMainWindow):
         self.run_bar.show_snapshot(snapshot)
         self.network_view.show_snapshot(snapshot)
         self.boundary_view.show_snapshot(snapshot)
-        self.charts.show_snapshot(snapshot)  # at most 10 times a second in the window
+        self.charts.show_snapshot(snapshot)  # at most ~7 times a second in the window
         self.activation_view.show_snapshot(snapshot)
         if snapshot.diverged:
             self.banner.show_message(snapshot.message or "The loss is not finite.",
                                      snapshot.experiment.training.learning_rate)
         elif self.banner.isVisible():
             self.banner.hide()
+
+    def flush(self) -> None:
+        """Bring the throttled views (charts, links) up to the newest snapshot, e.g. for a screenshot."""
+        self.charts.flush()
+        self.network_view.flush()
 
     def _show_rate(self) -> None:
         if self.run_bar.play_button.isChecked() and self.snapshot is not None:

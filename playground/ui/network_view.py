@@ -12,6 +12,7 @@ for the window to validate and apply. Painting is one QPainter pass over cached 
 
 from __future__ import annotations
 
+import html
 import time
 from dataclasses import dataclass
 
@@ -26,8 +27,8 @@ from ..experiment import ACTIVATION_NAMES, MAX_LAYERS, MAX_UNITS
 from ..health import NeuronState
 from . import colors
 
-TILE_MAX = 56  # px: the largest neuron heatmap
-TILE_STRIDE = 2  # neuron heatmaps use every 2nd grid point: 50×50 is plenty for ≤ 56 px
+TILE_MAX = 76  # px: the largest neuron heatmap
+TILE_STRIDE = 2  # neuron heatmaps use every 2nd grid point: 50×50 is plenty for ≤ 76 px
 HEADER = 58  # px above the neurons for titles (and the architecture controls)
 LEGEND = 26  # px below for the legend
 MARGIN = 36  # px left and right (feature labels on the left, slopes on the right)
@@ -121,6 +122,11 @@ class NetworkView(QWidget):
             self._update_detail()
         self.update()
 
+    def flush(self) -> None:
+        """Redraw everything from the newest snapshot now, links included (before a screenshot)."""
+        self._links = None
+        self.update()
+
     def neuron_rect(self, column: int, neuron: int) -> QRectF:
         """Where a neuron's heatmap is drawn (column 0 = inputs, 1.. = hidden layers, last = output)."""
         if self._layout is None:
@@ -206,9 +212,12 @@ class NetworkView(QWidget):
         if fresh and snapshot is self._links[1]:
             return self._links[3]
         if fresh and now - self._links[2] < self.links_interval:
-            if not self._links_timer.isActive():  # draw the newest links once the interval is over
-                self._links_timer.start(int((self.links_interval - (now - self._links[2])) * 1000) + 1)
+            # Keep the old links for now; a later frame redraws them. The timer only catches the
+            # last snapshot once training stops (a timer repaint mid-training would fight the worker
+            # for the GIL outside the window's frame).
+            self._links_timer.start(int(self.links_interval * 1000) + 150)
             return self._links[3]
+        self._links_timer.stop()
         ratio = self.devicePixelRatioF()
         pixmap = QPixmap((self.size().toSizeF() * ratio).toSize())
         pixmap.setDevicePixelRatio(ratio)
@@ -289,6 +298,9 @@ class NetworkView(QWidget):
             else:
                 units = len(snapshot.states[c - 1])
                 title = f"{units} {'neuron' if units == 1 else 'neurons'}"
+                spacing = layout.columns[1] - layout.columns[0] if len(layout.columns) > 1 else 999
+                if painter.fontMetrics().horizontalAdvance(title) > spacing - 6:
+                    title = str(units)  # narrow columns (many layers, big fonts): the number alone
             hidden_column = 0 < c <= n_hidden
             # editable: the +/− and activation controls sit under a hidden column's title
             top = 0 if (self.editable and hidden_column) else HEADER - 36 if hidden_column else HEADER - 18
@@ -387,9 +399,11 @@ class NetworkView(QWidget):
         self.detail.text.setText(self._describe(snapshot, c, k))
         self.detail.adjustSize()
         rect = self._layout.rects[c][k]
-        x = rect.right() + 12 if rect.center().x() < self.width() / 2 else rect.left() - 12 - self.detail.width()
-        y = min(max(rect.top() - 20, 0), self.height() - self.detail.height())
-        self.detail.move(int(max(0, x)), int(max(0, y)))
+        card = self.detail
+        x = rect.right() + 12 if rect.right() + 12 + card.width() <= self.width() else rect.left() - 12 - card.width()
+        x = min(max(x, 0), max(0, self.width() - card.width()))
+        y = min(max(rect.top() - 20, 0), self.height() - card.height())
+        self.detail.move(int(x), int(max(0, y)))
         self.detail.show()
         self.detail.raise_()
 
@@ -425,7 +439,7 @@ class NetworkView(QWidget):
             color = colors.STATE_COLORS[state]
             head = (f"<b>Layer {c}, neuron {k + 1}</b> · {activation}<br>"
                     f"<span style='color:{color}'><b>{colors.STATE_LABELS[state]}</b></span>: "
-                    f"{colors.STATE_HINTS[state].split(': ', 1)[1]}<br>")
+                    f"{html.escape(colors.STATE_HINTS[state].split(': ', 1)[1])}<br>")
             slopes = snapshot.prelu_slopes[c - 1]
             if slopes is not None:
                 head += f"PReLU slope a = {float(slopes[k]):.3f}<br>"
@@ -456,7 +470,7 @@ class NetworkView(QWidget):
             header.deleteLater()
         self._headers = []
         _, hidden, activations = self._shape_key
-        self._layers_label.setText(f"{len(hidden)} hidden layer{'s' if len(hidden) != 1 else ''}")
+        self._layers_label.setText(f"{len(hidden)} layer{'s' if len(hidden) != 1 else ''}")
         self._layer_bar.adjustSize()
         for i, (units, name) in enumerate(zip(hidden, activations)):
             header = QWidget(self)
@@ -497,6 +511,7 @@ class NetworkView(QWidget):
             header.adjustSize()
             header.move(int(x - header.width() / 2), 16)
         # the layer bar sits over the inputs column; keep it clear of the first header
+        self._layer_bar.adjustSize()
         self._layer_bar.move(4, 2)
 
     def set_network(self, network) -> None:

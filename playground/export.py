@@ -194,6 +194,13 @@ class Mp4Writer:
         if w % 2 or h % 2:
             raise ExportError(f"MP4 needs an even width and height, not {w}x{h}")
         self.path, self.size = path, size
+        # imageio-ffmpeg starts ffmpeg with preexec_fn=os.setpgrp, which forces a real fork(); fork runs
+        # OpenBLAS's atfork handler, which stops its thread pool under any thread that is inside a
+        # numpy matmul at that moment (the replay thread, the window's training thread), and that
+        # thread then spins forever (seen: `playground export -o x.mp4` hung at 100 % CPU). Without
+        # preexec_fn, subprocess uses vfork, which runs no atfork handlers. Cost: Ctrl+C reaches ffmpeg
+        # too, which is what we want anyway (the export is then cancelled and its file removed).
+        os.environ["IMAGEIO_FFMPEG_NO_PREVENT_SIGINT"] = "1"
         self._gen = imageio_ffmpeg.write_frames(
             str(path), (w, h), pix_fmt_in="rgb24", pix_fmt_out="yuv420p", fps=fps, codec="libx264",
             quality=None, macro_block_size=1, ffmpeg_log_level="error",
@@ -425,15 +432,16 @@ class Exporter:
         return frame
 
     def _open(self) -> None:
-        self._prefetch = ReplayThread(self.recording, self.options.grid_size, self.indices)
         sample = None
         if self.options.format == "gif":  # the palette comes from the first, middle and last frames
             picks = sorted({self.indices[0], self.indices[len(self.indices) // 2], self.indices[-1]})
             for i in picks:
                 self._cache[i] = self._frame(i, in_order=False)
             sample = [self._cache[i] for i in picks]
+        # the writer first: starting ffmpeg must not race our own replay thread (see Mp4Writer)
         writer = open_writer(self.options.format, self._out.temp, self.options.size, self.options.fps, sample)
         self._encoder = EncoderThread(writer)
+        self._prefetch = ReplayThread(self.recording, self.options.grid_size, self.indices)
 
     def step(self) -> bool:
         """Render and queue the next frame; True when every frame is queued (then call finish())."""
@@ -592,6 +600,7 @@ def cmd_export(args) -> int:
     from .recording import Recorder
     from .training import Trainer
 
+    _terminate_as_interrupt()
     bar = Progress()
     trainer = Trainer(experiment, grid_size=options.grid_size)
     recorder = Recorder(every=every if fmt != "png" else max(1, args.steps), capacity=max(2, frames))
@@ -611,6 +620,17 @@ def cmd_export(args) -> int:
     print(f"{result.path}: {result.frames} frame{'s' if result.frames != 1 else ''}, "
           f"{result.size[0]}x{result.size[1]}, {result.bytes / 1024:.0f} KB in {result.seconds:.1f} s{note}")
     return 0
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM (kill, a CI timeout) unwinds like Ctrl+C, so the temporary file is removed."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 # ---- measurements (for `playground bench`) -------------------------------------------------------

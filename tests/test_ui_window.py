@@ -268,3 +268,12 @@ def test_presentation_mode_enlarges_fonts_and_returns(qtbot, make_window):
     assert window.font().pointSizeF() > normal * 1.2 and window.isFullScreen()
     window.presentation_action.trigger()
     assert window.font().pointSizeF() == normal and not window.isFullScreen()
+
+
+def test_training_is_recorded_for_export(qtbot, make_window):
+    window = make_window()
+    window.worker.step(50)
+    _wait_step(qtbot, window, lambda s: s.step == 50)
+    recording = window.worker.recorder.recording()
+    assert recording.steps[0] == 0 and recording.steps[-1] == 50
+    assert window.export_actions.export_action.text().startswith("&Export")

@@ -53,6 +53,8 @@ class BoundaryView(QWidget):
         self.colorbar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=colors.colormap(colors.BOUNDARY_LUT), interactive=False,
                                         width=14, label="P(label 1)")
         self.graphics.addItem(self.colorbar)
+        colors.cache_decorations(self.plot)
+        self.colorbar.setCacheMode(self.colorbar.CacheMode.DeviceCoordinateCache)  # it never changes
         self._set_extent(6.0)
         self._brushes = (pg.mkBrush(colors.ORANGE), pg.mkBrush(colors.BLUE))
 

@@ -72,6 +72,8 @@ class ChartsView(QWidget):
             plot.titleLabel.setMaximumHeight(18)
             self.plots[key] = plot
         self.plots["accuracy"].legend.setOffset((-2, -2))  # bottom right: accuracy climbs to the top
+        for plot in self.plots.values():
+            colors.cache_decorations(plot)
         p = self.plots
         self.curves = {
             "train_loss": p["loss"].plot(pen=_pen(0), name="train"),

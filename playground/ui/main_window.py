@@ -24,6 +24,7 @@ from .activation_view import ActivationView
 from .boundary_view import BoundaryView
 from .charts import ChartsView
 from .controls import DataPanel, HyperPanel, RunBar
+from .export_dialog import ExportActions
 from .network_view import NetworkView
 from .worker import TrainingWorker
 
@@ -168,6 +169,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Open experiment…", QKeySequence.StandardKey.Open, self.open_experiment)
         self._action(file_menu, "&Save experiment…", QKeySequence.StandardKey.Save, self.save_experiment)
         self._action(file_menu, "Load &CSV points…", None, self.load_csv)
+        file_menu.addSeparator()
+        # Export animation… / Save picture…: replays what the worker recorded (export_dialog.py)
+        self.export_actions = ExportActions(self, file_menu, lambda: self.worker.recorder, lambda: self.snapshot)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
         view_menu = self.menuBar().addMenu("&View")

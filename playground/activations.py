@@ -74,17 +74,53 @@ class Activation:
     init: str  # recommended init of the weights feeding it: he, leaky_he, xavier, xavier_tanh, lecun
     rectifier: bool  # rectifier family: a unit with max z <= 0 and non-zero slope is "sleeping"
     learned_slope: bool = False  # PReLU: one learned slope per neuron
+    # Fast paths for training's hot loop (None: use f / df). Per-op overhead is the whole cost at
+    # this size, so each saved numpy call is ~1 µs a layer a step.
+    f_out: Callable[..., None] | None = None  # f_out(z, out, slope, alpha): out[...] = f(z), no temporary
+    df_from_output: Callable[..., Array] | None = None  # f'(z) from z and a = f(z): tanh 1 - a² needs no tanh
+
+    def f_into(self, z: Array, out: Array, slope, alpha) -> None:
+        """out[...] = f(z)."""
+        if self.f_out is not None:
+            self.f_out(z, out, slope, alpha)
+        else:
+            out[...] = self.f(z, slope, alpha)
+
+    def slope_at(self, z: Array, a: Array, slope, alpha) -> Array:
+        """f'(z) given a = f(z) too (equal to df(z); a boolean array for ReLU's 0/1)."""
+        if self.df_from_output is not None:
+            return self.df_from_output(z, a, slope, alpha)
+        return self.df(z, slope, alpha)
+
+    def backprop(self, back: Array, z: Array, a: Array, slope, alpha) -> Array:
+        """dL/dz = dL/da · f'(z), a new array."""
+        if self.name == "linear":
+            return back
+        return back * self.slope_at(z, a, slope, alpha)
 
 
-def _def(name, label, formula, f, df, module, init, rectifier=False, learned=False):
-    return name, Activation(name, label, formula, f, df, module, init, rectifier, learned)
+def _def(name, label, formula, f, df, module, init, rectifier=False, learned=False, f_out=None, df_a=None):
+    return name, Activation(name, label, formula, f, df, module, init, rectifier, learned, f_out, df_a)
+
+
+def _sigmoid_out(z: Array, out: Array, s, a) -> None:
+    np.multiply(z, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+
+
+def _copy_out(z: Array, out: Array, s, a) -> None:
+    out[...] = z
 
 
 ACTIVATIONS: dict[str, Activation] = dict([
     _def("relu", "ReLU", "max(0, x)",
          lambda z, s, a: np.maximum(z, 0.0),
          lambda z, s, a: (z > 0).astype(z.dtype),
-         lambda n, s, a: _nn().ReLU(), "he", rectifier=True),
+         lambda n, s, a: _nn().ReLU(), "he", rectifier=True,
+         f_out=lambda z, out, s, a: np.maximum(z, 0.0, out=out),
+         df_a=lambda z, a, s, al: z > 0),
     _def("leaky_relu", "Leaky ReLU", "max(0, x) + s·min(0, x)",
          lambda z, s, a: np.where(z > 0, z, z * s),
          lambda z, s, a: np.where(z > 0, np.float32(1.0), np.float32(s)).astype(z.dtype),
@@ -120,15 +156,17 @@ ACTIVATIONS: dict[str, Activation] = dict([
     _def("sigmoid", "Sigmoid", "1 / (1 + e⁻ˣ)",
          lambda z, s, a: _sigmoid(z),
          lambda z, s, a: (lambda g: g * (1.0 - g))(_sigmoid(z)),
-         lambda n, s, a: _nn().Sigmoid(), "xavier"),
+         lambda n, s, a: _nn().Sigmoid(), "xavier",
+         f_out=_sigmoid_out, df_a=lambda z, a, s, al: a * (1.0 - a)),
     _def("tanh", "Tanh", "tanh(x)",
          lambda z, s, a: np.tanh(z),
          lambda z, s, a: (lambda t: 1.0 - t * t)(np.tanh(z)),
-         lambda n, s, a: _nn().Tanh(), "xavier_tanh"),
+         lambda n, s, a: _nn().Tanh(), "xavier_tanh",
+         f_out=lambda z, out, s, a: np.tanh(z, out=out), df_a=lambda z, a, s, al: 1.0 - a * a),
     _def("linear", "Linear", "x",
          lambda z, s, a: z,
          lambda z, s, a: np.ones_like(z),
-         lambda n, s, a: _nn().Identity(), "lecun"),
+         lambda n, s, a: _nn().Identity(), "lecun", f_out=_copy_out),
 ])
 
 

@@ -9,15 +9,14 @@ same seed, so two activations start from comparable weights.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from .datasets import features, make_split
 from .experiment import Experiment, Network
-from .health import classify, fractions
+from .health import classify_columns, fractions
 from .model import MLP
-from .snapshot import DEFAULT_GRID, GRID_EXTENT, History, Snapshot, frozen, render_grids
+from .snapshot import DEFAULT_GRID, GRID_EXTENT, History, Snapshot, data_columns, frozen, render_grids
 
 PROBE_EVERY_STEP_UNTIL = 100  # deaths happen early (SCIENCE.md): probe every step at first
 PROBE_INTERVAL = 10  # then every 10 steps
@@ -51,10 +50,39 @@ def _structure(network: Network) -> tuple:
             network.bias_init, network.batch_norm, network.param("prelu_init"))
 
 
-@dataclass
-class _Record:
-    rows: list  # tuples matching History's fields
-    every: int = PROBE_INTERVAL
+class _HistoryBuffer:
+    """The run's metric rows in preallocated arrays: appending is a few stores, and a snapshot's
+    History is a handful of slice copies (a list of tuples cost ~1.5 ms a snapshot to convert)."""
+
+    COLUMNS = ("train_loss", "test_loss", "train_accuracy", "test_accuracy",
+               "dead_fraction", "saturated_fraction", "sleeping_fraction")
+
+    def __init__(self, n_layers: int):
+        capacity = HISTORY_LIMIT + 1
+        self.steps = np.zeros(capacity, np.int64)
+        self.values = np.zeros((len(self.COLUMNS), capacity), np.float32)
+        self.grad_norms = np.zeros((capacity, n_layers), np.float32)
+        self.n = 0
+        self.every = PROBE_INTERVAL  # record every this many steps once past the first 100
+
+    def append(self, step: int, values: tuple, grad_norms: np.ndarray) -> None:
+        i = self.n
+        self.steps[i] = step
+        self.values[:, i] = values
+        self.grad_norms[i] = grad_norms
+        self.n = i + 1
+        if self.n > HISTORY_LIMIT:  # thin by half, and record half as often from now on
+            kept = (self.n + 1) // 2
+            self.steps[:kept] = self.steps[:self.n:2]
+            self.values[:, :kept] = self.values[:, :self.n:2]
+            self.grad_norms[:kept] = self.grad_norms[:self.n:2]
+            self.n = kept
+            self.every *= 2
+
+    def history(self) -> History:
+        n = self.n
+        columns = {name: frozen(self.values[j, :n]) for j, name in enumerate(self.COLUMNS)}
+        return History(steps=frozen(self.steps[:n]), grad_norms=frozen(self.grad_norms[:n]), **columns)
 
 
 class Trainer:
@@ -79,22 +107,26 @@ class Trainer:
         self._y_train = np.ascontiguousarray(self.data.train_labels)
         self._x_test = features(self.data.test_points, names)
         self._y_test = np.ascontiguousarray(self.data.test_labels)
+        # with a column of ones (the bias input) and 1 - 2y (BCE's gradient is (tanh(l/2) + 1 - 2y) / 2n):
+        # batches are then slices of an epoch's shuffled copy, nothing is computed twice
+        self._x_train_aug = np.column_stack([self._x_train, np.ones(len(self._x_train), np.float32)])
+        self._c_train = (1.0 - 2.0 * self._y_train).astype(np.float32)
+        self._xT_train, self._xT_test = data_columns(self.data, names)  # for the probe: points as columns
 
     def reset(self) -> None:
         """Fresh weights from the seed, step 0; the data stays."""
         exp = self._experiment
         self.model = MLP.build(self._x_train.shape[1], exp.network, exp.seed)
         self._batch_rng = np.random.default_rng(np.random.SeedSequence([exp.seed, 3]))  # stream 3
-        self._order = self._batch_rng.permutation(len(self._x_train))
-        self._cursor = 0
+        self._shuffle()
         self.step_count = 0
         self.points_seen = 0
         self.diverged = False
         self.message: str | None = None
         self._optimizer_state: dict = {}
         self._adam_t = 0
-        self._last_grads: dict | None = None
-        self._record = _Record(rows=[])
+        self._has_grad = False  # model.grad holds the last step's raw gradient
+        self._record = _HistoryBuffer(len(self.model.layers))
         self.states = [np.zeros(n, np.int8) for n in exp.network.hidden]
         self._probe()
 
@@ -130,96 +162,97 @@ class Trainer:
                     self._probe()
         return done
 
-    def _next_batch(self) -> np.ndarray:
-        size = self._experiment.training.batch_size
-        n = len(self._order)
-        if self._cursor >= n:
-            self._order = self._batch_rng.permutation(n)
-            self._cursor = 0
-        batch = self._order[self._cursor:self._cursor + size]
-        self._cursor += size
-        return batch
+    def _shuffle(self) -> None:
+        """A new epoch: a fresh order, and the training set copied in it (batches are then slices)."""
+        order = self._batch_rng.permutation(len(self._x_train))
+        self._epoch_x = self._x_train_aug[order]
+        self._epoch_y = self._y_train[order]
+        self._epoch_c = self._c_train[order]
+        self._cursor = 0
 
     def _update(self) -> None:
+        """One minibatch step: forward, dL/dlogit, backward into model.grad, optimiser step (C1 ≈ 35 µs)."""
         training = self._experiment.training
-        index = self._next_batch()
-        x, y = self._x_train[index], self._y_train[index]
-        self.points_seen += len(index)
-        logits, cache = self.model.forward_train(x)
-        p = 0.5 + 0.5 * np.tanh(0.5 * logits)
-        if training.loss == "bce":
-            dlogits = (p - y) * (1.0 / len(y))
+        if self._cursor >= len(self._epoch_x):
+            self._shuffle()
+        start, end = self._cursor, self._cursor + training.batch_size
+        self._cursor = end
+        x = self._epoch_x[start:end]
+        n = len(x)
+        self.points_seen += n
+        logits, cache = self.model.forward_train(x, augmented=True)
+        if training.loss == "bce":  # sigmoid(l) - y = (tanh(l/2) + 1 - 2y) / 2, divided by n for the mean
+            dlogits = np.multiply(logits, 0.5)
+            np.tanh(dlogits, out=dlogits)
+            dlogits += self._epoch_c[start:end]
+            dlogits *= 0.5 / n
         else:  # d mean((p - y)²) / d logit
-            dlogits = (p - y) * p * (1.0 - p) * (2.0 / len(y))
-        grads = self.model.backward(cache, dlogits)
-        self._last_grads = grads
-        self._descend(grads, training)
+            p = 0.5 + 0.5 * np.tanh(0.5 * logits)
+            dlogits = (p - self._epoch_y[start:end]) * p * (1.0 - p) * (2.0 / n)
+        grad = self.model.backward_into(cache, dlogits)
+        self._has_grad = True
+        self._descend(grad, training)
 
-    def _descend(self, grads: dict, training) -> None:
-        """Regularise, clip, and take one optimiser step. New arrays only: _last_grads stays raw."""
-        params = self.model.parameters()
+    def _descend(self, grads, training) -> None:
+        """Regularise, clip, and take one optimiser step over the flat parameter buffer.
+
+        `grads` is laid out like model.params (or a {(kind, layer): array} dict). New arrays only:
+        the raw gradient stays as it is, for the gradient norms.
+        """
+        model = self.model
+        params = model.params
+        g = grads if isinstance(grads, np.ndarray) else model.flat_gradient(grads)
         rate = training.regularization_rate
-        if training.regularization != "none" and rate > 0:
-            grads = dict(grads)
-            for kind, i, p in params:
-                if kind == "W":  # weights only: never biases, PReLU slopes or batch norm
-                    extra = p if training.regularization == "l2" else np.sign(p)
-                    grads[(kind, i)] = grads[(kind, i)] + rate * extra
+        if training.regularization != "none" and rate > 0:  # weights only: never biases, slopes or batch norm
+            extra = params if training.regularization == "l2" else np.sign(params)
+            g = g + rate * (extra * model.weight_mask)
         if training.grad_clip is not None:
-            total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+            total = math.sqrt(float(np.dot(g, g)))
             if total > training.grad_clip:
-                scale = training.grad_clip / (total + 1e-6)  # torch's clip_grad_norm_
-                grads = {k: g * scale for k, g in grads.items()}
+                g = g * (training.grad_clip / (total + 1e-6))  # torch's clip_grad_norm_
         lr = training.learning_rate
         state = self._optimizer_state
         if training.optimizer == "sgd":
-            for kind, i, p in params:
-                p -= lr * grads[(kind, i)]
+            params -= lr * g
         elif training.optimizer == "momentum":  # torch.optim.SGD(momentum=0.9): v = μv + g
-            for kind, i, p in params:
-                g = grads[(kind, i)]
-                v = state.get((kind, i))
-                if v is None:
-                    state[(kind, i)] = v = g.copy()
-                else:
-                    v *= MOMENTUM
-                    v += g
-                p -= lr * v
+            v = state.get("velocity")
+            if v is None:
+                state["velocity"] = v = g.copy()
+            else:
+                v *= MOMENTUM
+                v += g
+            params -= lr * v
         else:  # adam, as torch.optim.Adam
             self._adam_t += 1
             b1, b2 = ADAM_BETAS
             c1, c2 = 1 - b1 ** self._adam_t, 1 - b2 ** self._adam_t
-            for kind, i, p in params:
-                g = grads[(kind, i)]
-                m, v = state.get((kind, i)) or (np.zeros_like(p), np.zeros_like(p))
-                m *= b1
-                m += (1 - b1) * g
-                v *= b2
-                v += (1 - b2) * g * g
-                state[(kind, i)] = (m, v)
-                p -= (lr / c1) * m / (np.sqrt(v / c2) + ADAM_EPS)
+            if "m" not in state:
+                state["m"], state["v"] = np.zeros_like(params), np.zeros_like(params)
+            m, v = state["m"], state["v"]
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * g * g
+            params -= (lr / c1) * m / (np.sqrt(v / c2) + ADAM_EPS)
 
     # ---- health and history --------------------------------------------------------------------
     def _probe(self) -> None:
         """Health on the whole training set; stops a diverged run; records history now and then."""
         with np.errstate(all="ignore"):
-            logits, kept = self.model.forward(self._x_train, keep=True)
+            logits, Z = self.model.forward_probe(self._xT_train)
             loss = LOSSES[self._experiment.training.loss](logits, self._y_train)
             if not math.isfinite(loss) or not self.model.is_finite():
                 self._diverge(loss)
                 return
-            self.states = classify(self.model, kept)
+            self.states = classify_columns(self.model, Z)
             record = self._record
             if self.step_count <= PROBE_EVERY_STEP_UNTIL or self.step_count % record.every == 0:
-                test_logits = self.model.forward(self._x_test)
+                test_logits, _ = self.model.forward_probe(self._xT_test)
                 shares = fractions(self.states)
-                record.rows.append((
-                    self.step_count, loss, LOSSES[self._experiment.training.loss](test_logits, self._y_test),
+                record.append(self.step_count, (
+                    loss, LOSSES[self._experiment.training.loss](test_logits, self._y_test),
                     accuracy(logits, self._y_train), accuracy(test_logits, self._y_test),
-                    shares["dead"], shares["saturated"], shares["sleeping"], self.grad_norms()))
-                if len(record.rows) > HISTORY_LIMIT:
-                    record.rows = record.rows[::2]
-                    record.every *= 2
+                    shares["dead"], shares["saturated"], shares["sleeping"]), self.grad_norms())
 
     def _diverge(self, loss: float) -> None:
         self.diverged = True
@@ -230,36 +263,27 @@ class Trainer:
 
     def grad_norms(self) -> np.ndarray:
         """‖∂L/∂W‖ per weight layer (output last) of the last step's raw gradient; NaN before any."""
-        n = len(self.model.layers)
-        if self._last_grads is None:
-            return np.full(n, np.nan, np.float32)
-        with np.errstate(all="ignore"):  # a diverging run's gradients overflow; NaN/inf is the answer
-            return np.array([np.linalg.norm(self._last_grads[("W", i)]) for i in range(n)], np.float32)
+        if not self._has_grad:
+            return np.full(len(self.model.layers), np.nan, np.float32)
+        return _weight_norms(self.model, self.model.grad)
 
     def probe_gradients(self) -> np.ndarray:
         """‖∂L/∂W‖ per weight layer on the whole training set, without changing anything."""
+        model = self.model
+        last_step = model.grad.copy()  # the backward below writes where the last step's gradient is
         with np.errstate(all="ignore"):
-            logits, cache = self.model.forward_train(self._x_train, update_stats=False)
+            logits, cache = model.forward_train(self._x_train, update_stats=False)
             p = 0.5 + 0.5 * np.tanh(0.5 * logits)
             if self._experiment.training.loss == "bce":
                 dlogits = (p - self._y_train) / len(p)
             else:
                 dlogits = (p - self._y_train) * p * (1.0 - p) * (2.0 / len(p))
-            grads = self.model.backward(cache, dlogits)
-        return np.array([np.linalg.norm(grads[("W", i)]) for i in range(len(self.model.layers))], np.float32)
+            norms = _weight_norms(model, model.backward_into(cache, dlogits))
+        model.grad[:] = last_step
+        return norms
 
     def history(self) -> History:
-        rows = self._record.rows
-        n_layers = len(self.model.layers)
-        columns = list(zip(*rows)) if rows else [()] * 9
-        as32 = lambda c: frozen(np.array(c, np.float32))  # noqa: E731
-        return History(
-            steps=frozen(np.array(columns[0], np.int64)),
-            train_loss=as32(columns[1]), test_loss=as32(columns[2]),
-            train_accuracy=as32(columns[3]), test_accuracy=as32(columns[4]),
-            dead_fraction=as32(columns[5]), saturated_fraction=as32(columns[6]),
-            sleeping_fraction=as32(columns[7]),
-            grad_norms=frozen(np.array(columns[8], np.float32).reshape(len(rows), n_layers)))
+        return self._record.history()
 
     # ---- snapshots -----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -268,6 +292,13 @@ class Trainer:
             self._experiment, self.data, self.model, step=self.step_count, epoch=self.epoch,
             grad_norms=self.grad_norms(), history=self.history(), grid_size=self.grid_size,
             diverged=self.diverged, message=self.message, last_states=self.states)
+
+
+def _weight_norms(model: MLP, grad: np.ndarray) -> np.ndarray:
+    """‖g_W‖ per layer from a flat gradient: one reduceat over the W segments instead of a norm per layer."""
+    with np.errstate(all="ignore"):  # a diverging run's gradients overflow; NaN/inf is the answer
+        squares = np.add.reduceat(np.square(grad, dtype=np.float64), model.weight_segments)[::2]
+        return np.sqrt(squares).astype(np.float32)
 
 
 def make_snapshot(experiment: Experiment, data, model: MLP, *, step: int, epoch: float,
@@ -279,16 +310,15 @@ def make_snapshot(experiment: Experiment, data, model: MLP, *, step: int, epoch:
     so an exported frame is drawn from exactly what the window would have shown.
     """
     names = experiment.data.features
-    x_train, y_train = features(data.train_points, names), data.train_labels
-    x_test, y_test = features(data.test_points, names), data.test_labels
+    (xT_train, xT_test), y_train, y_test = data_columns(data, names), data.train_labels, data.test_labels
     loss_fn = LOSSES[experiment.training.loss]
     with np.errstate(all="ignore"):
-        train_logits, kept = model.forward(x_train, keep=True)
-        test_logits = model.forward(x_test)
-        feature_grids, output, neuron_grids = render_grids(model, names, grid_size, GRID_EXTENT)
+        train_logits, Z = model.forward_probe(xT_train)
         # a diverged model is all NaN: keep the last states that were measured on finite weights
-        states = last_states if diverged and last_states is not None else classify(model, kept)
-    layers = model.layers
+        states = last_states if diverged and last_states is not None else classify_columns(model, Z)
+        test_logits, _ = model.forward_probe(xT_test)  # after classifying: it may reuse Z's memory
+        feature_grids, output, neuron_grids = render_grids(model, names, grid_size, GRID_EXTENT)
+    state = model.state()  # one read-only copy of every array; the weights below are views of it
     nan = float("nan")
     return Snapshot(
         experiment=experiment, step=step, epoch=epoch,
@@ -298,6 +328,6 @@ def make_snapshot(experiment: Experiment, data, model: MLP, *, step: int, epoch:
         diverged=diverged, message=message, data=data, grid_extent=GRID_EXTENT,
         feature_grids=feature_grids, output_grid=output, neuron_grids=neuron_grids,
         states=tuple(frozen(s) for s in states),
-        weights=tuple((frozen(layer.W), frozen(layer.b)) for layer in layers),
-        prelu_slopes=tuple(frozen(layer.slope) if layer.learned_slope else None for layer in layers[:-1]),
-        grad_norms=frozen(grad_norms), history=history, model_state=tuple(model.state()))
+        weights=tuple((entry["W"], entry["b"]) for entry in state),
+        prelu_slopes=tuple(entry.get("slope") for entry in state[:-1]),
+        grad_norms=frozen(grad_norms), history=history, model_state=tuple(state))

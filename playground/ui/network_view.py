@@ -31,6 +31,7 @@ TILE_MAX = 76  # px: the largest neuron heatmap
 TILE_STRIDE = 2  # neuron heatmaps use every 2nd grid point: 50×50 is plenty for ≤ 76 px
 HEADER = 58  # px above the neurons for titles (and the architecture controls)
 LEGEND = 26  # px below for the legend
+LINKS_ANTIALIASED = 120  # at most this many links are drawn antialiased
 MARGIN = 36  # px left and right (feature labels on the left, slopes on the right)
 
 
@@ -223,7 +224,9 @@ class NetworkView(QWidget):
         pixmap.setDevicePixelRatio(ratio)
         pixmap.fill(Qt.GlobalColor.transparent)
         painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        n_links = sum(W.size for W, _ in snapshot.weights)
+        # antialiased wide lines cost ~50 µs each: dense networks (where jaggies hide anyway) go without
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, n_links <= LINKS_ANTIALIASED)
         self._paint_links(painter, snapshot, layout)
         painter.end()
         self._links = (key, snapshot, now, pixmap)

@@ -19,6 +19,7 @@ from ..recording import Recorder
 from ..training import Trainer
 
 MAX_FPS = 30  # snapshots per second, at most
+MIN_FPS = 8  # ... and at least, while training (slow frames lower the rate down to this)
 CHUNK_SECONDS = 0.008  # a chunk of steps takes about this long: commands are seen within ~10 ms
 MAX_CHUNK = 5000
 RECORD_EVERY = 10  # record every 10th step for File → Export (measured: ~free; every step costs ~45 %)
@@ -93,6 +94,7 @@ class TrainingWorker(QThread):
         self._trainer = Trainer(self._experiment, grid_size=self._grid_size)
         self._emit(force=True)
         last_emit = time.perf_counter()
+        frame_interval = 1.0 / MAX_FPS
         rate_steps, rate_start = 0, time.perf_counter()
         while True:
             busy = self._playing or self._pending_steps > 0
@@ -130,13 +132,18 @@ class TrainingWorker(QThread):
                 self._emit(force=True)
                 continue
             finished = self._pending_steps == 0 and not self._playing
-            if finished or (now - last_emit >= 1.0 / MAX_FPS and self._drawn.is_set()):
+            if finished or (now - last_emit >= frame_interval and self._drawn.is_set()):
                 self._emit(force=finished)
                 last_emit = now
                 # Step aside while the GUI draws it. Drawing is many short Python↔Qt calls, and each
                 # one waits for the GIL (up to the 5 ms switch interval) while this thread is busy:
                 # measured, a frame took ~200 ms with the worker running and ~15 ms without.
+                waited = time.perf_counter()
                 self._drawn.wait(DRAW_WAIT)
+                waited = time.perf_counter() - waited
+                # Slow frames (big nets, a busy machine) come less often, so waiting stays at about a
+                # third of the time, but never fewer than MIN_FPS: the picture must stay alive.
+                frame_interval = min(max(1.0 / MAX_FPS, 2 * waited), 1.0 / MIN_FPS)
             if self._speed is not None and self._playing:  # pace to the requested steps/s
                 time.sleep(max(0.0, done / self._speed - (time.perf_counter() - started)))
 

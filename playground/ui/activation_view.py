@@ -39,8 +39,10 @@ class ActivationView(QWidget):
         self.chooser.setToolTip("the activation of every hidden layer (rebuilds with the same seed)")
         self.chooser.activated.connect(self._choose)
         self.formula = QLabel()
-        self.formula.setWordWrap(True)
+        self.formula.setWordWrap(False)
+        self.formula.setMinimumWidth(10)  # may be cut at the right rather than widen the panel
         self.plot = pg.PlotWidget()
+        self.plot.setMinimumHeight(70)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setMouseEnabled(False, False)
@@ -82,8 +84,10 @@ class ActivationView(QWidget):
         self.chooser.blockSignals(False)
         spec = ACTIVATIONS[name]
         mixed = len(set(names)) > 1
-        self.formula.setText(f"<b>{spec.label}</b>: {spec.formula}"
-                             + ("<br><i>layers differ; showing layer 1</i>" if mixed else ""))
+        # one line, so the curve keeps its height on a 720-pixel screen; the rest goes in the tooltip
+        self.formula.setText(f"<b>{spec.label}</b>: {spec.formula}" + (" <i>(layer 1)</i>" if mixed else ""))
+        self.formula.setToolTip(f"{spec.label}: {spec.formula}"
+                                + ("\nThe layers use different activations; this is layer 1's." if mixed else ""))
         param = PARAMETERS.get(name)
         self._param_name = param[0] if param else None
         self.param.setVisible(param is not None)

@@ -174,6 +174,7 @@ class ChartsView(QWidget):
             plot.removeItem(curve)
         plot.legend.clear()
         self.grad_curves = []
+        plot.legend.setColumnCount(1 if n_layers <= 4 else 3)  # deep nets: a compact legend
         for i in range(n_layers):
             name = "out" if i == n_layers - 1 else f"L{i + 1}"
             # first layer to last in one palette order, so "layer 1 sinks" reads the same every time

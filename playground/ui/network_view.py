@@ -435,7 +435,7 @@ class NetworkView(QWidget):
         if W.shape[0] > 12:
             weights += f"<br>… {W.shape[0] - 12} more"
         if c > n_hidden:
-            head = f"<b>Output</b> (probability of label 1)<br>"
+            head = "<b>Output</b> (probability of label 1)<br>"
         else:
             activation = ACTIVATIONS[snapshot.layer_activations[c - 1]].label
             state = int(snapshot.states[c - 1][k])

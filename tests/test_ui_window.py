@@ -56,7 +56,7 @@ def test_play_trains_and_pause_stops(qtbot, make_window):
     assert window.snapshot.step == 0
     qtbot.mouseClick(window.run_bar.play_button, Qt.MouseButton.LeftButton)
     snapshot = _wait_step(qtbot, window, lambda s: s.step > 200)
-    assert "Step" in window.run_bar.counter.text()
+    assert f"Step <b>{window.snapshot.step:,}</b>" in window.run_bar.counter.text()  # the counter moved
     assert np.mean(before != _grab(window.boundary_view)) > 0.01  # the boundary moved
     qtbot.mouseClick(window.run_bar.play_button, Qt.MouseButton.LeftButton)
     assert not window.run_bar.play_button.isChecked()
@@ -277,3 +277,30 @@ def test_training_is_recorded_for_export(qtbot, make_window):
     recording = window.worker.recorder.recording()
     assert recording.steps[0] == 0 and recording.steps[-1] == 50
     assert window.export_actions.export_action.text().startswith("&Export")
+
+
+def test_leaky_slope_changes_live_and_the_card_follows_the_mouse(qtbot, make_window):
+    window = make_window(Experiment().with_field("network.activation", "leaky_relu"))
+    applied = []
+    window.worker.sigApplied.connect(applied.append)
+    window.worker.step(20)
+    _wait_step(qtbot, window, lambda s: s.step == 20)
+    view = window.activation_view
+    assert view.param.isVisible() and view.param_label.text() == "negative slope s"
+    view.param.setValue(0.2)
+    snapshot = _wait_step(qtbot, window, lambda s: s.experiment.network.param("negative_slope") == 0.2)
+    assert applied == ["hot"] and snapshot.step == 20  # same weights, same run
+    network = window.network_view
+    qtbot.mouseMove(network, network.neuron_rect(1, 0).center().toPoint())
+    qtbot.waitUntil(network.detail.isVisible)
+    assert "Layer 1, neuron 1" in network.detail.text.text()
+
+
+def test_speed_control_limits_steps_per_second(qtbot, make_window):
+    window = make_window()
+    window.run_bar.speed.setCurrentIndex(2)  # 20 steps/s
+    window.set_playing(True)
+    qtbot.wait(1000)
+    window.set_playing(False)
+    steps = _settle(qtbot, window).step
+    assert 0 < steps <= 40  # never faster than asked (a busy machine may be slower)

@@ -42,23 +42,33 @@ def classify_columns(model: MLP, Z: np.ndarray) -> list[np.ndarray]:
     """classify() for MLP.forward_probe's Z (hidden units, n): all layers at once when they share
     their activation (the usual case), so the cost hardly grows with depth (C3: 280 -> 40 µs)."""
     hidden = model.layers[:-1]
-    sizes = [layer.W.shape[1] for layer in hidden]
-    bounds = np.cumsum(sizes)[:-1]
+    rows = _layer_rows(hidden)
     if len({layer.activation for layer in hidden}) == 1:
         spec, first = ACTIVATIONS[hidden[0].activation], hidden[0]
         slope = np.concatenate([layer.slope for layer in hidden])[:, None] if first.learned_slope else first.slope
-        return np.split(_states(spec, spec.df(Z, slope, first.alpha), Z, axis=1), bounds)
+        every = _states(spec, spec.df(Z, slope, first.alpha), Z, axis=1)
+        return [every[r] for r in rows]
     states = []
-    for layer, z in zip(hidden, np.split(Z, bounds)):
+    for layer, z in zip(hidden, [Z[r] for r in rows]):
         spec = ACTIVATIONS[layer.activation]
         slope = layer.slope[:, None] if layer.learned_slope else layer.slope
         states.append(_states(spec, spec.df(z, slope, layer.alpha), z, axis=1))
     return states
 
 
+def _layer_rows(hidden) -> list[slice]:
+    """Each hidden layer's rows in the stacked Z (np.split costs ~7 µs; slices ~1)."""
+    rows, start = [], 0
+    for layer in hidden:
+        units = layer.W.shape[1]
+        rows.append(slice(start, start + units))
+        start += units
+    return rows
+
+
 def _states(spec, slope_values: np.ndarray, z: np.ndarray, axis: int) -> np.ndarray:
     """The one definition (module docstring), with points along `axis` of f'(z) and z."""
-    flat_share = np.count_nonzero(np.abs(slope_values) < EPS, axis=axis) / z.shape[axis]
+    flat_share = np.add.reduce(np.abs(slope_values) < EPS, axis=axis) / z.shape[axis]
     state = np.zeros(z.shape[1 - axis], dtype=np.int8)  # ALIVE
     if spec.rectifier:
         state[z.max(axis) <= 0] = NeuronState.SLEEPING

@@ -55,7 +55,7 @@ class MLP:
     def __init__(self, layers: list[Layer]):
         self.layers = layers
         self._pack()
-        self._buffers: dict[int, list[np.ndarray]] = {}  # batch size -> forward_train's work arrays
+        self._plans: dict[int, tuple] = {}  # batch size -> forward_train's work arrays
         self._probe_buffers: dict[int, tuple] = {}  # points -> forward_probe's work arrays
 
     def _pack(self) -> None:
@@ -73,6 +73,9 @@ class MLP:
         self._params: list[tuple[str, int, np.ndarray]] = []
         self._grad_views: dict[tuple[str, int], np.ndarray] = {}
         self.weight_segments: list[int] = []  # where each layer's W starts and ends in the buffers
+        self._grad_Wb: list[np.ndarray] = []  # per layer, the (fan_in + 1, fan_out) view of grad
+        self._WT: list[np.ndarray] = []  # per layer, W.T (a view, made once)
+        self._specs = [ACTIVATIONS[layer.activation] if layer.activation else None for layer in self.layers]
         offset = 0
 
         def take(shape):
@@ -88,6 +91,8 @@ class MLP:
             self.weight_mask[offset:offset + fan_in * fan_out] = 1.0
             layer.Wb, gWb = take((fan_in + 1, fan_out))
             layer.W, layer.b = layer.Wb[:-1], layer.Wb[-1]
+            self._grad_Wb.append(gWb)
+            self._WT.append(layer.W.T)
             self._params += [("W", i, layer.W), ("b", i, layer.b)]
             self._grad_views.update({("Wb", i): gWb, ("W", i): gWb[:-1], ("b", i): gWb[-1]})
             if layer.learned_slope:
@@ -281,37 +286,38 @@ class MLP:
         arrays reused by the next call with the same batch size: use it before then.
         """
         n = len(x)
-        buffers = self._buffers.get(n)
-        if buffers is None:
-            buffers = self._buffers[n] = self._make_buffers(n)
-        if augmented:
-            acts = [x]
-        else:
-            buffers[0][:, :-1] = x
-            acts = [buffers[0]]
-        zs, bn_cache = [], []
-        for i, layer in enumerate(self.layers[:-1]):
-            z = np.dot(acts[-1], layer.Wb, out=buffers[2 * i + 1])  # (n, fan_out): a @ W + b in one call
-            if layer.gamma is None:
-                bn_cache.append(None)
-            else:
+        plan = self._plans.get(n)
+        if plan is None:
+            plan = self._plans[n] = self._make_plan(n)
+        inputs, steps = plan
+        if not augmented:
+            inputs[:, :-1] = x
+            x = inputs
+        acts, zs, bn_cache = [x], [], []
+        a_aug = x
+        for layer, spec, z_buffer, out, out_view in steps:
+            z = np.dot(a_aug, layer.Wb, out=z_buffer)  # (n, fan_out): a @ W + b in one call
+            cached = None
+            if layer.gamma is not None:
                 z, cached = _batch_norm_train(layer, z, update_stats)
-                bn_cache.append(cached)
+            bn_cache.append(cached)
             zs.append(z)
-            out = buffers[2 * i + 2]
-            ACTIVATIONS[layer.activation].f_into(z, out[:, :-1], layer.slope, layer.alpha)
+            spec.f_into(z, out_view, layer.slope, layer.alpha)
             acts.append(out)
-        logits = np.dot(acts[-1], self.layers[-1].Wb)[:, 0]
+            a_aug = out
+        logits = np.dot(a_aug, self.layers[-1].Wb)[:, 0]
         return logits, (acts, zs, bn_cache)
 
-    def _make_buffers(self, n: int) -> list[np.ndarray]:
-        """[input, z1, a1, z2, a2, ...]: inputs and activations with a column of ones, for a batch of n."""
+    def _make_plan(self, n: int):
+        """Work arrays for a batch of n: the input, and per hidden layer (layer, activation, z, a with a
+        column of ones, a's view without it). Looked up once a step instead of per layer (C3: ~8 µs)."""
         fan_in = self.layers[0].W.shape[0]
-        buffers = [_ones_column(n, fan_in)]
+        steps = []
         for layer in self.layers[:-1]:
             fan_out = layer.W.shape[1]
-            buffers += [np.empty((n, fan_out), np.float32), _ones_column(n, fan_out)]
-        return buffers
+            out = _ones_column(n, fan_out)
+            steps.append((layer, ACTIVATIONS[layer.activation], np.empty((n, fan_out), np.float32), out, out[:, :-1]))
+        return _ones_column(n, fan_in), steps
 
     def backward_into(self, cache, dlogits: np.ndarray) -> np.ndarray:
         """Backpropagate dL/dlogit (n,) through the cached forward into `grad`, and return it.
@@ -321,21 +327,22 @@ class MLP:
         where it is cheaper (tanh: 1 - a², ReLU: z > 0).
         """
         acts, zs, bn_cache = cache
-        grad_views = self._grad_views
-        out = len(self.layers) - 1
+        layers, grad_Wb = self.layers, self._grad_Wb
+        out = len(layers) - 1
         delta = dlogits.reshape(-1, 1)  # (n, 1)
-        np.dot(acts[out].T, delta, out=grad_views[("Wb", out)])
-        back = np.dot(delta, self.layers[out].W.T)  # dL/da of the last hidden layer
+        np.dot(acts[out].T, delta, out=grad_Wb[out])
+        back = np.dot(delta, self._WT[out])  # dL/da of the last hidden layer
         for i in range(out - 1, -1, -1):
-            layer, z = self.layers[i], zs[i]
+            layer, z = layers[i], zs[i]
             if layer.learned_slope:  # d a / d slope = z where z <= 0
-                np.sum(back * np.minimum(z, 0.0), axis=0, out=grad_views[("slope", i)])
-            delta = ACTIVATIONS[layer.activation].backprop(back, z, acts[i + 1][:, :-1], layer.slope, layer.alpha)
+                np.sum(back * np.minimum(z, 0.0), axis=0, out=self._grad_views[("slope", i)])
+            delta = self._specs[i].backprop(back, z, acts[i + 1][:, :-1], layer.slope, layer.alpha)
             if bn_cache[i] is not None:
-                delta = _batch_norm_backward(layer, delta, bn_cache[i], grad_views[("gamma", i)], grad_views[("beta", i)])
-            np.dot(acts[i].T, delta, out=grad_views[("Wb", i)])
+                delta = _batch_norm_backward(layer, delta, bn_cache[i], self._grad_views[("gamma", i)],
+                                             self._grad_views[("beta", i)])
+            np.dot(acts[i].T, delta, out=grad_Wb[i])
             if i > 0:
-                back = np.dot(delta, layer.W.T)
+                back = np.dot(delta, self._WT[i])
         return self.grad
 
     def backward(self, cache, dlogits: np.ndarray) -> dict[tuple[str, int], np.ndarray]:

@@ -142,6 +142,8 @@ class MainWindow(QMainWindow):
         right.setSizes([540, 190])
         top.setSizes([590, 420])
         side.setSizes([400, 140])
+        self._side, self._top = side, top
+        top.splitterMoved.connect(lambda *_: self._fit_side())
 
         central = QWidget()
         column = QVBoxLayout(central)
@@ -381,6 +383,19 @@ class MainWindow(QMainWindow):
     def _show_rate(self) -> None:
         if self.run_bar.play_button.isChecked() and self.snapshot is not None:
             self.run_bar.set_counts(self.snapshot.step, self.snapshot.epoch, self.worker.steps_per_second)
+
+    def _fit_side(self) -> None:
+        """Give the (square) boundary just the height it needs; the activation curve gets the rest."""
+        from .boundary_view import AXIS_PX, COLORBAR_PX
+
+        total = self._side.height()
+        wanted = self._side.width() - COLORBAR_PX + AXIS_PX + 4
+        boundary = int(min(max(wanted, 200), total - self.activation_view.minimumHeight()))
+        self._side.setSizes([boundary, total - boundary])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self._fit_side)  # after the splitters have taken their new sizes
 
     # ---- closing -------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)

@@ -159,6 +159,8 @@ def test_divergence_says_so_pauses_and_stays_responsive(qtbot, make_window):
     ticks = []
     QTimer.singleShot(10, lambda: ticks.append(1))
     qtbot.waitUntil(lambda: bool(ticks), timeout=1000)  # the event loop still runs
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # play on a diverged run: nothing to train, button back
+    qtbot.waitUntil(lambda: not window.run_bar.play_button.isChecked())
     experiment = window.experiment
     qtbot.mouseClick(window.banner.lower_button, Qt.MouseButton.LeftButton)
     snapshot = _wait_step(qtbot, window, lambda s: s.step == 0 and not s.diverged)

@@ -170,6 +170,8 @@ class TrainingWorker(QThread):
             if command == "play":
                 if not self._trainer.diverged:
                     self._set_playing(True)
+                else:  # nothing to train: put the GUI's play button back
+                    self.sigRunning.emit(False)
             elif command == "pause":
                 self._set_playing(False)
                 self._pending_steps = 0

@@ -19,7 +19,7 @@ BLUE = "#0877bd"  # label 1, positive value, positive weight
 MIDDLE = "#f4f4f2"  # zero / probability 0.5
 
 # Neuron states (health.NeuronState order: alive, sleeping, saturated, dead).
-STATE_COLORS = ("#9a9a9a", "#7f7f7f", "#8e44ad", "#e0001b")
+STATE_COLORS = ("#555555", "#7f7f7f", "#8e44ad", "#e0001b")  # alive is only ever text: dark enough to read
 STATE_MARKS = ("", "z", "S", "✕")
 STATE_LABELS = ("alive", "sleeping", "saturated", "dead")
 STATE_HINTS = (

@@ -70,7 +70,7 @@ class MainWindow(QMainWindow):
     sigDrawn = Signal(object)  # a snapshot has just been drawn (tests and screenshots wait on it)
 
     def __init__(self, experiment: Experiment | None = None, path: str | None = None,
-                 start_worker: bool = True, grid_size: int = 100):
+                 start_worker: bool = True, grid_size: int = 100, worker_class=TrainingWorker):
         super().__init__()
         self.experiment = experiment or Experiment()
         self.path = path
@@ -86,7 +86,8 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(1024, 640)
         self.data_panel.set_experiment(self.experiment)
         self.hyper_panel.set_experiment(self.experiment)
-        self.worker = TrainingWorker(self.experiment, grid_size=grid_size)
+        # Any class with TrainingWorker's signals and methods will do (e.g. one that trains in a process).
+        self.worker = worker_class(self.experiment, grid_size=grid_size)
         self.worker.sigSnapshot.connect(self._on_snapshot)
         self.worker.sigRunning.connect(self.run_bar.set_playing)
         self.worker.sigError.connect(lambda text: self.show_problem(text))

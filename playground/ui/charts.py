@@ -26,6 +26,7 @@ def _pen(index: int, dashed: bool = False, width: float = 2.0):
 
 
 FALLBACK_DELAY = 0.15  # s after min_interval: draw the newest if no snapshot came to draw it
+GRAD_SMOOTHING = 8  # records in the gradient-norm curves' trailing geometric mean
 
 
 def _nice_ceil(value: float) -> float:
@@ -57,7 +58,7 @@ class ChartsView(QWidget):
         layout.addWidget(self.graphics)
         self.plots = {}
         titles = {"loss": "Loss", "accuracy": "Accuracy", "health": "Neurons (share)",
-                  "grads": "‖∂L/∂W‖ per layer (log)"}
+                  "grads": "‖∂L/∂W‖ per layer (log, smoothed)"}
         for i, (key, title) in enumerate(titles.items()):
             if i and i % columns == 0:
                 self.graphics.nextRow()
@@ -122,8 +123,7 @@ class ChartsView(QWidget):
         if n_layers != len(self.grad_curves):
             self._make_grad_curves(n_layers)
         for i, curve in enumerate(self.grad_curves):
-            column = np.asarray(norms[:, i], np.float64)
-            column = np.where(column > 0, column, np.nan)  # log scale: zeros and NaN are gaps
+            column = smooth_log(np.asarray(norms[:, i], np.float64))
             curve.setData(steps, column, connect="finite")
         self._set_ranges(history, steps)
 
@@ -179,6 +179,23 @@ class ChartsView(QWidget):
             name = "out" if i == n_layers - 1 else f"L{i + 1}"
             # first layer to last in one palette order, so "layer 1 sinks" reads the same every time
             self.grad_curves.append(plot.plot(pen=_pen(i, width=1.6), name=name))
+
+
+def smooth_log(values: np.ndarray, window: int = GRAD_SMOOTHING) -> np.ndarray:
+    """Trailing geometric mean over `window` records; zeros and NaN are gaps (log scale).
+
+    One minibatch's gradient norm jumps by a decade from step to step; averaged in log space the
+    curves keep their orders of magnitude apart, which is what vanishing and exploding look like.
+    """
+    ok = np.isfinite(values) & (values > 0)
+    logs = np.where(ok, np.log(np.where(ok, values, 1.0)), 0.0)
+    sums, counts = np.cumsum(logs), np.cumsum(ok)
+    sums[window:] = sums[window:] - sums[:-window].copy()
+    counts[window:] = counts[window:] - counts[:-window].copy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.exp(sums / counts)
+    out[~ok] = np.nan
+    return out
 
 
 if __name__ == "__main__":

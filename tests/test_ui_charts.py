@@ -1,0 +1,21 @@
+"""The gradient-norm chart's smoothing keeps decades apart and gaps as gaps."""
+
+import numpy as np
+
+from playground.ui.charts import smooth_log
+
+
+def test_smoothing_is_a_trailing_geometric_mean_with_gaps():
+    values = np.array([1, 100, np.nan, 0, 10, 1000], np.float64)
+    out = smooth_log(values, window=2)
+    np.testing.assert_allclose(out[[0, 1, 4, 5]], [1, 10, 10, 100])
+    assert np.isnan(out[2]) and np.isnan(out[3])
+
+
+def test_smoothing_keeps_a_vanishing_layer_decades_below():
+    rng = np.random.default_rng(0)
+    first = 1e-6 * np.exp(rng.normal(0, 1.5, 200))  # noisy, around 1e-6
+    last = np.exp(rng.normal(0, 1.5, 200))  # noisy, around 1
+    a, b = smooth_log(first), smooth_log(last)
+    assert np.all(b[10:] / a[10:] > 1e4)  # the raw curves overlap far less cleanly once smoothed
+    assert np.std(np.log10(a[10:])) < 0.5 * np.std(np.log10(first[10:]))

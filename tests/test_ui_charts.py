@@ -19,3 +19,27 @@ def test_smoothing_keeps_a_vanishing_layer_decades_below():
     a, b = smooth_log(first), smooth_log(last)
     assert np.all(b[10:] / a[10:] > 1e4)  # the raw curves overlap far less cleanly once smoothed
     assert np.std(np.log10(a[10:])) < 0.5 * np.std(np.log10(first[10:]))
+
+
+def test_all_zero_gradients_are_said_in_words(qtbot):
+    from pathlib import Path
+
+    from playground.experiment import Experiment
+    from playground.training import Trainer
+    from playground.ui.charts import ChartsView
+
+    examples = Path(__file__).resolve().parent.parent / "resources" / "experiments"
+    view = ChartsView()
+    qtbot.addWidget(view)
+    view.resize(900, 220)
+    view.show()
+    dead = Trainer(Experiment.load(examples / "dying_relu.json"), grid_size=10)
+    dead.step(20)
+    view.show_snapshot(dead.snapshot())
+    view.flush()
+    assert not view.no_gradient.isHidden()
+    alive = Trainer(Experiment(), grid_size=10)
+    alive.step(20)
+    view.show_snapshot(alive.snapshot())
+    view.flush()
+    assert view.no_gradient.isHidden()

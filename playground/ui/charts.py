@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from . import colors
 
@@ -92,6 +92,10 @@ class ChartsView(QWidget):
         self._ranges: dict[str, tuple] = {}
         p["grads"].setLogMode(y=True)
         self.grad_curves: list[pg.PlotDataItem] = []
+        # when every layer's gradient is exactly zero (all units dead) a log plot would just be empty
+        self.no_gradient = QLabel("no gradient reaches any weight:\nevery layer's ‖∂L/∂W‖ is 0", self.graphics)
+        self.no_gradient.setStyleSheet(f"color: {colors.STATE_COLORS[3]}; font-weight: bold; background: transparent;")
+        self.no_gradient.hide()
 
     def show_snapshot(self, snapshot) -> None:
         """Draw a Snapshot's history (at most once per min_interval; the newest is kept for later)."""
@@ -126,6 +130,16 @@ class ChartsView(QWidget):
             column = smooth_log(np.asarray(norms[:, i], np.float64))
             curve.setData(steps, column, connect="finite")
         self._set_ranges(history, steps)
+        last = norms[-1] if len(norms) else np.array([np.nan])
+        self._show_no_gradient(bool(np.all(last == 0)))
+
+    def _show_no_gradient(self, show: bool) -> None:
+        if show:
+            area = self.plots["grads"].sceneBoundingRect()
+            self.no_gradient.adjustSize()
+            self.no_gradient.move(int(area.center().x() - self.no_gradient.width() / 2),
+                                  int(area.center().y() - self.no_gradient.height() / 2))
+        self.no_gradient.setVisible(show)
 
     def _set_range(self, key: str, x: tuple | None, y: tuple | None) -> None:
         if self._ranges.get(key) == (x, y):

@@ -492,7 +492,7 @@ class NetworkView(QWidget):
             row.addWidget(plus)
             column.addLayout(row)
             chooser = QToolButton()
-            chooser.setText(ACTIVATIONS[name].label.split(" ")[0])
+            chooser.setText(SHORT_LABELS.get(name, ACTIVATIONS[name].label))
             chooser.setToolTip(f"activation of layer {i + 1}")
             chooser.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
             menu = QMenu(chooser)
@@ -509,8 +509,20 @@ class NetworkView(QWidget):
     def _place_headers(self) -> None:
         if not self.editable or self._layout is None:
             return
+        columns = self._layout.columns
+        spacing = columns[1] - columns[0] if len(columns) > 1 else 999
         for i, header in enumerate(self._headers):
-            x = self._layout.columns[i + 1]
+            # many layers: keep each header inside its own column so neighbours never overlap
+            header.setMaximumWidth(max(46, int(spacing) - 4))
+            chooser = header.findChild(QToolButton, f"activation_layer_{i + 1}")
+            if chooser is not None:
+                name = self._shape_key[2][i]
+                chooser.setText(SHORT_LABELS.get(name, ACTIVATIONS[name].label))
+                if chooser.sizeHint().width() > spacing - 4:  # too narrow: the tiny label, full name in the tip
+                    chooser.setText(TINY_LABELS.get(name, chooser.text()))
+                chooser.setToolTip(f"activation of layer {i + 1}: {ACTIVATIONS[name].label}")
+                chooser.setMaximumWidth(max(46, int(spacing) - 4))
+            x = columns[i + 1]
             header.adjustSize()
             header.move(int(x - header.width() / 2), 16)
         # the layer bar sits over the inputs column; keep it clear of the first header
@@ -554,6 +566,13 @@ class NetworkView(QWidget):
         if not hidden:
             activation = self._network().layer_activations()[0] if self._network().hidden else "relu"
         self.sigEdit.emit("network.shape", (hidden, activation))
+
+
+# the layer's activation button: short enough for 8 layers side by side at 1280×720
+SHORT_LABELS = {"leaky_relu": "Leaky", "softplus": "Softplus", "sigmoid": "Sigmoid", "linear": "Linear",
+                "silu": "SiLU"}
+TINY_LABELS = {"leaky_relu": "Leaky", "softplus": "Soft+", "sigmoid": "σ", "linear": "lin", "prelu": "PReL",
+               "gelu": "GELU", "selu": "SELU", "mish": "Mish", "tanh": "tanh"}
 
 
 def _small_button(text: str, tip: str) -> QToolButton:

@@ -17,8 +17,19 @@ def default_experiment() -> Experiment:
     return Experiment()
 
 
+def worker_class():
+    """What trains behind `playground gui`: a child process (twice the thread's live speed, measured
+    by `playground bench`: the GUI and the Trainer no longer share one GIL)."""
+    from .process_worker import ProcessTrainingWorker
+
+    return ProcessTrainingWorker
+
+
 def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | None = None) -> int:
     """Open the window; returns the exit code (2 when the file was bad and a screenshot was asked for)."""
+    from .export_render import quiet_harmless_qt_messages
+
+    quiet_harmless_qt_messages()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("playground")
     from .main_window import MainWindow  # after QApplication: widgets need it
@@ -31,7 +42,7 @@ def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | No
             problem = f"{error}. Opened the default experiment instead."
             print(f"playground: {problem}", file=sys.stderr)
             experiment_path = None
-    window = MainWindow(experiment, experiment_path)
+    window = MainWindow(experiment, experiment_path, worker_class=worker_class())
     window.resize(1280, 800)
     window.show()
     if problem and not screenshot:

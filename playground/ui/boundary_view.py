@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from . import colors
@@ -29,6 +29,11 @@ class BoundaryView(QWidget):
         self._snapshot = None
         self._data = None  # the DataSplit whose points are drawn (identity check: redraw on change)
 
+        # white all round: the square plot leaves margins, and a grey one shows in exports and slides
+        self.setAutoFillBackground(True)
+        palette = self.palette()
+        palette.setColor(self.backgroundRole(), QColor("#ffffff"))
+        self.setPalette(palette)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.ci.setContentsMargins(2, 2, 2, 2)
         layout = QVBoxLayout(self)

@@ -8,8 +8,35 @@ QT_QPA_PLATFORM=offscreen, so exporting needs no screen. GUI thread only, like e
 from __future__ import annotations
 
 import os
+import sys
 
 import numpy as np
+
+
+# Qt's offscreen platform warns about this on every top-level widget; it means nothing to a user
+_HARMLESS_QT_MESSAGES = ("This plugin does not support propagateSizeHints()",)
+_quieted = False
+
+
+def quiet_harmless_qt_messages() -> None:
+    """Drop Qt's harmless platform chatter from stderr; every other message still goes through."""
+    global _quieted
+    if _quieted:
+        return
+    _quieted = True
+    from PySide6.QtCore import qInstallMessageHandler
+
+    previous = None
+
+    def handler(mode, context, message):
+        if message in _HARMLESS_QT_MESSAGES:
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            print(message, file=sys.stderr)
+
+    previous = qInstallMessageHandler(handler)
 
 
 def ensure_app():
@@ -17,6 +44,8 @@ def ensure_app():
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
+
+    quiet_harmless_qt_messages()
 
     app = QApplication.instance()
     if app is None:

@@ -159,16 +159,19 @@ def rss_mb() -> float:
 
 def measure_rss_growth_mb(case: str = "c1", first: int = 10_000, last: int = 100_000,
                           snapshot_every: int = 500) -> dict:
-    """RSS after `last` steps minus after `first`, training as the window does (a snapshot now and then)."""
+    """RSS after `last` steps minus after `first`, training as the window does: every 10th step
+    recorded for export, a snapshot now and then."""
     import gc
 
+    from .recording import Recorder
     from .training import Trainer
 
     trainer = Trainer(experiment(case))
+    recorder = Recorder(every=10)
 
     def train_to(target: int) -> None:
         while trainer.step_count < target and not trainer.diverged:
-            trainer.step(min(snapshot_every, target - trainer.step_count))
+            recorder.train(trainer, min(snapshot_every, target - trainer.step_count))
             trainer.snapshot()
 
     train_to(first)
@@ -214,8 +217,9 @@ def _run_child(args: list[str], timeout: float) -> dict:
     return json.loads(lines[-1])
 
 
-def measure_live(case: str, seconds: float) -> dict:
-    return _run_child(["live", case, str(seconds)], timeout=60 + 4 * seconds)
+def measure_live(case: str, seconds: float, worker: str = "app") -> dict:
+    """The live window on `case`; worker "app" is what `playground gui` uses, "thread" the in-process one."""
+    return _run_child(["live", case, str(seconds), worker], timeout=60 + 4 * seconds)
 
 
 def measure_startup() -> dict:
@@ -225,7 +229,21 @@ def measure_startup() -> dict:
     return result
 
 
-def _child_live(case: str, seconds: float) -> dict:
+def _worker_class(worker: str):
+    if worker == "thread":
+        from .ui.worker import TrainingWorker
+
+        return TrainingWorker
+    from .ui import app
+
+    if not hasattr(app, "worker_class"):  # an older app: training on a thread
+        from .ui.worker import TrainingWorker
+
+        return TrainingWorker
+    return app.worker_class()
+
+
+def _child_live(case: str, seconds: float, worker: str = "app") -> dict:
     """The real window, shown, training `case` at full speed; epochs/s and a 5 ms timer's lateness."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
@@ -233,7 +251,7 @@ def _child_live(case: str, seconds: float) -> dict:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from .ui.main_window import MainWindow
 
-    window = MainWindow(experiment(case))
+    window = MainWindow(experiment(case), worker_class=_worker_class(worker))
     window.resize(1280, 800)
     window.show()
     drawn: list[tuple[float, float, int]] = []  # (time, epoch, step) of each snapshot drawn
@@ -281,7 +299,7 @@ def _child_startup() -> dict:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     from .ui.main_window import MainWindow
 
-    window = MainWindow(default_experiment())
+    window = MainWindow(default_experiment(), worker_class=_worker_class("app"))
     window.resize(1280, 800)
     window.show()
     drawn = []
@@ -375,6 +393,14 @@ def run_bench(quick: bool = False, scale: float = 1.0, log=None) -> dict:
     for case in ("c1", "c3"):
         attempt([f"live_{case}_epochs_per_s", f"live_{case}_ratio_vs_tfp"], f"live window {case}", live(case))
     attempt(["gui_lateness_p50_ms", "gui_lateness_p99_ms"], "GUI timer", lateness)
+    if not quick and scale >= 1:  # for comparison only: the same window with training on a thread
+        for case in ("c1", "c3"):
+            def thread_live(case=case):
+                r = measure_live(case, seconds=5.0, worker="thread")
+                lat = r.pop("lateness_ms")
+                r["lateness_p99_ms"] = _percentile(lat, 99)
+                detail[f"live_{case}_thread_worker"] = r
+            attempt([], f"live window {case} (thread worker)", thread_live)
     attempt(["export_fps", "history_kb_per_1000_steps"], "export", export)
     attempt(["rss_growth_mb"], "memory", memory)
     result["reasons"] = reasons
@@ -435,7 +461,7 @@ def cmd_bench(args) -> int:
 def _child_main(argv: list[str]) -> int:
     what = argv[0]
     if what == "live":
-        out = _child_live(argv[1], float(argv[2]))
+        out = _child_live(argv[1], float(argv[2]), *argv[3:4])
     elif what == "startup":
         out = _child_startup()
     else:

@@ -78,9 +78,12 @@ class MLP:
         self._specs = [ACTIVATIONS[layer.activation] if layer.activation else None for layer in self.layers]
         offset = 0
 
-        def take(shape):
+        self._places: list[dict[str, tuple[slice, tuple]]] = []  # per layer: key -> (slice of params, shape)
+
+        def take(shape, key):
             nonlocal offset
             size = int(np.prod(shape))
+            self._places[-1][key] = (slice(offset, offset + size), shape)
             views = (self.params[offset:offset + size].reshape(shape), self.grad[offset:offset + size].reshape(shape))
             offset += size
             return views
@@ -89,18 +92,19 @@ class MLP:
             fan_in, fan_out = layer.W.shape
             self.weight_segments += [offset, offset + fan_in * fan_out]
             self.weight_mask[offset:offset + fan_in * fan_out] = 1.0
-            layer.Wb, gWb = take((fan_in + 1, fan_out))
+            self._places.append({})
+            layer.Wb, gWb = take((fan_in + 1, fan_out), "Wb")
             layer.W, layer.b = layer.Wb[:-1], layer.Wb[-1]
             self._grad_Wb.append(gWb)
             self._WT.append(layer.W.T)
             self._params += [("W", i, layer.W), ("b", i, layer.b)]
             self._grad_views.update({("Wb", i): gWb, ("W", i): gWb[:-1], ("b", i): gWb[-1]})
             if layer.learned_slope:
-                layer.slope, self._grad_views[("slope", i)] = take((fan_out,))
+                layer.slope, self._grad_views[("slope", i)] = take((fan_out,), "slope")
                 self._params.append(("slope", i, layer.slope))
             if layer.gamma is not None:
-                layer.gamma, self._grad_views[("gamma", i)] = take((fan_out,))
-                layer.beta, self._grad_views[("beta", i)] = take((fan_out,))
+                layer.gamma, self._grad_views[("gamma", i)] = take((fan_out,), "gamma")
+                layer.beta, self._grad_views[("beta", i)] = take((fan_out,), "beta")
                 self._params += [("gamma", i, layer.gamma), ("beta", i, layer.beta)]
 
     # ---- construction --------------------------------------------------------------------------
@@ -162,17 +166,17 @@ class MLP:
         flat = self.params.copy()
         flat.setflags(write=False)
         out = []
-        for i, layer in enumerate(self.layers):
-            Wb = flat[view_slice(self.params, layer.Wb)].reshape(layer.Wb.shape)
-            entry = {"W": Wb[:-1], "b": Wb[-1]}
-            for key in ("gamma", "beta"):
-                if getattr(layer, key) is not None:
-                    entry[key] = flat[view_slice(self.params, getattr(layer, key))]
+        for layer, places in zip(self.layers, self._places):
+            entry = {}
+            for key, (where, shape) in places.items():
+                if key == "Wb":
+                    Wb = flat[where].reshape(shape)
+                    entry["W"], entry["b"] = Wb[:-1], Wb[-1]
+                else:
+                    entry[key] = flat[where]
             for key in ("running_mean", "running_var"):
                 if getattr(layer, key) is not None:
                     entry[key] = frozen_copy(getattr(layer, key))
-            if layer.learned_slope:
-                entry["slope"] = flat[view_slice(self.params, layer.slope)]
             out.append(entry)
         return out
 

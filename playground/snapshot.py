@@ -104,7 +104,7 @@ def grid_inputs(feature_names: tuple[str, ...], size: int, extent: float = GRID_
 
     Cached: they change only with the features and the grid, not as the network trains.
     """
-    return frozen(features(grid_points(size, extent), feature_names).T)
+    return frozen(np.ascontiguousarray(features(grid_points(size, extent), feature_names).T))
 
 
 _DATA_FEATURES: dict = {}  # (id(data), names) -> (data, (x_train, x_test)); data kept so the id stays its own

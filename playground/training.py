@@ -117,6 +117,8 @@ class Trainer:
         self._x_train_aug = np.column_stack([self._x_train, np.ones(len(self._x_train), np.float32)])
         self._c_train = (1.0 - 2.0 * self._y_train).astype(np.float32)
         self._xT_train, self._xT_test = data_columns(self.data, names)  # for the probe: points as columns
+        # train and test side by side: a probe that records history runs one forward, not two (C3: -40 µs)
+        self._xT_both = np.ascontiguousarray(np.hstack([self._xT_train, self._xT_test]))
 
     def reset(self) -> None:
         """Fresh weights from the seed, step 0; the data stays."""
@@ -243,16 +245,21 @@ class Trainer:
     # ---- health and history --------------------------------------------------------------------
     def _probe(self) -> None:
         """Health on the whole training set; stops a diverged run; records history now and then."""
+        record = self._record
+        recording = self.step_count <= PROBE_EVERY_STEP_UNTIL or self.step_count % record.every == 0
+        n = len(self._y_train)
         with np.errstate(all="ignore"):
-            logits, Z = self.model.forward_probe(self._xT_train)
+            if recording:
+                both, Z = self.model.forward_probe(self._xT_both)
+                logits, test_logits, Z = both[:n], both[n:], Z[:, :n]
+            else:
+                logits, Z = self.model.forward_probe(self._xT_train)
             loss = LOSSES[self._experiment.training.loss](logits, self._y_train)
             if not math.isfinite(loss) or not self.model.is_finite():
                 self._diverge(loss)
                 return
             self.states = classify_columns(self.model, Z)
-            record = self._record
-            if self.step_count <= PROBE_EVERY_STEP_UNTIL or self.step_count % record.every == 0:
-                test_logits, _ = self.model.forward_probe(self._xT_test)
+            if recording:
                 shares = fractions(self.states)
                 record.append(self.step_count, (
                     loss, LOSSES[self._experiment.training.loss](test_logits, self._y_test),

@@ -354,7 +354,7 @@ def run_bench(quick: bool = False, scale: float = 1.0, log=None) -> dict:
 
     def live(case):
         def run():
-            r = measure_live(case, seconds=max(1.0, 5.0 * s))
+            r = measure_live(case, seconds=max(1.0, (3.0 if quick else 5.0) * scale))  # settles in ~1 s
             result[f"live_{case}_epochs_per_s"] = r["epochs_per_s"]
             result[f"live_{case}_ratio_vs_tfp"] = r["epochs_per_s"] / TFP_EPOCHS_PER_S[case]
             samples.extend(r.pop("lateness_ms"))

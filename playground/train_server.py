@@ -17,6 +17,8 @@ wins, no backlog), exactly as the thread worker did. No Qt here.
 from __future__ import annotations
 
 import dataclasses
+import queue
+import threading
 import time
 
 import numpy as np
@@ -58,9 +60,30 @@ class _Server:
         self.pending = 0  # steps asked for while paused
         self.chunk = 16
         self.drawn = True  # the parent has drawn the last snapshot: another may go out
+        # Messages leave from a thread of their own: a C3 snapshot is 2 MB, and writing it waits for
+        # the window's relay to read (measured ~3 ms a snapshot that training would stand idle).
+        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._sender = threading.Thread(target=self._send_loop, name="send", daemon=True)
+        self._sender.start()
 
     def send(self, kind: str, value) -> None:
-        self.conn.send((kind, value))
+        self._outbox.put((kind, value))
+
+    def _send_loop(self) -> None:
+        while True:
+            message = self._outbox.get()
+            if message is None:
+                return
+            try:
+                self.conn.send(message)
+            except (OSError, ValueError):  # the window went away
+                return
+
+    def close(self) -> None:
+        """Send what is queued, then "bye"; returns when it is out (or the window is gone)."""
+        self._outbox.put(("bye", None))
+        self._outbox.put(None)
+        self._sender.join(5.0)
 
     def emit(self, force: bool = False) -> None:
         if force or self.drawn:
@@ -169,16 +192,20 @@ class _Server:
 
 def serve(conn, experiment, grid_size: int, record_every: int) -> None:
     """The child process's body."""
+    server = None
     try:
         server = _Server(conn, experiment, grid_size, record_every)
         server.run()
     except (EOFError, OSError, KeyboardInterrupt):
         pass
     finally:
-        try:
-            conn.send(("bye", None))
-        except (OSError, ValueError):
-            pass
+        if server is not None:
+            server.close()
+        else:
+            try:
+                conn.send(("bye", None))
+            except (OSError, ValueError):
+                pass
         conn.close()
 
 

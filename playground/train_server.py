@@ -108,6 +108,7 @@ class _Server:
         elif command == "pause":
             self.set_playing(False)
             self.pending = 0
+            self.recorder.record(trainer, force=True)  # an export ends where the user paused
             self.emit(force=True)
         elif command == "step":
             if not trainer.diverged:
@@ -128,6 +129,7 @@ class _Server:
         elif command == "drawn":
             self.drawn = True
         elif command == "recording":
+            self.recorder.record(trainer, force=True)  # include the step on screen, even off the schedule
             self.send("recording", self.recorder.recording(arg))
         return True
 
@@ -183,6 +185,8 @@ class _Server:
                 self.emit(force=True)
                 continue
             finished = self.pending == 0 and not self.playing
+            if finished:  # single steps too: an export ends where the user stopped
+                self.recorder.record(self.trainer, force=True)
             if finished or (now - last_emit >= 1.0 / MAX_FPS and self.drawn):
                 self.emit(force=finished)
                 last_emit = now

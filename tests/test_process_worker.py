@@ -55,6 +55,14 @@ def test_recorder_hands_over_the_childs_recording(qtbot, worker):
     assert [f.step for f in recording.frames][-1] == 30 and recording.data is not None
 
 
+def test_single_steps_off_the_recording_schedule_are_recorded(qtbot, worker):
+    """Three presses of Step: an export must be able to end at step 3, not find nothing."""
+    for target in (1, 2, 3):
+        with qtbot.waitSignal(worker.sigSnapshot, timeout=10000, check_params_cb=lambda s, t=target: s.step == t):
+            worker.step(1)
+    assert [f.step for f in worker.recorder.recording().frames] == [0, 1, 2, 3]
+
+
 def test_divergence_pauses_in_the_child(qtbot):
     experiment = Experiment.from_dict({"network": {"hidden": [32] * 8, "activation": "relu", "init_gain": 2.0},
                                        "training": {"learning_rate": 0.05, "batch_size": 32}})

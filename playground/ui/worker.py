@@ -132,6 +132,8 @@ class TrainingWorker(QThread):
                 self._emit(force=True)
                 continue
             finished = self._pending_steps == 0 and not self._playing
+            if finished:  # single steps too: an export ends where the user stopped
+                self.recorder.record(self._trainer, force=True)
             if finished or (now - last_emit >= frame_interval and self._drawn.is_set()):
                 self._emit(force=finished)
                 last_emit = now
@@ -175,6 +177,7 @@ class TrainingWorker(QThread):
             elif command == "pause":
                 self._set_playing(False)
                 self._pending_steps = 0
+                self.recorder.record(self._trainer, force=True)  # an export ends where the user paused
                 self._emit(force=True)
             elif command == "step":
                 if not self._trainer.diverged:

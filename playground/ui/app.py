@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from PySide6.QtCore import QEventLoop, QTimer
@@ -17,6 +18,13 @@ def default_experiment() -> Experiment:
     return Experiment()
 
 
+def has_screen() -> bool:
+    """Whether Qt has somewhere to show a window (an X or Wayland display, or a platform forced)."""
+    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def worker_class():
     """What trains behind `playground gui`: a child process (twice the thread's live speed, measured
     by `playground bench`: the GUI and the Trainer no longer share one GIL)."""
@@ -29,6 +37,13 @@ def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | No
     """Open the window; returns the exit code (2 when the file was bad and a screenshot was asked for)."""
     from .export_render import quiet_harmless_qt_messages
 
+    if not has_screen():
+        if not screenshot:  # Qt would abort with a wall of plugin text; say what is wrong instead
+            print("playground: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset). "
+                  "Run it in a desktop session, or without one: playground gui --steps 300 --screenshot out.png",
+                  file=sys.stderr)
+            return 2
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
     quiet_harmless_qt_messages()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("playground")

@@ -27,7 +27,7 @@ class BoundaryView(QWidget):
         self.show_test = False  # draw the test points too (outlined in black)
         self.discretize = False  # show the predicted class instead of the probability
         self._snapshot = None
-        self._data = None  # the DataSplit whose points are drawn (identity check: redraw on change)
+        self._data = None  # the DataSplit whose points are drawn (redrawn only when they change)
 
         # white all round: the square plot leaves margins, and a grey one shows in exports and slides
         self.setAutoFillBackground(True)
@@ -82,7 +82,7 @@ class BoundaryView(QWidget):
         if shape_changed:  # setRect scales by the image's size, so it must follow the first image
             e = self._extent
             self.image.setRect(QRectF(-e, -e, 2 * e, 2 * e))
-        if snapshot.data is not self._data:
+        if snapshot.data is not self._data and not _same_points(snapshot.data, self._data):
             self._data = snapshot.data
             self._draw_points()
 
@@ -126,6 +126,15 @@ class BoundaryView(QWidget):
     def _scatter(self, item: pg.ScatterPlotItem, points: np.ndarray, labels: np.ndarray) -> None:
         brushes = [self._brushes[int(label > 0.5)] for label in labels]
         item.setData(x=points[:, 0], y=points[:, 1], brush=brushes)
+
+
+def _same_points(a, b) -> bool:
+    """Whether two DataSplits hold the same points. Snapshots from the training process arrive
+    unpickled, each with its own DataSplit: comparing 500 points costs µs, redrawing them ~2.5 ms."""
+    if a is None or b is None:
+        return False
+    return all(np.array_equal(getattr(a, name), getattr(b, name))
+               for name in ("train_points", "train_labels", "test_points", "test_labels"))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from . import colors
@@ -26,6 +26,7 @@ def _pen(index: int, dashed: bool = False, width: float = 2.0):
 
 
 FALLBACK_DELAY = 0.15  # s after min_interval: draw the newest if no snapshot came to draw it
+PX_PER_POINT = 2.0  # the curves keep about one history row per this many pixels of plot width
 GRAD_SMOOTHING = 8  # records in the gradient-norm curves' trailing geometric mean
 
 
@@ -75,6 +76,7 @@ class ChartsView(QWidget):
         self.plots["accuracy"].legend.setOffset((-2, -2))  # bottom right: accuracy climbs to the top
         for plot in self.plots.values():
             colors.cache_decorations(plot)
+        self._fix_axis_widths()
         p = self.plots
         self.curves = {
             "train_loss": p["loss"].plot(pen=_pen(0), name="train"),
@@ -99,14 +101,23 @@ class ChartsView(QWidget):
 
     def show_snapshot(self, snapshot) -> None:
         """Draw a Snapshot's history (at most once per min_interval; the newest is kept for later)."""
+        for part in self.prepare(snapshot):
+            part()
+
+    def prepare(self, snapshot) -> list:
+        """The steps of drawing `snapshot`, one plot each, or [] when it is too soon (min_interval).
+
+        The window runs one step per pass of the event loop and paints in between, so a chart
+        redraw is four short tasks instead of one long one. Too soon: the snapshot is kept; the next
+        one in time draws it (within the window's frame), the timer only catches the last one when
+        training has stopped.
+        """
         self._pending = snapshot
         if time.perf_counter() - self._last_draw >= self.min_interval:
             self._timer.stop()
-            self._draw_pending()
-            return
-        # Too soon: keep it. The next snapshot in time draws it (within the window's frame, while
-        # the worker waits); the timer only catches the last one when training has stopped.
+            return self._parts()
         self._timer.start(int((self.min_interval + FALLBACK_DELAY) * 1000))
+        return []
 
     def flush(self) -> None:
         """Draw the newest snapshot now (before a screenshot)."""
@@ -114,24 +125,59 @@ class ChartsView(QWidget):
         self._draw_pending()
 
     def _draw_pending(self) -> None:
+        for part in self._parts():
+            part()
+
+    def _parts(self) -> list:
         snapshot, self._pending = self._pending, None
         if snapshot is None:
-            return
+            return []
         self._last_draw = time.perf_counter()
         history = snapshot.history
-        steps = history.steps.astype(np.float64)
-        for key, curve in self.curves.items():
-            curve.setData(steps, np.asarray(getattr(history, key), np.float64), connect="finite")
+        # Up to 2,000 rows in plots ~250 px wide: wide pens cost per segment (1,000 rows made a chart
+        # repaint ~25 ms), so the curves get about one row per PX_PER_POINT pixels, last row included.
+        rows = self._rows(len(history.steps))
+        steps = history.steps[rows].astype(np.float64)
+        x = (0.0, _nice_ceil(float(steps[-1]) if len(steps) else 10.0))
+
+        def curves(plot: str, keys: tuple[str, ...], y) -> None:
+            for key in keys:
+                self.curves[key].setData(steps, np.asarray(getattr(history, key)[rows], np.float64),
+                                         connect="finite")
+            self._set_range(plot, x, y() if callable(y) else y)
+
+        def loss_top() -> tuple:
+            losses = np.concatenate([history.train_loss, history.test_loss])
+            losses = losses[np.isfinite(losses)]
+            return (0.0, _nice_ceil(float(losses.max())) if len(losses) else 1.0)
+
+        return [lambda: curves("loss", ("train_loss", "test_loss"), loss_top),
+                lambda: curves("accuracy", ("train_accuracy", "test_accuracy"), (0.0, 1.0)),
+                lambda: curves("health", ("dead_fraction", "saturated_fraction", "sleeping_fraction"), (0.0, 1.0)),
+                lambda: self._draw_grads(history, rows, steps, x)]
+
+    def _draw_grads(self, history, rows, steps: np.ndarray, x: tuple) -> None:
         norms = history.grad_norms  # (T, n_weight_layers)
         n_layers = norms.shape[1] if norms.ndim == 2 else 0
         if n_layers != len(self.grad_curves):
             self._make_grad_curves(n_layers)
         for i, curve in enumerate(self.grad_curves):
-            column = smooth_log(np.asarray(norms[:, i], np.float64))
+            column = smooth_log(np.asarray(norms[:, i], np.float64))[rows]  # smoothed over every row
             curve.setData(steps, column, connect="finite")
-        self._set_ranges(history, steps)
+        self._set_grads_range(history, x)
         last = norms[-1] if len(norms) else np.array([np.nan])
         self._show_no_gradient(bool(np.all(last == 0)))
+
+    def _rows(self, n: int) -> np.ndarray | slice:
+        """Which history rows the curves show: every k-th, so a curve has ~1 point per PX_PER_POINT px."""
+        width = min(plot.vb.width() for plot in self.plots.values())
+        keep = max(50, int(width / PX_PER_POINT))
+        if n <= keep:
+            return slice(None)
+        rows = np.arange(0, n, int(math.ceil(n / keep)))
+        if rows[-1] != n - 1:
+            rows = np.append(rows, n - 1)  # the newest row always shows
+        return rows
 
     def _show_no_gradient(self, show: bool) -> None:
         if show:
@@ -150,14 +196,7 @@ class ChartsView(QWidget):
         if y is not None:
             self.plots[key].setYRange(*y, padding=0.04)
 
-    def _set_ranges(self, history, steps: np.ndarray) -> None:
-        x = (0.0, _nice_ceil(float(steps[-1]) if len(steps) else 10.0))
-        losses = np.concatenate([history.train_loss, history.test_loss])
-        losses = losses[np.isfinite(losses)]
-        top = _nice_ceil(float(losses.max())) if len(losses) else 1.0
-        self._set_range("loss", x, (0.0, top))
-        self._set_range("accuracy", x, (0.0, 1.0))
-        self._set_range("health", x, (0.0, 1.0))
+    def _set_grads_range(self, history, x: tuple) -> None:
         norms = np.asarray(history.grad_norms, np.float64)
         norms = norms[np.isfinite(norms) & (norms > 0)]
         if len(norms):  # whole decades, in log10 units (the plot is in log mode)
@@ -181,6 +220,20 @@ class ChartsView(QWidget):
             for name in ("bottom", "left"):
                 plot.getAxis(name).setStyle(tickFont=font)
             plot.titleLabel.setMaximumHeight(18 * scale)
+        self._fix_axis_widths(font)
+
+    def _fix_axis_widths(self, font: QFont | None = None) -> None:
+        """Left axes of a fixed width, wide enough for the labels each plot shows.
+
+        By default an axis widens or narrows with its labels; each change re-lays out the whole
+        strip and re-renders every cached axis and legend (a 40–50 ms repaint, e.g. each time the
+        gradient plot gains a decade).
+        """
+        widest = {"loss": "0.05", "accuracy": "0.8", "health": "0.8", "grads": "0.0001"}
+        for key, plot in self.plots.items():
+            axis = plot.getAxis("left")
+            metrics = QFontMetrics(font or axis.style["tickFont"] or axis.font())  # the labels' own font
+            axis.setWidth(metrics.horizontalAdvance(widest[key]) + axis.style["tickTextOffset"][0] + 2)
 
     def _make_grad_curves(self, n_layers: int) -> None:
         plot = self.plots["grads"]

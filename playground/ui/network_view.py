@@ -13,6 +13,7 @@ for the window to validate and apply. Painting is one QPainter pass over cached 
 from __future__ import annotations
 
 import html
+import math
 import time
 from dataclasses import dataclass
 
@@ -28,7 +29,8 @@ from ..health import NeuronState
 from . import colors
 
 TILE_MAX = 76  # px: the largest neuron heatmap
-TILE_STRIDE = 2  # neuron heatmaps use every 2nd grid point: 50×50 is plenty for ≤ 76 px
+TILE_STRIDE = 2  # neuron heatmaps use at least every 2nd grid point: 50×50 is plenty for ≤ 76 px
+LINKS_PER_TASK = 120  # links drawn per event-loop task when the window spreads a redraw (~3 ms)
 HEADER = 58  # px above the neurons for titles (and the architecture controls)
 LEGEND = 26  # px below for the legend
 LINKS_ANTIALIASED = 120  # at most this many links are drawn antialiased
@@ -92,7 +94,7 @@ class NetworkView(QWidget):
         self._buffers: list[np.ndarray] = []  # keep the QImages' memory alive
         self._hover: tuple[int, int] | None = None  # (column, neuron) under the mouse
         self._edit_base = None  # the network edits apply to; None = the snapshot's
-        self._links = None  # (layout key, snapshot, time, QPixmap) of the last links drawing
+        self._links = None  # (layout key, snapshot, time, QImage) of the last links drawing
         self.links_interval = 0.0  # s between link redraws; the window sets 0.1
         self._links_timer = QTimer(self)
         self._links_timer.setSingleShot(True)
@@ -116,12 +118,61 @@ class NetworkView(QWidget):
             self._layout = None
             if self.editable:
                 self._rebuild_headers()
-        self._make_images(snapshot)
         if self._layout is None:
-            self._relayout()
+            self._relayout(self._counts(snapshot))
+        self._make_images(snapshot)
         if self._hover is not None:
             self._update_detail()
         self.update()
+
+    def prepare_links(self, snapshot) -> list:
+        """The steps of a links redraw for `snapshot`, each small enough for one event-loop task.
+
+        For the window: it runs them one per pass of the event loop before show_snapshot, so a dense
+        network's links (~12 ms for 400 wide lines) never make one long task. Empty when the links
+        are not due (drawn less than links_interval ago) or the layout is not known yet.
+        """
+        if self._layout is None or self._shape_key is None or self.links_interval <= 0:
+            return []
+        network = snapshot.experiment.network
+        key = (snapshot.experiment.data.features, network.hidden, network.layer_activations())
+        if key != self._shape_key or [len(r) for r in self._layout.rects] != self._counts(snapshot):
+            return []  # a new shape: paintEvent draws its links at once, in the new layout
+        links_key = self._links_key(self._layout)
+        if (self._links is not None and self._links[0] == links_key
+                and time.perf_counter() - self._links[2] < self.links_interval):
+            return []
+        groups = self._link_groups(snapshot, self._layout)
+        ratio = self.devicePixelRatioF()
+        size = (self.size().toSizeF() * ratio).toSize()
+        image = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(ratio)
+        image.fill(Qt.GlobalColor.transparent)
+        antialias = sum(len(lines) for _, lines in groups) <= LINKS_ANTIALIASED
+        chunks, current, count = [], [], 0
+        for pen, lines in groups:
+            for start in range(0, len(lines), LINKS_PER_TASK):
+                part = lines[start:start + LINKS_PER_TASK]
+                current.append((pen, part))
+                count += len(part)
+                if count >= LINKS_PER_TASK:
+                    chunks.append(current)
+                    current, count = [], 0
+        if current or not chunks:
+            chunks.append(current)
+
+        def draw(chunk, last: bool) -> None:
+            painter = QPainter(image)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, antialias)
+            for pen, lines in chunk:
+                painter.setPen(pen)
+                painter.drawLines(lines)
+            painter.end()
+            if last and self._layout is not None and self._links_key(self._layout) == links_key:
+                self._links_timer.stop()
+                self._links = (links_key, snapshot, time.perf_counter(), image)
+
+        return [lambda c=c, last=(i == len(chunks) - 1): draw(c, last) for i, c in enumerate(chunks)]
 
     def flush(self) -> None:
         """Redraw everything from the newest snapshot now, links included (before a screenshot)."""
@@ -131,33 +182,52 @@ class NetworkView(QWidget):
     def neuron_rect(self, column: int, neuron: int) -> QRectF:
         """Where a neuron's heatmap is drawn (column 0 = inputs, 1.. = hidden layers, last = output)."""
         if self._layout is None:
-            self._relayout()
+            self._relayout(self._counts(self._snapshot))
         return QRectF(self._layout.rects[column][neuron])
 
     # ---- images ----------------------------------------------------------------------------------
+    @staticmethod
+    def _counts(snapshot) -> list[int]:
+        """Neurons per column: inputs, each hidden layer, the output."""
+        if snapshot is None:
+            return [2, 1]
+        return [len(snapshot.feature_grids), *(len(g) for g in snapshot.neuron_grids), 1]
+
+    def _stride(self, grid_size: int) -> int:
+        """Every how many grid points a thumbnail samples: about one per screen pixel of the tile.
+
+        A 100×100 grid in a 32 px tile is ~10 samples a pixel; converting them all cost ~3 ms a frame
+        for 48 neurons. The hover card and the boundary keep the full grid.
+        """
+        pixels = max(1.0, (self._layout.tile if self._layout else TILE_MAX) * self.devicePixelRatioF())
+        return max(TILE_STRIDE, int(grid_size // math.ceil(pixels)))
+
     def _make_images(self, snapshot) -> None:
-        s = TILE_STRIDE
+        s = self._stride(snapshot.grid_size)
+        # QImage row 0 is the top, grid row 0 the bottom: flipped views, so the LUT's output is
+        # already in QImage order (no extra copy).
+        flip = (slice(None), slice(None, None, -s), slice(None, None, s))
+        features = snapshot.feature_grids[flip]
         # Inputs are raw features (about ±6 for x, ±36 for squares): scale each to its own max so
         # they read as directions. Hidden activations are shown on the fixed ±1 scale (TF Playground).
-        columns = [(snapshot.feature_grids[:, ::s, ::s], None)]
-        columns += [(grids[:, ::s, ::s], (-1.0, 1.0)) for grids in snapshot.neuron_grids]
-        columns.append((snapshot.output_grid[None, ::s, ::s], (0.0, 1.0)))
-        images, buffers = [], []
-        for grids, levels in columns:
-            if levels is None:
-                peak = np.max(np.abs(grids), axis=(1, 2), keepdims=True) + 1e-6
-                argb = colors.to_argb(grids / peak, -1.0, 1.0)
-            else:
-                argb = colors.to_argb(grids, *levels)
-            argb = np.ascontiguousarray(argb[:, ::-1, :])  # QImage row 0 is the top; grid row 0 the bottom
-            buffers.append(argb)
+        peak = np.max(np.abs(features), axis=(1, 2), keepdims=True) + 1e-6
+        columns = [colors.to_argb(features / peak, -1.0, 1.0)]
+        hidden = [grids[flip] for grids in snapshot.neuron_grids]
+        if hidden:  # one LUT pass over every hidden neuron
+            argb = colors.to_argb(np.concatenate(hidden), -1.0, 1.0)
+            bounds = np.cumsum([0] + [len(g) for g in hidden])
+            columns += [argb[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+        columns.append(colors.to_argb(snapshot.output_grid[None][flip], 0.0, 1.0))
+        images = []
+        for argb in columns:
             h, w = argb.shape[1:]
             images.append([QImage(argb[i].data, w, h, 4 * w, QImage.Format.Format_RGB32) for i in range(len(argb))])
-        self._images, self._buffers = images, buffers
+        self._images, self._buffers = images, columns  # the buffers keep the QImages' memory alive
 
     # ---- layout ----------------------------------------------------------------------------------
-    def _relayout(self) -> None:
-        counts = [len(col) for col in self._images] if self._images else [2, 1]
+    def _relayout(self, counts: list[int] | None = None) -> None:
+        if counts is None:
+            counts = [len(col) for col in self._images] if self._images else [2, 1]
         n_cols = len(counts)
         width, height = max(self.width(), 100), max(self.height(), 100)
         top, bottom = HEADER, height - LEGEND
@@ -179,6 +249,7 @@ class NetworkView(QWidget):
         self._layout = None
         if self._images:
             self._relayout()
+            self._make_images(self._snapshot)  # the thumbnails' sampling follows the tile size
         super().resizeEvent(event)
 
     # ---- painting --------------------------------------------------------------------------------
@@ -192,7 +263,7 @@ class NetworkView(QWidget):
         if self._layout is None:
             self._relayout()
         layout = self._layout
-        painter.drawPixmap(0, 0, self._links_pixmap(snapshot, layout))
+        painter.drawImage(0, 0, self._links_image(snapshot, layout))
         self._paint_titles(painter, snapshot, layout)
         for c, (images, rects) in enumerate(zip(self._images, layout.rects)):
             states = snapshot.states[c - 1] if 0 < c <= len(snapshot.states) else None
@@ -204,11 +275,15 @@ class NetworkView(QWidget):
         self._paint_legend(painter)
         painter.end()
 
-    def _links_pixmap(self, snapshot, layout: _Layout) -> QPixmap:
-        """The links, redrawn at most every LINKS_INTERVAL s (antialiased wide lines are the costliest
-        thing in a frame); always redrawn when the shape or the size changed."""
+    def _links_key(self, layout: _Layout) -> tuple:
+        return (self._shape_key, self.size().toTuple(), layout.tile)
+
+    def _links_image(self, snapshot, layout: _Layout) -> QImage:
+        """The links, redrawn at most every links_interval s (wide lines are the costliest thing in a
+        frame); always redrawn when the shape or the size changed. In the window, prepare_links
+        redraws them ahead of the frame in small steps; this catches everything else."""
         now = time.perf_counter()
-        key = (self._shape_key, self.size().toTuple(), layout.tile)
+        key = self._links_key(layout)
         fresh = self._links is not None and self._links[0] == key
         if fresh and snapshot is self._links[1]:
             return self._links[3]
@@ -220,19 +295,22 @@ class NetworkView(QWidget):
             return self._links[3]
         self._links_timer.stop()
         ratio = self.devicePixelRatioF()
-        pixmap = QPixmap((self.size().toSizeF() * ratio).toSize())
-        pixmap.setDevicePixelRatio(ratio)
-        pixmap.fill(Qt.GlobalColor.transparent)
-        painter = QPainter(pixmap)
+        image = QImage((self.size().toSizeF() * ratio).toSize(), QImage.Format.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(ratio)
+        image.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(image)
         n_links = sum(W.size for W, _ in snapshot.weights)
         # antialiased wide lines cost ~50 µs each: dense networks (where jaggies hide anyway) go without
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, n_links <= LINKS_ANTIALIASED)
-        self._paint_links(painter, snapshot, layout)
+        for pen, lines in self._link_groups(snapshot, layout):
+            painter.setPen(pen)
+            painter.drawLines(lines)
         painter.end()
-        self._links = (key, snapshot, now, pixmap)
-        return pixmap
+        self._links = (key, snapshot, now, image)
+        return image
 
-    def _paint_links(self, painter: QPainter, snapshot, layout: _Layout) -> None:
+    def _link_groups(self, snapshot, layout: _Layout) -> list[tuple[QPen, list[QLineF]]]:
+        """Every link as (pen, lines), thinnest first so the strong weights stay on top."""
         # Lines grouped by (sign, width bucket): one pen and one drawLines call per group. Separate
         # lines stroke far faster than one long QPainterPath (which the raster engine strokes whole).
         groups: dict[tuple[int, int], list[QLineF]] = {}
@@ -248,9 +326,8 @@ class NetworkView(QWidget):
                 for j, (x1, y1) in enumerate(ends):
                     key = (1 if row_p[j] else -1, row_b[j])
                     groups.setdefault(key, []).append(QLineF(x0, y0, x1, y1))
-        for (sign, bucket), lines in sorted(groups.items(), key=lambda kv: kv[0][1]):
-            painter.setPen(QPen(_weight_color(sign, 110 + min(bucket, 12) * 10), bucket / 2))
-            painter.drawLines(lines)
+        return [(QPen(_weight_color(sign, 110 + min(bucket, 12) * 10), bucket / 2), lines)
+                for (sign, bucket), lines in sorted(groups.items(), key=lambda kv: kv[0][1])]
 
     def _paint_state(self, painter: QPainter, rect: QRectF, state: int | None, hovered: bool) -> None:
         painter.setBrush(Qt.BrushStyle.NoBrush)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer, Qt, Signal
 from PySide6.QtGui import QAction, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea,
@@ -77,6 +77,13 @@ class MainWindow(QMainWindow):
         self.snapshot = None
         self._latest = None  # newest snapshot not yet drawn
         self._draw_scheduled = False
+        self._stages: list = []  # the rest of the frame being drawn, one step per pass of the event loop
+        # A timer, not QTimer.singleShot(0) (a posted call): posted calls run before overdue timers,
+        # so a chain of them would keep the window's other timers waiting until the frame is done.
+        self._stage_timer = QTimer(self)
+        self._stage_timer.setSingleShot(True)
+        self._stage_timer.setInterval(0)
+        self._stage_timer.timeout.connect(self._next_stage)
         self._base_font = QFont(self.font())
         self._build()
         self._build_menus()
@@ -347,29 +354,73 @@ class MainWindow(QMainWindow):
     # ---- snapshots -----------------------------------------------------------------------------
     def _on_snapshot(self, snapshot) -> None:
         self._latest = snapshot  # newest wins: older undrawn ones are simply dropped
-        if not self._draw_scheduled:
+        if not self._draw_scheduled and not self._stages:
             self._draw_scheduled = True
-            QTimer.singleShot(0, self._draw_latest)
+            QTimer.singleShot(0, self, self._draw_latest)
 
     def _draw_latest(self) -> None:
+        """Draw the newest snapshot as a chain of short steps, each painted before the next runs.
+
+        One frame of a deep net was one long task (links, neuron maps, boundary and a chart redraw:
+        20–40 ms) that held up everything else in the GUI thread. As steps, one per pass of the event
+        loop, no task is much longer than ~5 ms: timers, input and the worker's messages get in between.
+        """
         self._draw_scheduled = False
         snapshot, self._latest = self._latest, None
         if snapshot is None:
             return
-        self.show_snapshot(snapshot)
-        self.sigDrawn.emit(snapshot)
-        # Tell the worker once the repaint has really happened (paint events are posted and run on
-        # the next passes of the event loop); it waits meanwhile, so the GUI has the GIL to itself.
-        QTimer.singleShot(0, lambda: QTimer.singleShot(0, self.worker.snapshot_drawn))
-
-    def show_snapshot(self, snapshot) -> None:
-        """Draw one Snapshot in every view (also usable without a worker, e.g. by the exporter)."""
         self.snapshot = snapshot
+        self._stages = [
+            *self.network_view.prepare_links(snapshot),  # links first: the network paints them
+            lambda: self._show_main(snapshot),
+            lambda: self.boundary_view.show_snapshot(snapshot),
+            *[lambda part=part: part() for part in self.charts.prepare(snapshot)],  # ~7 times a second
+            lambda: self._frame_done(snapshot),
+        ]
+        self._next_stage()
+
+    def _next_stage(self) -> None:
+        if not self._stages:  # shut down meanwhile
+            return
+        stage = self._stages.pop(0)
+        stage()
+        self._paint_now()
+        if self._stages:
+            self._stage_timer.start()
+
+    def _paint_now(self) -> None:
+        """Paint what the last step changed, now, so the next step's paint is a task of its own."""
+        if not self.isVisible():
+            return
+        for view in (self.boundary_view.graphics, self.charts.graphics):
+            # pyqtgraph scenes pass their dirty areas to the view through a posted call
+            QCoreApplication.sendPostedEvents(view.scene(), QEvent.Type.MetaCall)
+        QCoreApplication.sendEvent(self, QEvent(QEvent.Type.UpdateRequest))
+
+    def _show_main(self, snapshot) -> None:
         self.run_bar.show_snapshot(snapshot)
         self.network_view.show_snapshot(snapshot)
-        self.boundary_view.show_snapshot(snapshot)
-        self.charts.show_snapshot(snapshot)  # at most ~7 times a second in the window
         self.activation_view.show_snapshot(snapshot)
+        self._show_banner(snapshot)
+
+    def _frame_done(self, snapshot) -> None:
+        self.sigDrawn.emit(snapshot)
+        # Tell the worker once the repaint has really happened; it waits meanwhile (no backlog).
+        QTimer.singleShot(0, self, self.worker.snapshot_drawn)
+        if self._latest is not None and not self._draw_scheduled:  # one came in while drawing
+            self._draw_scheduled = True
+            QTimer.singleShot(0, self, self._draw_latest)
+
+    def show_snapshot(self, snapshot) -> None:
+        """Draw one Snapshot in every view, completely and at once (the exporter's frames; the live
+        window draws through _draw_latest, throttled and in steps)."""
+        self.snapshot = snapshot
+        self._show_main(snapshot)
+        self.boundary_view.show_snapshot(snapshot)
+        self.charts.show_snapshot(snapshot)
+        self.flush()
+
+    def _show_banner(self, snapshot) -> None:
         if snapshot.diverged:
             self.banner.show_message(snapshot.message or "The loss is not finite.",
                                      snapshot.experiment.training.learning_rate)
@@ -405,6 +456,8 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Stop the worker thread (idempotent)."""
+        self._stages.clear()
+        self._stage_timer.stop()
         if self.worker.isRunning():
             self.worker.stop()
 

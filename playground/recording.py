@@ -28,40 +28,12 @@ DEFAULT_CAPACITY = 4000  # frames; ~9 MB for a 2-8x6-1 net (2.2 KB a frame: meas
 
 
 @dataclass(frozen=True)
-class Layout:
-    """Where each model array sits in a frame's flat vector: ((layer, key, shape), ...)."""
-
-    entries: tuple[tuple[int, str, tuple[int, ...]], ...]
-
-    @classmethod
-    def of(cls, state: list[dict[str, np.ndarray]]) -> Layout:
-        return cls(tuple((i, key, tuple(a.shape)) for i, entry in enumerate(state) for key, a in entry.items()))
-
-    def pack(self, state: list[dict[str, np.ndarray]]) -> np.ndarray:
-        """(n_values,) float32, a fresh copy."""
-        return np.concatenate([np.asarray(state[i][key], np.float32).ravel() for i, key, _ in self.entries])
-
-    def unpack(self, flat: np.ndarray) -> list[dict[str, np.ndarray]]:
-        """The MLP.state() form back (arrays are views of `flat`; load_state copies them)."""
-        out: list[dict[str, np.ndarray]] = []
-        offset = 0
-        for i, key, shape in self.entries:
-            while len(out) <= i:
-                out.append({})
-            size = int(np.prod(shape, dtype=np.int64))
-            out[i][key] = flat[offset:offset + size].reshape(shape)
-            offset += size
-        return out
-
-
-@dataclass(frozen=True)
 class Frame:
     """One recorded step: enough to rebuild the model and its snapshot."""
 
     step: int
     epoch: float
-    params: np.ndarray  # (n_values,) float32, laid out by `layout`
-    layout: Layout  # shared by every frame of the same architecture
+    params: np.ndarray  # (n_values,) float32: MLP.flat_state() (parameters, then batch-norm statistics)
     states: np.ndarray  # (n_hidden_units,) int8 NeuronState of every hidden neuron, layer by layer
     grad_norms: np.ndarray  # (n_weight_layers,) float32
     experiment: Experiment  # the settings in force at this step (shared while unchanged)
@@ -121,7 +93,6 @@ class Recorder:
         self._frames: list[Frame] = []
         self._data = None
         self._model = None
-        self._layout: Layout | None = None
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -152,18 +123,12 @@ class Recorder:
             return False
         if not (force or self.due(step)):
             return False
-        state = trainer.model.state()
-        layout = Layout.of(state)
-        if layout == self._layout:
-            layout = self._layout  # share one object between frames
-        else:
-            self._layout = layout
         experiment = trainer.experiment
         if frames and frames[-1].experiment is not experiment and frames[-1].experiment == experiment:
             experiment = frames[-1].experiment  # share one object between frames
         states = trainer.states
         frame = Frame(
-            step=step, epoch=float(trainer.epoch), params=layout.pack(state), layout=layout,
+            step=step, epoch=float(trainer.epoch), params=trainer.model.flat_state(),
             states=np.concatenate(states).astype(np.int8) if len(states) else np.zeros(0, np.int8),
             grad_norms=np.asarray(trainer.grad_norms(), np.float32).copy(), experiment=experiment,
             diverged=bool(trainer.diverged), message=trainer.message)
@@ -246,12 +211,12 @@ class Replay:
 
     def _model_for(self, frame: Frame) -> MLP:
         exp = frame.experiment
-        key = (exp.network, exp.seed, len(exp.data.features), frame.layout)
+        key = (exp.network, exp.seed, len(exp.data.features))
         if key != self._model_key:
             self._model = MLP.build(len(exp.data.features), exp.network, exp.seed)
             self._model_key = key
         self._model.set_activation_params(exp.network)  # Leaky's slope, ELU's alpha may change live
-        self._model.load_state(frame.layout.unpack(frame.params))
+        self._model.load_flat_state(frame.params)
         return self._model
 
     def snapshot(self, index: int) -> Snapshot:

@@ -56,7 +56,8 @@ def test_play_trains_and_pause_stops(qtbot, make_window):
     assert window.snapshot.step == 0
     qtbot.mouseClick(window.run_bar.play_button, Qt.MouseButton.LeftButton)
     snapshot = _wait_step(qtbot, window, lambda s: s.step > 200)
-    assert f"Step <b>{window.snapshot.step:,}</b>" in window.run_bar.counter.text()  # the counter moved
+    # the counter moved (the window draws a snapshot in steps, just after it arrives)
+    qtbot.waitUntil(lambda: f"Step <b>{window.snapshot.step:,}</b>" in window.run_bar.counter.text())
     assert np.mean(before != _grab(window.boundary_view)) > 0.01  # the boundary moved
     qtbot.mouseClick(window.run_bar.play_button, Qt.MouseButton.LeftButton)
     assert not window.run_bar.play_button.isChecked()
@@ -166,7 +167,7 @@ def test_divergence_says_so_pauses_and_stays_responsive(qtbot, make_window):
     snapshot = _wait_step(qtbot, window, lambda s: s.step == 0 and not s.diverged)
     assert window.experiment.training.learning_rate == pytest.approx(0.05)
     assert window.experiment.network == experiment.network  # the rest of the experiment is kept
-    assert not window.banner.isVisible()
+    qtbot.waitUntil(lambda: not window.banner.isVisible())  # drawn in steps after the snapshot arrives
     assert snapshot.experiment.training.learning_rate == pytest.approx(0.05)
 
 

@@ -58,7 +58,7 @@ def test_play_trains_and_pause_stops(qtbot, make_window):
     snapshot = _wait_step(qtbot, window, lambda s: s.step > 200)
     # the counter moved (the window draws a snapshot in steps, just after it arrives)
     qtbot.waitUntil(lambda: f"Step <b>{window.snapshot.step:,}</b>" in window.run_bar.counter.text())
-    assert np.mean(before != _grab(window.boundary_view)) > 0.01  # the boundary moved
+    qtbot.waitUntil(lambda: np.mean(before != _grab(window.boundary_view)) > 0.01)  # the boundary moved
     qtbot.mouseClick(window.run_bar.play_button, Qt.MouseButton.LeftButton)
     assert not window.run_bar.play_button.isChecked()
     stopped = _settle(qtbot, window).step

@@ -10,12 +10,9 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
-
+from . import bench, export
 from .experiment import Experiment, ExperimentError
-
-SUBCOMMANDS = ("gui", "train")
-
+from .health import counts
 
 class BadInput(Exception):
     """A user error: the message is printed as one line and the exit code is 2."""
@@ -43,9 +40,9 @@ def train_summary(trainer, seconds: float) -> dict:
     snap = trainer.snapshot()
     layers = []
     for states, norm in zip(snap.states, snap.grad_norms[:-1]):
-        layers.append({"units": int(len(states)), "dead": int((states == 3).sum()),
-                       "saturated": int((states == 2).sum()), "sleeping": int((states == 1).sum()),
-                       "grad_norm": _finite_or_none(norm)})
+        n = counts([states])
+        layers.append({"units": n["total"], "dead": n["dead"], "saturated": n["saturated"],
+                       "sleeping": n["sleeping"], "grad_norm": _finite_or_none(norm)})
     slopes = [s.tolist() for s in snap.prelu_slopes if s is not None]
     return {
         "steps": snap.step,
@@ -115,34 +112,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--grid", type=int, default=100, help=argparse.SUPPRESS)
     train.set_defaults(func=cmd_train)
 
-    for name, register in _EXTRA_COMMANDS:
-        register(sub)
+    export.register_cli(sub)
+    bench.register_cli(sub)
     return parser
-
-
-# Other modules add subcommands here as (name, register(subparsers)) without touching the above.
-_EXTRA_COMMANDS: list = []
-
-
-def _register_optional_commands() -> None:
-    registered = {name for name, _ in _EXTRA_COMMANDS}  # main() may run many times in one process (tests)
-    for module_name in ("export", "bench", "lessons"):
-        if module_name in registered:
-            continue
-        try:
-            module = __import__(f"playground.{module_name}", fromlist=["register_cli"])
-        except ImportError as error:
-            if error.name != f"playground.{module_name}":
-                raise
-            continue
-        if hasattr(module, "register_cli"):
-            _EXTRA_COMMANDS.append((module_name, module.register_cli))
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    _register_optional_commands()
-    known = {"gui", "train", *(name for name, _ in _EXTRA_COMMANDS)}
+    known = {"gui", "train", "export", "bench"}
     if not argv or (argv[0] not in known and argv[0] not in ("-h", "--help")):
         argv.insert(0, "gui")  # `playground` and `playground FILE` open the window
     parser = build_parser()
@@ -154,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    except Exception as error:  # an internal error: say so in one line, keep the traceback for -v users
+    except Exception as error:  # an internal error (exit 1): the traceback is for the bug report
         import traceback
 
         traceback.print_exc()

@@ -282,8 +282,13 @@ class Experiment:
         """Write JSON atomically, so a failed save never destroys the file that was there."""
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        tmp.replace(path)
+        try:
+            tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+            tmp.replace(path)
+        except OSError:
+            if tmp.is_file():  # nothing half-written left beside the user's file
+                tmp.unlink()
+            raise
 
 
 def migrate(raw: dict[str, Any]) -> dict[str, Any]:

@@ -146,14 +146,6 @@ class MLP:
         """
         return self._params
 
-    def flat_gradient(self, grads: dict[tuple[str, int], np.ndarray]) -> np.ndarray:
-        """A {(kind, layer): gradient} dict (as backward returns) laid out like `params`."""
-        flat = np.zeros_like(self.params)
-        for key, value in grads.items():
-            view = self._grad_views[key]
-            flat[view_slice(self.grad, view)] = np.ravel(value)
-        return flat
-
     def state(self) -> list[dict[str, np.ndarray]]:
         """A deep copy of every array (weights and batch-norm statistics), e.g. for a snapshot.
 
@@ -484,12 +476,6 @@ def _ones_column(n: int, width: int) -> np.ndarray:
     out = np.empty((n, width + 1), np.float32)
     out[:, -1] = 1.0
     return out
-
-
-def view_slice(base: np.ndarray, view: np.ndarray) -> slice:
-    """Where a contiguous view of the 1-D `base` sits in it."""
-    start = (view.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // base.itemsize
-    return slice(start, start + view.size)
 
 
 def frozen_copy(array: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 
 from .datasets import DataSplit, features
 from .experiment import Experiment
-from .health import NeuronState, STATE_NAMES
+from .health import counts
 from .model import MLP
 
 DEFAULT_GRID = 100
@@ -69,7 +69,6 @@ class Snapshot:
     prelu_slopes: tuple[np.ndarray | None, ...]  # per hidden layer (units,) or None
     grad_norms: np.ndarray  # (n_weight_layers,) of the last step; NaN before the first
     history: History
-    model_state: tuple  # everything needed to rebuild the model (MLP.load_state), for replay
 
     @property
     def layer_activations(self) -> tuple[str, ...]:
@@ -85,10 +84,7 @@ class Snapshot:
 
     def counts(self) -> dict[str, int]:
         """Hidden neurons in each state, plus the total."""
-        every = np.concatenate(self.states) if self.states else np.zeros(0, np.int8)
-        out = {STATE_NAMES[s]: int((every == s).sum()) for s in NeuronState}
-        out["total"] = int(len(every))
-        return out
+        return counts(self.states)
 
 
 def grid_points(size: int, extent: float = GRID_EXTENT) -> np.ndarray:
@@ -107,35 +103,32 @@ def grid_inputs(feature_names: tuple[str, ...], size: int, extent: float = GRID_
     return frozen(np.ascontiguousarray(features(grid_points(size, extent), feature_names).T))
 
 
-_DATA_FEATURES: dict = {}  # (id(data), names) -> (data, (x_train, x_test)); data kept so the id stays its own
-_DATA_FEATURES_SIZE = 8
+_DATA_CACHE: dict = {}  # (id(data), names, form) -> (data, value); data kept so the id stays its own
+_DATA_CACHE_SIZE = 8
+
+
+def _cached_for(data: DataSplit, key: tuple, make):
+    """make() once per split and key; the few newest entries are kept."""
+    entry = _DATA_CACHE.get((id(data), *key))
+    if entry is None or entry[0] is not data:
+        if len(_DATA_CACHE) >= _DATA_CACHE_SIZE:
+            _DATA_CACHE.pop(next(iter(_DATA_CACHE)), None)
+        entry = _DATA_CACHE[(id(data), *key)] = (data, make())
+    return entry[1]
 
 
 def data_features(data: DataSplit, feature_names) -> tuple[np.ndarray, np.ndarray]:
     """(x_train, x_test) network inputs of a split, computed once per split and features (read-only)."""
     names = tuple(feature_names)
-    key = (id(data), names)
-    entry = _DATA_FEATURES.get(key)
-    if entry is None or entry[0] is not data:
-        entry = (data, (frozen(features(data.train_points, names)), frozen(features(data.test_points, names))))
-        if len(_DATA_FEATURES) >= _DATA_FEATURES_SIZE:
-            _DATA_FEATURES.pop(next(iter(_DATA_FEATURES)), None)
-        _DATA_FEATURES[key] = entry
-    return entry[1]
+    return _cached_for(data, (names, "rows"), lambda: (
+        frozen(features(data.train_points, names)), frozen(features(data.test_points, names))))
 
 
 def data_columns(data: DataSplit, feature_names) -> tuple[np.ndarray, np.ndarray]:
     """(xT_train, xT_test): inputs as columns with a last row of ones, for MLP.forward_probe (cached)."""
     names = tuple(feature_names)
-    key = (id(data), names, "columns")
-    entry = _DATA_FEATURES.get(key)
-    if entry is None or entry[0] is not data:
-        x_train, x_test = data_features(data, names)
-        columns = tuple(frozen(np.vstack([x.T, np.ones((1, len(x)), np.float32)])) for x in (x_train, x_test))
-        if len(_DATA_FEATURES) >= _DATA_FEATURES_SIZE:
-            _DATA_FEATURES.pop(next(iter(_DATA_FEATURES)), None)
-        _DATA_FEATURES[key] = entry = (data, columns)
-    return entry[1]
+    return _cached_for(data, (names, "columns"), lambda: tuple(
+        frozen(np.vstack([x.T, np.ones((1, len(x)), np.float32)])) for x in data_features(data, names)))
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:

@@ -12,11 +12,12 @@ import math
 
 import numpy as np
 
-from .datasets import features, make_split
+from .datasets import make_split
 from .experiment import Experiment, Network
 from .health import classify_columns, fractions
 from .model import MLP
-from .snapshot import DEFAULT_GRID, GRID_EXTENT, History, Snapshot, data_columns, frozen, render_grids
+from .snapshot import (DEFAULT_GRID, GRID_EXTENT, History, Snapshot, data_columns, data_features, frozen,
+                       render_grids)
 
 PROBE_EVERY_STEP_UNTIL = 100  # deaths happen early (SCIENCE.md): probe every step at first
 PROBE_INTERVAL = 10  # then every 10 steps
@@ -110,10 +111,8 @@ class Trainer:
         exp = self._experiment
         self.data = make_split(exp.data, exp.seed)
         names = exp.data.features
-        self._x_train = features(self.data.train_points, names)
-        self._y_train = np.ascontiguousarray(self.data.train_labels)
-        self._x_test = features(self.data.test_points, names)
-        self._y_test = np.ascontiguousarray(self.data.test_labels)
+        self._x_train, self._x_test = data_features(self.data, names)  # shared with make_snapshot (cached)
+        self._y_train, self._y_test = self.data.train_labels, self.data.test_labels
         # with a column of ones (the bias input) and 1 - 2y (BCE's gradient is (tanh(l/2) + 1 - 2y) / 2n):
         # batches are then slices of an epoch's shuffled copy, nothing is computed twice
         self._x_train_aug = np.column_stack([self._x_train, np.ones(len(self._x_train), np.float32)])
@@ -213,12 +212,12 @@ class Trainer:
     def _descend(self, grads, training) -> None:
         """Regularise, clip, and take one optimiser step over the flat parameter buffer.
 
-        `grads` is laid out like model.params (or a {(kind, layer): array} dict). New arrays only:
-        the raw gradient stays as it is, for the gradient norms.
+        `grads` is laid out like model.params. New arrays only: the raw gradient stays as it is,
+        for the gradient norms.
         """
         model = self.model
         params = model.params
-        g = grads if isinstance(grads, np.ndarray) else model.flat_gradient(grads)
+        g = grads
         rate = training.regularization_rate
         if training.regularization != "none" and rate > 0:  # weights only: never biases, slopes or batch norm
             extra = params if training.regularization == "l2" else np.sign(params)
@@ -352,4 +351,4 @@ def make_snapshot(experiment: Experiment, data, model: MLP, *, step: int, epoch:
         states=tuple(frozen(s) for s in states),
         weights=tuple((entry["W"], entry["b"]) for entry in state),
         prelu_slopes=tuple(entry.get("slope") for entry in state[:-1]),
-        grad_norms=frozen(grad_norms), history=history, model_state=tuple(state))
+        grad_norms=frozen(grad_norms), history=history)

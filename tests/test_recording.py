@@ -119,7 +119,7 @@ def test_flat_state_round_trip_and_history_truncation():
 
 def test_recording_and_export_modules_import_no_qt():
     code = ("import sys, playground.recording, playground.export, playground.cli; "
-            "playground.cli._register_optional_commands(); "
+            "playground.cli.build_parser(); "
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]; print(bad); "
             "sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -98,7 +98,7 @@ def test_regularization_touches_weights_only(kind):
             training={"regularization": kind, "regularization_rate": 1.0, "learning_rate": 0.1})
     trainer = Trainer(e)
     before = {(k, i): p.copy() for k, i, p in trainer.model.parameters()}
-    zero = {key: np.zeros_like(p) for key, p in before.items()}
+    zero = np.zeros_like(trainer.model.params)
     trainer._descend(zero, e.training)  # no data gradient: only the penalty moves anything
     for kind_, i, p in trainer.model.parameters():
         if kind_ == "W":

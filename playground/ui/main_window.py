@@ -271,7 +271,7 @@ class MainWindow(QMainWindow):
         self.network_view.set_network(self.experiment.network)
 
     def show_problem(self, text: str, title: str = "Playground") -> None:
-        """A clear message in the status bar (and a dialog when it needs reading in full)."""
+        """A clear message in the status bar (files that cannot be read get a dialog: _warn)."""
         self.statusBar().showMessage(text, 15000)
 
     # ---- files ---------------------------------------------------------------------------------

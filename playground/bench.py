@@ -104,29 +104,34 @@ class _PlainTorch:
 
 
 def measure_engine(case: str, seconds: float = 3.0, rounds: int = 3) -> dict:
-    """Minibatch updates/s of the engine and of the plain torch loop, rounds interleaved, best of each."""
+    """Minibatch updates/s of the app's engine (compiled where numba is), of the numpy engine, and of
+    the plain torch loop: rounds interleaved, so a noisy neighbour slows all three alike; best of each."""
     import torch
 
     from .training import Trainer
 
-    trainer = Trainer(experiment(case))
-    trainer.step(200)  # past the every-step probing of the first 100 steps: the steady state
+    trainer, numpy_trainer = Trainer(experiment(case)), Trainer(experiment(case), engine="numpy")
+    for t in (trainer, numpy_trainer):
+        t.step(200)  # past the every-step probing of the first 100 steps (and the kernel compiled)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny nets are fastest on one thread
     try:
         plain = _PlainTorch(trainer)
         for _ in range(200):
             plain.step()  # warm-up
-        per_round = seconds / (2 * rounds)
-        engine, baseline = [], []
+        per_round = seconds / (3 * rounds)
+        engine, numpy_engine, baseline = [], [], []
         for _ in range(rounds):
             engine.append(_engine_round(trainer, per_round))
+            numpy_engine.append(_engine_round(numpy_trainer, per_round))
             baseline.append(plain.round(per_round))
     finally:
         torch.set_num_threads(threads)
-    best, best_torch = max(engine), max(baseline)
-    return {"updates_per_s": best, "plain_torch_updates_per_s": best_torch, "ratio": best / best_torch,
-            "us_per_step": 1e6 / best, "plain_torch_us_per_step": 1e6 / best_torch}
+    best, best_numpy, best_torch = max(engine), max(numpy_engine), max(baseline)
+    return {"engine": "compiled" if trainer.uses_compiled_engine() else "numpy",
+            "updates_per_s": best, "plain_torch_updates_per_s": best_torch, "ratio": best / best_torch,
+            "us_per_step": 1e6 / best, "plain_torch_us_per_step": 1e6 / best_torch,
+            "numpy_engine_updates_per_s": best_numpy, "numpy_engine_ratio": best_numpy / best_torch}
 
 
 # ---- 3. snapshot ---------------------------------------------------------------------------------
@@ -437,6 +442,11 @@ def format_table(result: dict) -> str:
         text = "n/a" if value is None else f"{value:,.2f}" if abs(value) < 1000 else f"{value:,.0f}"
         target = result["targets"].get(key, "")
         lines.append(f"{key:36} {text:>12}  {target}")
+    for case in ("c1", "c3"):  # the engine's figures are the app's engine; the numpy one for comparison
+        e = result.get("detail", {}).get(f"engine_{case}")
+        if e:
+            lines.append(f"  engine {case}: {e['engine']}; the numpy engine: {e['numpy_engine_updates_per_s']:,.0f} "
+                         f"updates/s ({e['numpy_engine_ratio']:.2f}x plain torch)")
     for key, why in result["reasons"].items():
         lines.append(f"  {key}: {why}")
     return "\n".join(lines)

@@ -23,6 +23,8 @@ import time
 
 import numpy as np
 
+from . import kernel
+
 COMMANDS = ("quit", "play", "pause", "step", "reset", "apply", "speed", "snapshot", "drawn", "recording")
 MAX_FPS = 30
 CHUNK_SECONDS = 0.008  # a chunk of steps takes about this long: commands are seen within ~10 ms
@@ -144,6 +146,9 @@ class _Server:
 
     def run(self) -> None:
         self.emit(force=True)
+        # compile (or load from numba's cache) the training kernel now, while the window shows the
+        # first picture, rather than when the user first presses play: seconds once per machine
+        kernel.available()
         last_emit = time.perf_counter()
         rate_steps, rate_start = 0, time.perf_counter()
         while True:

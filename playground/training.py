@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from . import kernel
 from .datasets import make_split
 from .experiment import Experiment, Network
 from .health import classify_columns, fractions
@@ -27,6 +28,7 @@ HISTORY_LIMIT = 2000  # rows kept; past this the history is thinned by half and 
 MOMENTUM = 0.9
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
+ENGINES = ("auto", "numpy", "compiled")
 
 
 def bce_loss(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -96,7 +98,14 @@ class _HistoryBuffer:
 class Trainer:
     """Trains one experiment. Not thread-safe: one thread owns it; others receive snapshots."""
 
-    def __init__(self, experiment: Experiment, grid_size: int = DEFAULT_GRID):
+    def __init__(self, experiment: Experiment, grid_size: int = DEFAULT_GRID, engine: str = "auto"):
+        """engine: "auto" (compiled where kernel.py can, numpy otherwise), "numpy", or "compiled"
+        (an error when numba is missing). Both give the same run up to float32 rounding."""
+        if engine not in ENGINES:
+            raise ValueError(f"engine = {engine!r} is not allowed: one of {', '.join(ENGINES)}")
+        if engine == "compiled" and not kernel.available():
+            raise RuntimeError("the compiled engine needs numba (pip install numba), or PLAYGROUND_ENGINE is numpy")
+        self.engine = engine
         self.grid_size = grid_size
         self._experiment = experiment
         self._build_data()
@@ -135,6 +144,8 @@ class Trainer:
         self._adam_t = 0
         self._has_grad = False  # model.grad holds the last step's raw gradient
         self._record = _HistoryBuffer(len(self.model.layers))
+        self._compiled: bool | None = None  # decided at the first step: deciding may compile (seconds)
+        self._kernel_plan = None
         self.states = [np.zeros(n, np.int8) for n in exp.network.hidden]
         self._probe()
 
@@ -149,6 +160,7 @@ class Trainer:
             self.reset()
             return "model"
         self.model.set_activation_params(experiment.network)
+        self._kernel_plan = None  # it holds Leaky's slope and ELU's alpha
         if experiment.training.optimizer != old.training.optimizer:
             self._optimizer_state, self._adam_t = {}, 0  # the weights stay; the moments start over
         return "hot"
@@ -163,12 +175,22 @@ class Trainer:
         done = 0
         with np.errstate(all="ignore"):  # a diverging run makes inf/nan on purpose; it is caught below
             while done < n and not self.diverged:
-                self._update()
-                done += 1
-                self.step_count += 1
+                run = min(n - done, self._steps_to_probe(self.step_count))
+                self._updates(run)
+                done += run
+                self.step_count += run
                 if self._probe_due(self.step_count):
                     self._probe()
         return done
+
+    @staticmethod
+    def _steps_to_probe(step: int) -> int:
+        """How many steps from `step` to the next one _probe_due says yes to (at least 1)."""
+        following = step + 1
+        if following <= PROBE_EVERY_STEP_UNTIL:
+            return 1
+        interval = PROBE_INTERVAL if following <= PROBE_SETTLED_AFTER else PROBE_SETTLED_INTERVAL
+        return -(-following // interval) * interval - step
 
     @staticmethod
     def _probe_due(step: int) -> bool:
@@ -185,6 +207,38 @@ class Trainer:
         self._epoch_y = self._y_train[order]
         self._epoch_c = self._c_train[order]
         self._cursor = 0
+
+    def _updates(self, count: int) -> None:
+        """`count` minibatch steps: in runs of compiled steps (kernel.py) when it can, else one by one."""
+        if self._compiled is None:
+            self._compiled = self.uses_compiled_engine()
+        if not self._compiled:
+            for _ in range(count):
+                self._update()
+            return
+        training = self._experiment.training
+        batch = training.batch_size
+        if self._kernel_plan is None or self._kernel_plan.A.shape[1] != batch:
+            self._kernel_plan = kernel.Plan(self.model, batch)
+        while count > 0:  # one kernel call per stretch of the epoch (Python shuffles, as _update does)
+            if self._cursor >= len(self._epoch_x):
+                self._shuffle()
+            left = len(self._epoch_x) - self._cursor
+            run = min(count, -(-left // batch))
+            kernel.train(self.model, self._kernel_plan, self._epoch_x, self._epoch_c, self._epoch_y,
+                         self._cursor, batch, run, training, self._optimizer_state, self._adam_t)
+            moved = min(run * batch, left)
+            self._cursor += moved
+            self.points_seen += moved
+            if training.optimizer == "adam":
+                self._adam_t += run
+            count -= run
+        self._has_grad = True
+
+    def uses_compiled_engine(self) -> bool:
+        """Whether steps run compiled (kernel.py): asked for or left to "auto", numba at hand, and no
+        batch norm. The first answer in a process may take seconds: it compiles the kernel."""
+        return self.engine != "numpy" and kernel.supports(self.model) and kernel.available()
 
     def _update(self) -> None:
         """One minibatch step: forward, dL/dlogit, backward into model.grad, optimiser step (C1 ≈ 35 µs)."""

@@ -1,0 +1,311 @@
+"""Compiled training: whole runs of minibatch steps in one numba call, when numba is installed.
+
+Why: at TensorFlow Playground's sizes a numpy step is ~50 small calls, and each costs about a
+microsecond of dispatch whatever its arithmetic (C3: ~70 µs a step for ~20k multiply-adds). Here a
+step is plain loops compiled to machine code, and Python is entered once per run of steps (up to
+the next epoch or health probe), not ~50 times per step.
+
+The maths is model.py's, step for step: the same forward, f' and backward, loss gradient,
+regularisation, clipping and optimisers, on the same batches (Trainer shuffles, in numpy, as
+before). Only the order of the sums differs from BLAS, so the two engines agree to float32
+rounding (tests/test_kernel.py runs both side by side). Batch norm stays on the numpy engine.
+
+Without numba (or with PLAYGROUND_ENGINE=numpy) `available()` is False and the Trainer uses the
+numpy engine: everything works, only slower. The first call compiles (a few seconds once; numba
+caches the machine code on disk, so later runs load it in well under a second).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+
+import numpy as np
+
+from .activations import ACTIVATIONS, SELU_ALPHA, SELU_SCALE, SOFTPLUS_THRESHOLD
+
+ACTIVATION_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}  # relu 0 ... linear 11
+LOSS_CODES = {"bce": 0, "mse": 1}
+OPTIMIZER_CODES = {"sgd": 0, "momentum": 1, "adam": 2}
+REGULARIZATION_CODES = {"none": 0, "l1": 1, "l2": 2}
+
+_EMPTY = np.zeros(0, np.float32)  # optimiser state an optimiser does not use
+_compiled = None  # the compiled run_steps, once built; False when numba is missing or switched off
+
+
+def available() -> bool:
+    """Whether the compiled engine can be used here: numba imports, is not switched off, and the
+    kernel compiles and runs. The first call does that work (a few seconds the first time on a
+    machine, ~0.5 s from numba's disk cache later); later calls are free."""
+    return _kernel() is not None
+
+
+def _kernel():
+    global _compiled
+    if _compiled is None:
+        _compiled = False
+        if os.environ.get("PLAYGROUND_ENGINE", "").lower() != "numpy":
+            _compiled = _compile() or False
+    return _compiled or None
+
+
+def _compile():
+    """The compiled run_steps, tried out once on a tiny problem; None (and one line on stderr) if not."""
+    try:
+        import numba
+    except ImportError:
+        return None
+    try:
+        try:
+            compiled = _jit(numba, cache=True)
+        except RuntimeError:  # numba found nowhere to write its cache: compile on every start instead
+            compiled = _jit(numba, cache=False)
+        _try_out(compiled)
+        return compiled
+    except Exception as error:  # a numba that cannot compile this: the numpy engine does the same job
+        print(f"playground: training on the numpy engine (numba could not compile the kernel: "
+              f"{type(error).__name__}: {error})", file=sys.stderr)
+        return None
+
+
+def _jit(numba, cache: bool):
+    """numba compiles run_steps' callees only if they are compiled functions too: swap them in."""
+    global _sigmoid, _softplus, _activate, _derivative, _regularised
+    helper = numba.njit(cache=cache)
+    _sigmoid, _softplus = helper(_sigmoid), helper(_softplus)
+    _activate, _derivative, _regularised = helper(_activate), helper(_derivative), helper(_regularised)
+    # error_model numpy: a division by zero gives inf as in numpy, no exception check per division;
+    # no fastmath: it would assume no NaN/inf, and a diverging run is exactly that
+    return numba.njit(cache=cache, nogil=True, error_model="numpy")(run_steps)
+
+
+def _try_out(compiled) -> None:
+    """One step of a 2-3-1 net: compiles (or loads from the cache) the only signature train() uses."""
+    f32 = np.float32
+    params, grad, mask = np.zeros(13, f32), np.zeros(13, f32), np.ones(13, f32)
+    layout = np.array([[0, 2, 3, 10, -1], [9, 3, 1, -1, -1]], np.int64)
+    X, C = np.ones((4, 3), f32), np.ones(4, f32)
+    work = np.zeros((2, 4, 3), f32)
+    compiled(params, grad, layout, np.zeros(2), 1.0, X, C, C, 0, 4, 1, 0, 0, 0.1, 0, 0.0, mask, 0.0,
+             _EMPTY, _EMPTY, _EMPTY, 0, work, work.copy(), work.copy())
+
+
+# ---- the kernel (plain Python: numba compiles it; it also runs, slowly, uncompiled) ---------------
+# Activation codes follow ACTIVATIONS' order: relu, leaky_relu, prelu, elu, selu, gelu, silu, mish,
+# softplus, sigmoid, tanh, linear. Checked against the registry by tests/test_kernel.py.
+
+def _sigmoid(z):
+    return 0.5 + 0.5 * math.tanh(0.5 * z)
+
+
+def _softplus(z):
+    return z if z > SOFTPLUS_THRESHOLD else math.log1p(math.exp(z))
+
+
+def _activate(code, z, slope, alpha):
+    if code == 0:
+        return z if z > 0.0 else 0.0
+    if code == 1 or code == 2:
+        return z if z > 0.0 else z * slope
+    if code == 3:
+        return z if z > 0.0 else alpha * math.expm1(z)
+    if code == 4:
+        return SELU_SCALE * (z if z > 0.0 else SELU_ALPHA * math.expm1(z))
+    if code == 5:
+        return z * 0.5 * (1.0 + math.erf(z * 0.7071067811865476))
+    if code == 6:
+        return z * _sigmoid(z)
+    if code == 7:
+        return z * math.tanh(_softplus(z))
+    if code == 8:
+        return _softplus(z)
+    if code == 9:
+        return _sigmoid(z)
+    if code == 10:
+        return math.tanh(z)
+    return z
+
+
+def _derivative(code, z, a, slope, alpha):
+    """f'(z), given a = f(z) too (tanh and sigmoid read it off a)."""
+    if code == 0:
+        return 1.0 if z > 0.0 else 0.0
+    if code == 1 or code == 2:
+        return 1.0 if z > 0.0 else slope
+    if code == 3:
+        return 1.0 if z > 0.0 else alpha * math.exp(z)
+    if code == 4:
+        return SELU_SCALE * (1.0 if z > 0.0 else SELU_ALPHA * math.exp(z))
+    if code == 5:
+        return 0.5 * (1.0 + math.erf(z * 0.7071067811865476)) + z * 0.3989422804014327 * math.exp(-0.5 * z * z)
+    if code == 6:
+        g = _sigmoid(z)
+        return g * (1.0 + z * (1.0 - g))
+    if code == 7:
+        t = math.tanh(_softplus(z))
+        return t + z * _sigmoid(z) * (1.0 - t * t)
+    if code == 8:
+        return 1.0 if z > SOFTPLUS_THRESHOLD else _sigmoid(z)
+    if code == 9:
+        return a * (1.0 - a)
+    if code == 10:
+        return 1.0 - a * a
+    return 1.0
+
+
+def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_steps, loss_code,
+              optimizer_code, lr, reg_code, reg_rate, mask, clip, velocity, m, v, adam_t, A, Z, back):
+    """n_steps minibatch updates on X[start:], batch rows at a time; params and grad change in place.
+
+    params, grad, mask: the model's flat buffers (float32). layout (weight layers, 5) int64: offset
+    of Wb in params, fan_in, fan_out, activation code (-1 for the output), offset of PReLU's slopes
+    (-1 if none). slopes (weight layers,) float: Leaky's constant slope per layer. X (points,
+    inputs + 1): the epoch's shuffled inputs with a column of ones; C = 1 - 2y and Y = y in the
+    same order. clip <= 0 means no clipping. velocity, m, v: optimiser state (zeros to begin).
+    adam_t: Adam's step count before this call. Work arrays: A (layers, batch, width + 1) inputs to
+    each weight layer, Z (layers, batch, width) pre-activations, back (2, batch, width) dL/da.
+    """
+    n_layers = layout.shape[0]
+    size = params.shape[0]
+    pos = start
+    for step in range(n_steps):
+        n = min(batch, X.shape[0] - pos)
+        # forward: A[0] is the input batch; A[l + 1] what hidden layer l puts out
+        for r in range(n):
+            for k in range(X.shape[1] - 1):
+                A[0, r, k] = X[pos + r, k]
+        for l in range(n_layers):
+            woff, fan_in, fan_out, code, soff = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3], layout[l, 4]
+            bias = woff + fan_in * fan_out
+            for r in range(n):
+                for j in range(fan_out):
+                    s = params[bias + j]
+                    for k in range(fan_in):
+                        s += A[l, r, k] * params[woff + k * fan_out + j]
+                    Z[l, r, j] = s
+                    if code >= 0:
+                        slope = params[soff + j] if soff >= 0 else slopes[l]
+                        A[l + 1, r, j] = _activate(code, s, slope, alpha)
+        # dL/dlogit for the mean loss over the batch
+        out = n_layers - 1
+        for r in range(n):
+            logit = Z[out, r, 0]
+            if loss_code == 0:  # sigmoid(l) - y = (tanh(l/2) + 1 - 2y) / 2
+                back[0, r, 0] = (math.tanh(0.5 * logit) + C[pos + r]) * 0.5 / n
+            else:
+                p = _sigmoid(logit)
+                back[0, r, 0] = (p - Y[pos + r]) * p * (1.0 - p) * 2.0 / n
+        # backward: back[cur] holds dL/dz of layer l (after f'), back[1 - cur] receives dL/da below
+        cur = 0
+        for l in range(n_layers - 1, -1, -1):
+            woff, fan_in, fan_out, code, soff = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3], layout[l, 4]
+            bias = woff + fan_in * fan_out
+            if code >= 0:
+                for j in range(fan_out):
+                    slope = params[soff + j] if soff >= 0 else slopes[l]
+                    g_slope = 0.0
+                    for r in range(n):
+                        z = Z[l, r, j]
+                        if soff >= 0 and z < 0.0:  # PReLU: d a / d slope = z where z <= 0
+                            g_slope += back[cur, r, j] * z
+                        back[cur, r, j] *= _derivative(code, z, A[l + 1, r, j], slope, alpha)
+                    if soff >= 0:
+                        grad[soff + j] = g_slope
+            for j in range(fan_out):
+                s = 0.0
+                for r in range(n):
+                    s += back[cur, r, j]
+                grad[bias + j] = s
+                for k in range(fan_in):
+                    s = 0.0
+                    for r in range(n):
+                        s += A[l, r, k] * back[cur, r, j]
+                    grad[woff + k * fan_out + j] = s
+            if l > 0:
+                for r in range(n):
+                    for k in range(fan_in):
+                        s = 0.0
+                        for j in range(fan_out):
+                            s += back[cur, r, j] * params[woff + k * fan_out + j]
+                        back[1 - cur, r, k] = s
+                cur = 1 - cur
+        # regularise (weights only), clip, step: Trainer._descend's order
+        scale = 1.0
+        if clip > 0.0:
+            total = 0.0
+            for i in range(size):
+                g = _regularised(grad[i], params[i], mask[i], reg_code, reg_rate)
+                total += g * g
+            total = math.sqrt(total)
+            if clip > 0.0 and total > clip:
+                scale = clip / (total + 1e-6)
+        t = adam_t + step + 1
+        c1 = 1.0 - 0.9 ** t
+        c2 = 1.0 - 0.999 ** t
+        for i in range(size):
+            g = _regularised(grad[i], params[i], mask[i], reg_code, reg_rate) * scale
+            if optimizer_code == 0:
+                params[i] -= lr * g
+            elif optimizer_code == 1:  # torch.optim.SGD(momentum=0.9): v = μv + g
+                velocity[i] = 0.9 * velocity[i] + g
+                params[i] -= lr * velocity[i]
+            else:  # torch.optim.Adam
+                m[i] = 0.9 * m[i] + 0.1 * g
+                v[i] = 0.999 * v[i] + 0.001 * g * g
+                params[i] -= (lr / c1) * m[i] / (math.sqrt(v[i] / c2) + 1e-8)
+        pos += n
+
+
+def _regularised(g, w, mask, reg_code, reg_rate):
+    if reg_code == 0 or reg_rate <= 0.0:
+        return g
+    if reg_code == 2:
+        return g + reg_rate * w * mask
+    return g + reg_rate * (1.0 if w > 0.0 else (-1.0 if w < 0.0 else 0.0)) * mask
+
+
+class Plan:
+    """run_steps' fixed arguments for one model and batch size: its layout and work arrays."""
+
+    def __init__(self, model, batch: int):
+        layers = model.layers
+        widths = [layers[0].W.shape[0]] + [layer.W.shape[1] for layer in layers]
+        width = max(widths)
+        self.layout = np.zeros((len(layers), 5), np.int64)
+        self.slopes = np.zeros(len(layers), np.float64)
+        for i, layer in enumerate(layers):
+            fan_in, fan_out = layer.W.shape
+            places = model._places[i]
+            self.layout[i] = (places["Wb"][0].start, fan_in, fan_out,
+                              -1 if layer.activation is None else ACTIVATION_CODES[layer.activation],
+                              places["slope"][0].start if "slope" in places else -1)
+            if layer.activation is not None and not layer.learned_slope:
+                self.slopes[i] = float(layer.slope)
+        self.alpha = float(layers[0].alpha)
+        self.A = np.zeros((len(layers), batch, width), np.float32)
+        self.Z = np.zeros((len(layers), batch, width), np.float32)
+        self.back = np.zeros((2, batch, width), np.float32)
+
+
+def supports(model) -> bool:
+    """The compiled engine covers every network but those with batch norm."""
+    return all(layer.gamma is None for layer in model.layers)
+
+
+
+def train(model, plan: Plan, X, C, Y, start: int, batch: int, n_steps: int, training, state: dict,
+          adam_t: int) -> None:
+    """n_steps updates of `model` on X[start:] (see run_steps); optimiser state lives in `state`."""
+    kernel = _kernel()
+    size = model.params.size
+    optimizer = training.optimizer
+    if optimizer == "momentum" and "velocity" not in state:
+        state["velocity"] = np.zeros(size, np.float32)  # v = 0.9·0 + g: numpy's first v = g
+    if optimizer == "adam" and "m" not in state:
+        state["m"], state["v"] = np.zeros(size, np.float32), np.zeros(size, np.float32)
+    kernel(model.params, model.grad, plan.layout, plan.slopes, plan.alpha, X, C, Y, int(start), int(batch),
+           int(n_steps), LOSS_CODES[training.loss], OPTIMIZER_CODES[optimizer], float(training.learning_rate),
+           REGULARIZATION_CODES[training.regularization], float(training.regularization_rate),
+           model.weight_mask, float(training.grad_clip or 0.0), state.get("velocity", _EMPTY),
+           state.get("m", _EMPTY), state.get("v", _EMPTY), int(adam_t), plan.A, plan.Z, plan.back)

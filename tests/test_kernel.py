@@ -1,0 +1,114 @@
+"""The compiled engine (kernel.py) trains exactly as the numpy engine, up to float32 rounding."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from playground import kernel
+from playground.activations import ACTIVATIONS
+from playground.experiment import ACTIVATION_NAMES, Experiment
+from playground.training import Trainer
+
+
+
+def experiment(**sections):
+    base = {"data": {"dataset": "spiral", "noise": 0.1, "features": ["x1", "x2", "x1x2", "sin_x1"]},
+            "network": {"hidden": [6, 5, 4], "activation": "tanh"},
+            "training": {"learning_rate": 0.03, "batch_size": 7}}
+    for key, value in sections.items():
+        base[key] = {**base[key], **value}
+    return Experiment.from_dict(base)
+
+
+def run_both(exp, steps=150):
+    """The same experiment on both engines: (numpy trainer, compiled trainer) after `steps` steps.
+
+    Not many more: rounding differs in the last bit, and once a ReLU's z sits that close to 0 the two
+    runs part a little further (momentum, 240 steps: 2e-4), as any two BLAS builds would."""
+    plain, compiled = Trainer(exp, grid_size=8, engine="numpy"), Trainer(exp, grid_size=8, engine="compiled")
+    plain.step(steps)
+    compiled.step(steps)
+    assert compiled._compiled and not plain._compiled
+    return plain, compiled
+
+
+def assert_same_run(plain, compiled, rtol=2e-3, atol=2e-4):
+    assert compiled.step_count == plain.step_count and compiled.points_seen == plain.points_seen
+    assert np.array_equal(compiled._epoch_x, plain._epoch_x)  # the same batches, in the same order
+    np.testing.assert_allclose(compiled.model.params, plain.model.params, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(compiled.model.grad, plain.model.grad, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(compiled.history().train_loss, plain.history().train_loss, rtol=rtol, atol=atol)
+
+
+def test_activation_codes_follow_the_registry():
+    assert list(kernel.ACTIVATION_CODES) == list(ACTIVATIONS)
+    z = np.linspace(-25, 25, 501)
+    for name, code in kernel.ACTIVATION_CODES.items():
+        spec = ACTIVATIONS[name]
+        a = spec.f(z.astype(np.float32), np.float32(0.07), 0.8)
+        df = spec.df(z.astype(np.float32), np.float32(0.07), 0.8)
+        ours = [kernel._activate(code, float(v), 0.07, 0.8) for v in z]
+        slopes = [kernel._derivative(code, float(v), float(o), 0.07, 0.8) for v, o in zip(z, ours)]
+        np.testing.assert_allclose(ours, a, rtol=1e-5, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(slopes, df, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("activation", ACTIVATION_NAMES)
+def test_every_activation_trains_the_same_on_both_engines(activation):
+    exp = experiment(network={"activation": activation, "activation_params": {"negative_slope": 0.05, "alpha": 0.7}})
+    assert_same_run(*run_both(exp))
+
+
+@pytest.mark.parametrize("training", [
+    {"optimizer": "momentum"},
+    {"optimizer": "adam", "learning_rate": 0.01},
+    {"loss": "mse", "learning_rate": 0.3},
+    {"regularization": "l2", "regularization_rate": 0.03},
+    {"regularization": "l1", "regularization_rate": 0.01},
+    {"grad_clip": 0.05, "learning_rate": 0.3},
+    {"batch_size": 1},
+    {"batch_size": 32},  # the last batch of each epoch is short
+])
+def test_optimisers_losses_regularisation_and_clipping_match(training):
+    assert_same_run(*run_both(experiment(training=training, network={"activation": ("relu", "prelu", "elu")})))
+
+
+def test_a_live_change_of_slope_batch_and_optimiser_reaches_the_compiled_engine():
+    exp = experiment(network={"activation": "leaky_relu"})
+    plain, compiled = run_both(exp, steps=120)
+    changed = exp.with_field("network.activation_params", {"negative_slope": 0.3})
+    changed = changed.with_field("training.batch_size", 13).with_field("training.optimizer", "adam")
+    for trainer in (plain, compiled):
+        assert trainer.apply(changed) == "hot"
+        trainer.step(150)
+    assert_same_run(plain, compiled)
+
+
+def test_a_diverging_run_stops_on_the_compiled_engine_too():
+    exp = Experiment.load("resources/experiments/exploding.json")
+    trainer = Trainer(exp, grid_size=8, engine="compiled")
+    assert trainer.uses_compiled_engine() == (not exp.network.batch_norm)
+    trainer.step(500)
+    assert trainer.diverged and trainer.step_count < 50
+
+
+def test_batch_norm_trains_on_the_numpy_engine():
+    trainer = Trainer(experiment(network={"batch_norm": True}), grid_size=8, engine="compiled")
+    trainer.step(30)
+    assert trainer._compiled is False
+    assert np.isfinite(trainer.model.params).all()
+
+
+def test_an_unknown_engine_is_refused_with_the_choices():
+    with pytest.raises(ValueError, match="auto, numpy, compiled"):
+        Trainer(experiment(), engine="fast")
+
+
+def test_playground_engine_numpy_switches_the_compiled_engine_off():
+    code = "from playground import kernel; print(kernel.available())"
+    env = {**os.environ, "PLAYGROUND_ENGINE": "numpy"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr

@@ -41,6 +41,32 @@ def available() -> bool:
     return _kernel() is not None
 
 
+def prepare(say, after: float = 0.8) -> bool:
+    """available(), telling the user through say(text) when it takes longer than `after` seconds
+    (a first compile on this machine), and say("") once done. For the training workers, which
+    call it while the window shows its first picture."""
+    import threading
+
+    done = threading.Event()
+    told = []
+
+    def tell() -> None:
+        if not done.is_set():
+            told.append(True)
+            say("Preparing the compiled training engine (once on this machine: a few seconds)…")
+
+    timer = threading.Timer(after, tell)
+    timer.daemon = True
+    timer.start()
+    try:
+        return available()
+    finally:
+        done.set()
+        timer.cancel()
+        if told:
+            say("")
+
+
 def _kernel():
     global _compiled
     if _compiled is None:

@@ -9,6 +9,7 @@ never waits for it.
 Protocol (multiprocessing Connection, pickled tuples):
   parent -> child: (command, argument) with command in COMMANDS
   child -> parent: ("snapshot", Snapshot) · ("running", bool) · ("applied", kind) · ("error", text)
+                   · ("status", text: a passing note for the status bar, "" to clear it)
                    · ("rate", steps per second) · ("recording", Recording) · ("bye", None)
 Snapshots go out at most max_fps times a second, and only after the parent said "drawn" (newest
 wins, no backlog), exactly as the thread worker did. No Qt here.
@@ -148,7 +149,7 @@ class _Server:
         self.emit(force=True)
         # compile (or load from numba's cache) the training kernel now, while the window shows the
         # first picture, rather than when the user first presses play: seconds once per machine
-        kernel.available()
+        kernel.prepare(lambda text: self.send("status", text))
         last_emit = time.perf_counter()
         rate_steps, rate_start = 0, time.perf_counter()
         while True:

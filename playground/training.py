@@ -37,7 +37,11 @@ def bce_loss(logits: np.ndarray, labels: np.ndarray) -> float:
     Sums instead of np.mean of a difference: three calls, not five (250 points: 20 -> 12 µs).
     """
     n = len(logits)
-    return (float(np.add.reduce(np.logaddexp(0.0, logits))) - float(np.dot(labels, logits))) / n if n else math.nan
+    if not n:
+        return math.nan
+    # never below 0: on a perfectly separated set the two sums cancel to a rounding error (-1e-9)
+    loss = (float(np.add.reduce(np.logaddexp(0.0, logits))) - float(np.dot(labels, logits))) / n
+    return 0.0 if loss < 0.0 else loss  # not max(): NaN must come through, it flags divergence
 
 
 def mse_loss(logits: np.ndarray, labels: np.ndarray) -> float:

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -112,3 +113,11 @@ def test_playground_engine_numpy_switches_the_compiled_engine_off():
     env = {**os.environ, "PLAYGROUND_ENGINE": "numpy"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_prepare_tells_the_user_only_when_compiling_takes_a_while(monkeypatch):
+    said = []
+    assert kernel.prepare(said.append, after=5.0) and said == []  # compiled already: nothing to say
+    monkeypatch.setattr(kernel, "available", lambda: time.sleep(0.4) or True)
+    assert kernel.prepare(said.append, after=0.05)
+    assert len(said) == 2 and "compiled training engine" in said[0] and said[1] == ""

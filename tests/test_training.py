@@ -1,5 +1,7 @@
 """The trainer: determinism, hot changes versus rebuilds, optimisers, regularisation, divergence."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -156,3 +158,14 @@ def test_batch_size_and_loss_are_hot():
     seen = trainer.points_seen
     trainer.step(1)
     assert trainer.points_seen - seen == 50
+
+
+def test_bce_is_never_negative_yet_lets_nan_through():
+    from playground.training import bce_loss
+
+    # all right with a wide margin: the two float32 sums cancel to -2e-6 before the clamp
+    separated = np.array([28.293118, 34.68967, 34.222858, 38.641193, 22.298653, 34.580303, 38.548477], np.float32)
+    assert bce_loss(separated, np.ones(7, np.float32)) == 0.0
+    with np.errstate(all="ignore"):
+        assert math.isnan(bce_loss(np.array([np.nan], np.float32), np.array([1.0], np.float32)))
+    assert bce_loss(np.zeros(4, np.float32), np.ones(4, np.float32)) == pytest.approx(math.log(2.0))

@@ -307,3 +307,11 @@ def test_speed_control_limits_steps_per_second(qtbot, make_window):
     window.set_playing(False)
     steps = _settle(qtbot, window).step
     assert 0 < steps <= 40  # never faster than asked (a busy machine may be slower)
+
+
+def test_a_note_from_the_worker_shows_in_the_status_bar_until_cleared(make_window):
+    window = make_window()
+    window.worker.sigStatus.emit("Preparing the compiled training engine")
+    assert window.statusBar().currentMessage() == "Preparing the compiled training engine"
+    window.worker.sigStatus.emit("")
+    assert window.statusBar().currentMessage() == ""

@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.worker.sigSnapshot.connect(self._on_snapshot)
         self.worker.sigRunning.connect(self.run_bar.set_playing)
         self.worker.sigError.connect(lambda text: self.show_problem(text))
+        self.worker.sigStatus.connect(self._show_status)
         self._rate_timer = QTimer(self)  # the measured speed, twice a second
         self._rate_timer.timeout.connect(self._show_rate)
         self._rate_timer.start(500)
@@ -269,6 +270,12 @@ class MainWindow(QMainWindow):
         self.hyper_panel.set_experiment(self.experiment)
         self.activation_view.set_network(self.experiment.network)
         self.network_view.set_network(self.experiment.network)
+
+    def _show_status(self, text: str) -> None:
+        if text:
+            self.statusBar().showMessage(text)
+        else:
+            self.statusBar().clearMessage()
 
     def show_problem(self, text: str, title: str = "Playground") -> None:
         """A clear message in the status bar (files that cannot be read get a dialog: _warn)."""

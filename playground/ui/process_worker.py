@@ -36,6 +36,7 @@ class ProcessTrainingWorker(QThread):
     sigRunning = Signal(bool)  # playing or not (training pauses itself when a run diverges)
     sigApplied = Signal(str)  # "hot", "model" or "data": how the last experiment change was taken
     sigError = Signal(str)  # an unexpected failure in the trainer, in words (training keeps going)
+    sigStatus = Signal(str)  # a passing note for the status bar ("" clears it)
 
     def __init__(self, experiment: Experiment, grid_size: int = 100):
         super().__init__()
@@ -103,7 +104,8 @@ class ProcessTrainingWorker(QThread):
 
     # ---- relay thread --------------------------------------------------------------------------
     def run(self) -> None:  # Qt override: relay the child's messages as signals
-        signals = {"running": self.sigRunning, "applied": self.sigApplied, "error": self.sigError}
+        signals = {"running": self.sigRunning, "applied": self.sigApplied, "error": self.sigError,
+                   "status": self.sigStatus}
         timed_out = threading.Event()
 
         def give_up() -> None:

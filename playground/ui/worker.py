@@ -14,6 +14,7 @@ import time
 
 from PySide6.QtCore import QThread, Signal
 
+from .. import kernel
 from ..experiment import Experiment
 from ..recording import Recorder
 from ..training import Trainer
@@ -38,6 +39,7 @@ class TrainingWorker(QThread):
     sigRunning = Signal(bool)  # playing or not (the worker pauses itself when a run diverges)
     sigApplied = Signal(str)  # "hot", "model" or "data": how the last experiment change was taken
     sigError = Signal(str)  # an unexpected failure in the trainer, in words (the worker keeps going)
+    sigStatus = Signal(str)  # a passing note for the status bar ("" clears it)
 
     def __init__(self, experiment: Experiment, grid_size: int = 100):
         super().__init__()
@@ -93,6 +95,7 @@ class TrainingWorker(QThread):
     def run(self) -> None:  # Qt override: the worker thread's body
         self._trainer = Trainer(self._experiment, grid_size=self._grid_size)
         self._emit(force=True)
+        kernel.prepare(self.sigStatus.emit)  # compile the training kernel now, not at the first play
         last_emit = time.perf_counter()
         frame_interval = 1.0 / MAX_FPS
         rate_steps, rate_start = 0, time.perf_counter()

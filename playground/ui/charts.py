@@ -138,7 +138,8 @@ class ChartsView(QWidget):
         # repaint ~25 ms), so the curves get about one row per PX_PER_POINT pixels, last row included.
         rows = self._rows(len(history.steps))
         steps = history.steps[rows].astype(np.float64)
-        x = (0.0, _nice_ceil(float(steps[-1]) if len(steps) else 10.0))
+        # at least 0-10 steps: at step 0 a zero-width range made pyqtgraph print 0.0002-wide ticks on top of each other
+        x = (0.0, _nice_ceil(max(float(steps[-1]) if len(steps) else 0.0, 10.0)))
 
         def curves(plot: str, keys: tuple[str, ...], y) -> None:
             for key in keys:
@@ -199,18 +200,17 @@ class ChartsView(QWidget):
     def _set_grads_range(self, history, x: tuple) -> None:
         norms = np.asarray(history.grad_norms, np.float64)
         norms = norms[np.isfinite(norms) & (norms > 0)]
-        if len(norms):  # whole decades, in log10 units (the plot is in log mode)
-            low, high = np.floor(np.log10(norms.min())), np.ceil(np.log10(norms.max()))
-            high = max(high, low + 1)
-            if self._ranges.get("grads", (None, None))[1] != (float(low), float(high)):
-                # decades only, labelled by hand: pyqtgraph's log axis labels every minor tick
-                decades = range(int(low), int(high) + 1)
-                step = max(1, len(decades) // 4)
-                self.plots["grads"].getAxis("left").setTicks(
-                    [[(float(d), f"{10.0 ** d:g}") for d in decades[::step]], []])
-            self._set_range("grads", x, (float(low), float(high)))
-        else:
-            self._set_range("grads", x, None)
+        # whole decades, in log10 units (the plot is in log mode); before any gradient, 0.001 to 10
+        # rather than pyqtgraph's default, which labels minor ticks 2 ... 9 of a decade
+        low, high = (np.floor(np.log10(norms.min())), np.ceil(np.log10(norms.max()))) if len(norms) else (-3.0, 1.0)
+        high = max(high, low + 1)
+        if self._ranges.get("grads", (None, None))[1] != (float(low), float(high)):
+            # decades only, labelled by hand: pyqtgraph's log axis labels every minor tick
+            decades = range(int(low), int(high) + 1)
+            step = max(1, len(decades) // 4)
+            self.plots["grads"].getAxis("left").setTicks(
+                [[(float(d), f"{10.0 ** d:g}") for d in decades[::step]], []])
+        self._set_range("grads", x, (float(low), float(high)))
 
     def set_font_scale(self, scale: float) -> None:
         """Bigger axis and title text for presentation mode."""

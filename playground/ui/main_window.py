@@ -88,6 +88,7 @@ class MainWindow(QMainWindow):
         self._build()
         self._build_menus()
         self._build_shortcuts()
+        self.statusBar()  # made now, not by the first message: the panels must not jump when one shows
         self._update_title()
         self.resize(1280, 800)
         self.setMinimumSize(1024, 640)

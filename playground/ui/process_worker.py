@@ -14,8 +14,8 @@ from PySide6.QtCore import QThread, Signal
 
 from .. import train_server
 from ..experiment import Experiment
+from ..session import RECORD_EVERY
 
-RECORD_EVERY = 10  # as the thread worker: every 10th step is recorded for File → Export
 START_TIMEOUT_S = 60  # the child imports numpy and the core first: ~0.5 s, much longer on a busy machine
 
 

@@ -1,0 +1,186 @@
+"""TrainingSession: the training loop both workers run, one Trainer steered by commands (no Qt here).
+
+The window's two workers differ only in where this loop runs and how messages travel: the thread
+worker (ui/worker.py) runs it on a QThread and turns messages into signals; `playground gui`'s
+process worker runs it in a child process (train_server.py) and pickles messages down a pipe.
+
+Commands in, as (command, argument): play, pause, step n, reset, apply experiment, speed steps/s
+(None: as fast as it goes), snapshot, drawn, recording history, quit.
+Messages out, through send(kind, value): snapshot Snapshot · running bool · applied "hot"/"model"/
+"data" · error text · status text ("" clears it) · rate steps/s · recording Recording.
+
+Training runs in chunks sized to take about CHUNK_SECONDS, so commands are seen within ~10 ms. A
+snapshot goes out at most MAX_FPS times a second and only once the window has drawn the previous
+one (newest wins, no backlog).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from . import kernel
+from .recording import Recorder
+from .training import Trainer
+
+MAX_FPS = 30  # snapshots per second, at most
+MIN_FPS = 8  # ... and at least, while training (a thread worker lowers the rate down to this)
+CHUNK_SECONDS = 0.008  # a chunk of steps takes about this long: commands are seen within ~10 ms
+MAX_CHUNK = 5000
+RECORD_EVERY = 10  # record every 10th step for File → Export (measured: ~free; every step costs ~45 %)
+DRAW_WAIT = 0.05  # s: the most a thread worker waits for the window to draw a snapshot
+
+
+class TrainingSession:
+    """One Trainer and its Recorder, the play/step/speed state, and the loop (run)."""
+
+    def __init__(self, experiment, send, *, grid_size: int = 100, recorder: Recorder | None = None,
+                 shares_the_gil: bool = False):
+        """send(kind, value) carries messages out. shares_the_gil: the window runs in this process,
+        so after each snapshot the loop steps aside while it is drawn (see _after_emit)."""
+        self.send = send
+        self.trainer = Trainer(experiment, grid_size=grid_size)
+        self.recorder = recorder if recorder is not None else Recorder(every=RECORD_EVERY)
+        self.shares_the_gil = shares_the_gil
+        self.playing = False
+        self.speed: float | None = None  # steps per second, None = as fast as it goes
+        self.pending = 0  # steps asked for while paused
+        self.chunk = 16
+        self.drawn = threading.Event()  # the window has drawn the last snapshot: another may go out
+        self.drawn.set()
+        self._frame_interval = 1.0 / MAX_FPS
+
+    # ---- the loop ------------------------------------------------------------------------------
+    def run(self, receive) -> None:
+        """Until "quit" or the window goes away. receive(block) gives the next (command, argument) or
+        None; with block it may wait a little (~0.1 s) for one. EOFError/OSError mean the window is gone."""
+        self.emit(force=True)
+        # compile (or load from numba's cache) the training kernel now, while the window shows the
+        # first picture, rather than when the user first presses play
+        kernel.prepare(lambda text: self.send("status", text))
+        last_emit = time.perf_counter()
+        rate_steps, rate_start = 0, time.perf_counter()
+        while True:
+            try:
+                message = receive(not self.busy)  # idle: wait for a command
+                while message is not None:
+                    if not self.handle(*message):
+                        return
+                    message = receive(False)
+            except (EOFError, OSError):  # the window went away
+                return
+            except Exception as error:  # keep the window alive whatever the core does
+                self.send("error", f"{type(error).__name__}: {error}")
+                continue
+            if not self.busy:
+                continue
+            started = time.perf_counter()
+            n = self.chunk_size()
+            try:
+                done = self.recorder.train(self.trainer, n)  # steps, recording due frames
+            except Exception as error:  # a bug in the core must not take the window down
+                self.set_playing(False)
+                self.pending = 0
+                self.send("error", f"training stopped: {type(error).__name__}: {error}")
+                continue
+            now = time.perf_counter()
+            if self.speed is None and done == n:  # adapt the chunk to about CHUNK_SECONDS
+                self.chunk = int(min(MAX_CHUNK, max(1, CHUNK_SECONDS / max((now - started) / max(done, 1), 1e-7))))
+            if self.pending > 0:
+                self.pending = max(0, self.pending - done)
+            rate_steps += done
+            if now - rate_start > 0.5:
+                self.send("rate", rate_steps / (now - rate_start))
+                rate_steps, rate_start = 0, now
+            if self.trainer.diverged:
+                self.set_playing(False)
+                self.pending = 0
+                self.emit(force=True)
+                continue
+            finished = self.pending == 0 and not self.playing
+            if finished:  # single steps too: an export ends where the user stopped
+                self.recorder.record(self.trainer, force=True)
+            if finished or (now - last_emit >= self._frame_interval and self.drawn.is_set()):
+                self.emit(force=finished)
+                last_emit = now
+                self._after_emit()
+            if self.speed is not None and self.playing:  # pace to the requested steps/s
+                time.sleep(max(0.0, done / self.speed - (time.perf_counter() - started)))
+
+    @property
+    def busy(self) -> bool:
+        return self.playing or self.pending > 0
+
+    def chunk_size(self) -> int:
+        if self.speed is not None and self.playing:
+            n = max(1, int(round(self.speed / MAX_FPS)))  # about one chunk a frame at the asked pace
+        else:
+            n = self.chunk
+        if self.pending > 0 and not self.playing:
+            n = min(n, self.pending)  # never more than asked for
+        return n
+
+    def _after_emit(self) -> None:
+        """In the window's own process, step aside while it draws: drawing is many short Python↔Qt
+        calls, each waiting for the GIL (up to the 5 ms switch interval) while this loop is busy.
+        Measured: a frame took ~200 ms with training running and ~15 ms without. Slow frames (big
+        nets, a busy machine) then come less often, so waiting stays at about a third of the time,
+        but never fewer than MIN_FPS: the picture must stay alive."""
+        if not self.shares_the_gil:
+            return
+        waited = time.perf_counter()
+        self.drawn.wait(DRAW_WAIT)
+        waited = time.perf_counter() - waited
+        self._frame_interval = min(max(1.0 / MAX_FPS, 2 * waited), 1.0 / MIN_FPS)
+
+    # ---- commands ------------------------------------------------------------------------------
+    def handle(self, command: str, arg=None) -> bool:
+        """One command; False means quit."""
+        trainer = self.trainer
+        if command == "quit":
+            return False
+        if command == "play":
+            if not trainer.diverged:
+                self.set_playing(True)
+            else:  # nothing to train: put the window's play button back
+                self.send("running", False)
+        elif command == "pause":
+            self.set_playing(False)
+            self.pending = 0
+            self.recorder.record(trainer, force=True)  # an export ends where the user paused
+            self.emit(force=True)
+        elif command == "step":
+            if not trainer.diverged:
+                self.pending += arg
+            else:
+                self.emit(force=True)
+        elif command == "reset":
+            trainer.reset()
+            self.pending = 0
+            self.emit(force=True)
+        elif command == "apply":
+            self.send("applied", trainer.apply(arg))
+            self.emit(force=True)
+        elif command == "speed":
+            self.speed, self.chunk = arg, 16
+        elif command == "snapshot":
+            self.emit(force=True)
+        elif command == "drawn":
+            self.drawn.set()
+        elif command == "recording":
+            self.recorder.record(trainer, force=True)  # include the step on screen, even off the schedule
+            self.send("recording", self.recorder.recording(arg))
+        else:
+            raise ValueError(f"unknown command {command!r}")
+        return True
+
+    def set_playing(self, playing: bool) -> None:
+        if playing != self.playing:
+            self.playing = playing
+            self.send("running", playing)
+
+    def emit(self, force: bool = False) -> None:
+        """A snapshot out, if the window has drawn the last one (or force)."""
+        if force or self.drawn.is_set():
+            self.drawn.clear()
+            self.send("snapshot", self.trainer.snapshot())

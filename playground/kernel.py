@@ -96,11 +96,11 @@ def _compile():
 
 
 def _jit(numba, cache: bool):
-    """numba compiles run_steps' callees only if they are compiled functions too: swap them in."""
-    global _sigmoid, _softplus, _activate, _derivative, _regularised
+    """numba compiles run_steps' callees only if they are compiled functions too: swap them in
+    (from the plain ones each time, so a second try starts from Python functions again)."""
     helper = numba.njit(cache=cache)
-    _sigmoid, _softplus = helper(_sigmoid), helper(_softplus)
-    _activate, _derivative, _regularised = helper(_activate), helper(_derivative), helper(_regularised)
+    for name, function in _HELPERS.items():
+        globals()[name] = helper(function)
     # error_model numpy: a division by zero gives inf as in numpy, no exception check per division;
     # no fastmath: it would assume no NaN/inf, and a diverging run is exactly that
     return numba.njit(cache=cache, nogil=True, error_model="numpy")(run_steps)
@@ -289,6 +289,10 @@ def _regularised(g, w, mask, reg_code, reg_rate):
     if reg_code == 2:
         return g + reg_rate * w * mask
     return g + reg_rate * (1.0 if w > 0.0 else (-1.0 if w < 0.0 else 0.0)) * mask
+
+
+_HELPERS = {"_sigmoid": _sigmoid, "_softplus": _softplus, "_activate": _activate, "_derivative": _derivative,
+            "_regularised": _regularised}  # the plain functions, before any compiled stand-ins
 
 
 class Plan:

@@ -121,3 +121,14 @@ def test_prepare_tells_the_user_only_when_compiling_takes_a_while(monkeypatch):
     monkeypatch.setattr(kernel, "available", lambda: time.sleep(0.4) or True)
     assert kernel.prepare(said.append, after=0.05)
     assert len(said) == 2 and "compiled training engine" in said[0] and said[1] == ""
+
+
+def test_a_kernel_that_cannot_compile_leaves_training_to_numpy_with_one_line(monkeypatch, capsys):
+    def broken(compiled):
+        raise TypeError("no such signature")
+
+    monkeypatch.setattr(kernel, "_try_out", broken)
+    assert kernel._compile() is None
+    assert capsys.readouterr().err.strip() == (
+        "playground: training on the numpy engine (numba could not compile the kernel: TypeError: no such signature)")
+    assert kernel.available()  # what was compiled before stays in use

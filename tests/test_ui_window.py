@@ -269,6 +269,15 @@ def test_presentation_mode_enlarges_fonts_and_returns(qtbot, make_window):
     normal = window.font().pointSizeF()
     window.presentation_action.trigger()
     assert window.font().pointSizeF() > normal * 1.2 and window.isFullScreen()
+    # the Data tab widens to what its panel asks for at the bigger font: no sideways scrolling
+    # (offscreen's screen is 800 px wide, so the window is measured at a projector's 1280 px)
+    window.showNormal()
+    window.resize(1280, 720)
+    qtbot.waitUntil(lambda: window.width() == 1280)
+    window.fit_side_tabs()
+    tabs = window.tabs.currentWidget()
+    assert tabs.viewport().width() >= window.data_panel.minimumSizeHint().width()
+    window.showFullScreen()
     window.presentation_action.trigger()
     assert window.font().pointSizeF() == normal and not window.isFullScreen()
 

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -97,6 +97,8 @@ class ChartsView(QWidget):
         # when every layer's gradient is exactly zero (all units dead) a log plot would just be empty
         self.no_gradient = QLabel("no gradient reaches any weight:\nevery layer's ‖∂L/∂W‖ is 0", self.graphics)
         self.no_gradient.setStyleSheet(f"color: {colors.STATE_COLORS[3]}; font-weight: bold; background: transparent;")
+        self.no_gradient.setWordWrap(True)
+        self.no_gradient.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.no_gradient.hide()
 
     def show_snapshot(self, snapshot) -> None:
@@ -182,8 +184,13 @@ class ChartsView(QWidget):
 
     def _show_no_gradient(self, show: bool) -> None:
         if show:
-            area = self.plots["grads"].sceneBoundingRect()
-            self.no_gradient.adjustSize()
+            area = self.plots["grads"].vb.sceneBoundingRect()  # the data area, axes left out
+            # as wide as it needs, but never past the plot: wrapped onto more lines when it would be
+            # (presentation mode's bigger font on a 1280 px projector)
+            self.no_gradient.setFixedWidth(10_000)
+            natural = self.no_gradient.sizeHint().width()
+            self.no_gradient.setFixedWidth(max(60, min(natural, int(area.width()) - 8)))
+            self.no_gradient.setFixedHeight(self.no_gradient.heightForWidth(self.no_gradient.width()))
             self.no_gradient.move(int(area.center().x() - self.no_gradient.width() / 2),
                                   int(area.center().y() - self.no_gradient.height() / 2))
         self.no_gradient.setVisible(show)
@@ -211,6 +218,11 @@ class ChartsView(QWidget):
             self.plots["grads"].getAxis("left").setTicks(
                 [[(float(d), f"{10.0 ** d:g}") for d in decades[::step]], []])
         self._set_range("grads", x, (float(low), float(high)))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        if self.no_gradient.isVisible():  # the plots move once the scene has its new size: then follow
+            QTimer.singleShot(0, self, lambda: self._show_no_gradient(self.no_gradient.isVisible()))
 
     def set_font_scale(self, scale: float) -> None:
         """Bigger axis and title text for presentation mode."""

@@ -15,7 +15,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QTimer, Qt, Signal
 from PySide6.QtGui import QAction, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea,
-    QSplitter, QTabWidget, QVBoxLayout, QWidget,
+    QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from ..datasets import load_points_csv
@@ -152,7 +152,7 @@ class MainWindow(QMainWindow):
         right.setSizes([540, 190])
         top.setSizes([590, 420])
         side.setSizes([400, 140])
-        self._side, self._top = side, top
+        self._side, self._top, self._main = side, top, main
         top.splitterMoved.connect(lambda *_: self._fit_side())
 
         central = QWidget()
@@ -358,6 +358,19 @@ class MainWindow(QMainWindow):
             self.showFullScreen()
         else:
             self.showNormal()
+        QTimer.singleShot(0, self, self.fit_side_tabs)  # once the new font has reached the panels
+
+    def fit_side_tabs(self) -> None:
+        """Give the Data/Training tabs the width their panels ask for at the current font: at 1.35×
+        on a 1280 px projector the fixed width cut "checkerboard" and scrolled sideways."""
+        panels = (self.data_panel, self.hyper_panel)
+        needed = max(panel.sizeHint().width() for panel in panels) + self.style().pixelMetric(
+            QStyle.PixelMetric.PM_ScrollBarExtent) + 8  # a vertical scroll bar, and the tab's frame
+        sizes = self._main.sizes()
+        total = sum(sizes)
+        width = min(max(needed, 250), total // 3)  # never more than a third: the network comes first
+        if total and width != sizes[0]:
+            self._main.setSizes([width, total - width])
 
     # ---- snapshots -----------------------------------------------------------------------------
     def _on_snapshot(self, snapshot) -> None:

@@ -32,7 +32,10 @@ MAX_FPS = 60
 GIF_MAX_FPS = 50  # GIF delays are in 1/100 s and browsers slow anything under 2/100 s to 1/10 s
 GIF_END_HOLD_S = 1.5  # the last GIF frame stays this long before the loop restarts
 MP4_CRF = 20  # x264 constant quality: 18 is visually lossless, 23 the default; flat maps compress well
-MAX_FRAMES = 5000  # one export; a GIF keeps every frame in memory (Pillow), ~0.36 MB each at 600x600
+MAX_FRAMES = 5000  # one export
+# Pillow holds every GIF frame until the file is written (one byte a pixel), and copies each once
+# more while writing: ~0.7 MB a 600x600 frame. This many frame pixels is ~1.5 GB at the peak.
+GIF_MAX_PIXELS = 750_000_000
 ENCODER_QUEUE = 4  # frames waiting for the encoder thread (each ~1 MB at 600x600)
 
 
@@ -134,6 +137,20 @@ class AtomicFile:
         if not self.done:
             self.temp.unlink(missing_ok=True)
             self.done = True
+
+
+def check_frame_count(frames: int, options: ExportOptions) -> None:
+    """An ExportError when one export would make too many frames (or, for a GIF, too many pixels to
+    hold in memory), saying how many are allowed and how to get there."""
+    if frames > MAX_FRAMES:
+        raise ExportError(f"{frames} frames are too many for one export (at most {MAX_FRAMES}); "
+                          "take every k-th step or a shorter range")
+    w, h = options.size
+    if options.format == "gif" and frames * w * h > GIF_MAX_PIXELS:
+        allowed = GIF_MAX_PIXELS // (w * h)
+        raise ExportError(f"a {w}x{h} GIF of {frames} frames would need ~{frames * w * h * 2 / 1e9:.1f} GB of "
+                          f"memory while it is written; at that size at most {allowed} frames are allowed: "
+                          "take every k-th step, a smaller size, or MP4 (written as it goes)")
 
 
 # ---- writers (Qt-free: they receive (H, W, 3) uint8 RGB frames) ----------------------------------
@@ -401,9 +418,7 @@ class Exporter:
                               f"recorded steps are {recording.frames[0].step}..{recording.frames[-1].step}")
         if options.format == "png":
             self.indices = self.indices[-1:]
-        if len(self.indices) > MAX_FRAMES:
-            raise ExportError(f"{len(self.indices)} frames are too many for one export (at most {MAX_FRAMES}); "
-                              "take every k-th step or a shorter range")
+        check_frame_count(len(self.indices), options)
         self.render = render
         self.recording = recording
         self.replay = Replay(recording, options.grid_size)  # for the palette sample, out of order
@@ -586,9 +601,11 @@ def cmd_export(args) -> int:
     experiment = load_experiment(args.experiment)
     every = args.every or max(1, args.steps // 100)
     frames = args.steps // every + 2
-    if fmt != "png" and frames > MAX_FRAMES + 1:
-        raise BadInput(f"--steps {args.steps} with --every {every} makes {frames - 1} frames; "
-                       f"at most {MAX_FRAMES} are allowed: raise --every")
+    if fmt != "png":
+        try:
+            check_frame_count(frames - 1, options)
+        except ExportError as error:
+            raise BadInput(f"--steps {args.steps} with --every {every}: {error}") from None
     requested = parse_size(args.size)
     if options.size != requested:
         print(f"playground: MP4 needs even sides; writing {options.size[0]}x{options.size[1]}", file=sys.stderr)

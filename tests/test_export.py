@@ -9,7 +9,7 @@ import pytest
 
 from playground import cli
 from playground.experiment import Data, Experiment, Network
-from playground.export import ExportError, Exporter, ExportOptions
+from playground.export import ExportError, Exporter, ExportOptions, check_frame_count
 from playground.recording import Recorder
 from playground.training import Trainer
 
@@ -159,3 +159,17 @@ def test_range_and_every_pick_frames(tmp_path, qapp):
     options = ExportOptions(format="mp4", size=(32, 32), every=2, first_step=10, last_step=42)
     result = Exporter(recording, tmp_path / "r.mp4", options, render).run()
     assert seen == [10, 20, 30, 40] and result.frames == 4
+
+
+def test_a_gif_too_big_to_hold_in_memory_is_refused_before_training(experiment_file, tmp_path, qapp, capsys):
+    out = tmp_path / "huge.gif"
+    code = cli.main(["export", str(experiment_file), "-o", str(out), "--steps", "2000", "--every", "1",
+                     "--size", "2000x2000"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and not out.exists()
+    assert "a 2000x2000 GIF of 2001 frames would need ~16.0 GB" in err and "at most 187 frames" in err
+    assert len(err.splitlines()) == 1
+    # the same frames as MP4 are written as they go: only the frame count limits them
+    with pytest.raises(ExportError, match="at most 187 frames"):
+        check_frame_count(2001, ExportOptions(format="gif", size=(2000, 2000)))
+    check_frame_count(2001, ExportOptions(format="mp4", size=(2000, 2000)))

@@ -32,6 +32,9 @@ MAX_FPS = 60
 GIF_MAX_FPS = 50  # GIF delays are in 1/100 s and browsers slow anything under 2/100 s to 1/10 s
 GIF_END_HOLD_S = 1.5  # the last GIF frame stays this long before the loop restarts
 MP4_CRF = 20  # x264 constant quality: 18 is visually lossless, 23 the default; flat maps compress well
+# x264 speed: veryfast encoded 600x600 boundary frames at 111 frames/s against medium's 60, for a file
+# 10 % larger (214 vs 195 KB for 60 frames) at the same constant quality
+MP4_PRESET = "veryfast"
 MAX_FRAMES = 5000  # one export
 # Pillow holds every GIF frame until the file is written (one byte a pixel), and copies each once
 # more while writing: ~0.7 MB a 600x600 frame. This many frame pixels is ~1.5 GB at the peak.
@@ -221,7 +224,7 @@ class Mp4Writer:
         self._gen = imageio_ffmpeg.write_frames(
             str(path), (w, h), pix_fmt_in="rgb24", pix_fmt_out="yuv420p", fps=fps, codec="libx264",
             quality=None, macro_block_size=1, ffmpeg_log_level="error",
-            output_params=["-crf", str(MP4_CRF), "-preset", "medium", "-movflags", "+faststart", "-f", "mp4"])
+            output_params=["-crf", str(MP4_CRF), "-preset", MP4_PRESET, "-movflags", "+faststart", "-f", "mp4"])
         self._gen.send(None)  # starts ffmpeg
         self.frames = 0
 

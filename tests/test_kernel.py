@@ -14,6 +14,11 @@ from playground.experiment import ACTIVATION_NAMES, Experiment
 from playground.training import Trainer
 
 
+# numba is a dependency: without it these fail. Only a deliberate PLAYGROUND_ENGINE=numpy (a run of
+# the whole suite on the numpy engine) skips what needs the compiled one.
+compiled_only = pytest.mark.skipif(os.environ.get("PLAYGROUND_ENGINE", "").lower() == "numpy",
+                                   reason="PLAYGROUND_ENGINE=numpy switches the compiled engine off")
+
 
 def experiment(**sections):
     base = {"data": {"dataset": "spiral", "noise": 0.1, "features": ["x1", "x2", "x1x2", "sin_x1"]},
@@ -58,11 +63,13 @@ def test_activation_codes_follow_the_registry():
 
 
 @pytest.mark.parametrize("activation", ACTIVATION_NAMES)
+@compiled_only
 def test_every_activation_trains_the_same_on_both_engines(activation):
     exp = experiment(network={"activation": activation, "activation_params": {"negative_slope": 0.05, "alpha": 0.7}})
     assert_same_run(*run_both(exp))
 
 
+@compiled_only
 @pytest.mark.parametrize("training", [
     {"optimizer": "momentum"},
     {"optimizer": "adam", "learning_rate": 0.01},
@@ -77,6 +84,7 @@ def test_optimisers_losses_regularisation_and_clipping_match(training):
     assert_same_run(*run_both(experiment(training=training, network={"activation": ("relu", "prelu", "elu")})))
 
 
+@compiled_only
 def test_a_live_change_of_slope_batch_and_optimiser_reaches_the_compiled_engine():
     exp = experiment(network={"activation": "leaky_relu"})
     plain, compiled = run_both(exp, steps=120)
@@ -88,6 +96,7 @@ def test_a_live_change_of_slope_batch_and_optimiser_reaches_the_compiled_engine(
     assert_same_run(plain, compiled)
 
 
+@compiled_only
 def test_a_diverging_run_stops_on_the_compiled_engine_too():
     exp = Experiment.load("resources/experiments/exploding.json")
     trainer = Trainer(exp, grid_size=8, engine="compiled")
@@ -96,6 +105,7 @@ def test_a_diverging_run_stops_on_the_compiled_engine_too():
     assert trainer.diverged and trainer.step_count < 50
 
 
+@compiled_only
 def test_batch_norm_trains_on_the_numpy_engine():
     trainer = Trainer(experiment(network={"batch_norm": True}), grid_size=8, engine="compiled")
     trainer.step(30)
@@ -115,6 +125,7 @@ def test_playground_engine_numpy_switches_the_compiled_engine_off():
     assert out.stdout.strip() == "False", out.stderr
 
 
+@compiled_only
 def test_prepare_tells_the_user_only_when_compiling_takes_a_while(monkeypatch):
     said = []
     assert kernel.prepare(said.append, after=5.0) and said == []  # compiled already: nothing to say
@@ -123,6 +134,7 @@ def test_prepare_tells_the_user_only_when_compiling_takes_a_while(monkeypatch):
     assert len(said) == 2 and "compiled training engine" in said[0] and said[1] == ""
 
 
+@compiled_only
 def test_a_kernel_that_cannot_compile_leaves_training_to_numpy_with_one_line(monkeypatch, capsys):
     def broken(compiled):
         raise TypeError("no such signature")

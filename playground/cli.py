@@ -59,11 +59,20 @@ def _finite_or_none(value) -> float | None:
     return value if value == value and abs(value) != float("inf") else None
 
 
+def prepare_engine() -> None:
+    """Compile (or load) the training kernel, saying so on stderr when that takes a while (a first
+    run on this machine: a few seconds)."""
+    from . import kernel
+
+    kernel.prepare(lambda text: text and print(f"playground: {text}", file=sys.stderr, flush=True))
+
+
 def cmd_train(args) -> int:
     from .training import Trainer
 
     experiment = load_experiment(args.experiment)
     trainer = Trainer(experiment, grid_size=args.grid)
+    prepare_engine()  # compiled before the clock starts: `seconds` is training time
     start = time.perf_counter()
     trainer.step(args.steps)
     result = train_summary(trainer, time.perf_counter() - start)

@@ -593,7 +593,7 @@ def register_cli(subparsers) -> None:
 
 
 def cmd_export(args) -> int:
-    from .cli import BadInput, load_experiment
+    from .cli import BadInput, load_experiment, prepare_engine
 
     try:
         fmt = format_for(args.output)
@@ -621,6 +621,7 @@ def cmd_export(args) -> int:
     from .training import Trainer
 
     _terminate_as_interrupt()
+    prepare_engine()
     bar = Progress()
     trainer = Trainer(experiment, grid_size=options.grid_size)
     recorder = Recorder(every=every if fmt != "png" else max(1, args.steps), capacity=max(2, frames))

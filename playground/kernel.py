@@ -41,10 +41,11 @@ def available() -> bool:
     return _kernel() is not None
 
 
-def prepare(say, after: float = 0.8) -> bool:
+def prepare(say, after: float = 2.0) -> bool:
     """available(), telling the user through say(text) when it takes longer than `after` seconds
-    (a first compile on this machine), and say("") once done. For the training workers, which
-    call it while the window shows its first picture."""
+    (a first compile on this machine: 3-5 s here; loading numba and its cache takes ~1-1.4 s and
+    goes unsaid), and say("") once done. For the training workers, which call it while the window
+    shows its first picture, and the command line, before its clock starts."""
     import threading
 
     done = threading.Event()

@@ -265,7 +265,7 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
                 g = _regularised(grad[i], params[i], mask[i], reg_code, reg_rate)
                 total += g * g
             total = math.sqrt(total)
-            if clip > 0.0 and total > clip:
+            if total > clip:
                 scale = clip / (total + 1e-6)
         t = adam_t + step + 1
         c1 = 1.0 - 0.9 ** t
@@ -322,7 +322,6 @@ class Plan:
 def supports(model) -> bool:
     """The compiled engine covers every network but those with batch norm."""
     return all(layer.gamma is None for layer in model.layers)
-
 
 
 def train(model, plan: Plan, X, C, Y, start: int, batch: int, n_steps: int, training, state: dict,

@@ -43,3 +43,18 @@ def test_all_zero_gradients_are_said_in_words(qtbot):
     view.show_snapshot(alive.snapshot())
     view.flush()
     assert view.no_gradient.isHidden()
+
+
+def test_long_runs_label_steps_and_rates_in_short_form(qtbot):
+    from playground.ui.charts import StepAxis
+    from playground.ui.controls import RunBar, compact
+
+    axis = StepAxis("bottom")
+    assert axis.tickStrings([0, 5000, 100_000, 1_500_000], 1.0, 1.0) == ["0", "5000", "100k", "1.5M"]
+    assert [compact(v) for v in (950, 12_345, 126_625, 2_500_000)] == ["950", "12,345", "127k", "2.5M"]
+    bar = RunBar()
+    qtbot.addWidget(bar)
+    bar.set_counts(369_842, 14_793.7, 126_625.0)
+    assert "Epoch <b>14,794</b>" in bar.counter.text() and "127k/s" in bar.counter.text()
+    # the label is wide enough for it: nothing is cut off behind the speed control
+    assert bar.counter.minimumWidth() >= bar.counter.sizeHint().width()

@@ -40,6 +40,22 @@ def _nice_ceil(value: float) -> float:
     return 10.0 * decade
 
 
+class StepAxis(pg.AxisItem):
+    """Training steps on the x axis, in short form past 10,000 (50k, 1.5M): long runs at full speed
+    printed "100000200000300000" in a 250 px plot."""
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph override)
+        return [_short_steps(v * scale) for v in values]
+
+
+def _short_steps(value: float) -> str:
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:g}M"
+    if abs(value) >= 1e4:
+        return f"{value / 1e3:g}k"
+    return f"{value:g}"
+
+
 class ChartsView(QWidget):
     """Four small plots side by side (or in a grid): loss, accuracy, neuron states, gradient norms."""
 
@@ -63,7 +79,7 @@ class ChartsView(QWidget):
         for i, (key, title) in enumerate(titles.items()):
             if i and i % columns == 0:
                 self.graphics.nextRow()
-            plot = self.graphics.addPlot(title=title)
+            plot = self.graphics.addPlot(title=title, axisItems={"bottom": StepAxis("bottom")})
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.setMouseEnabled(False, False)

@@ -27,6 +27,16 @@ LEARNING_RATES = ("0.00001", "0.0001", "0.001", "0.003", "0.01", "0.03", "0.1", 
 REG_RATES = ("0", "0.0001", "0.001", "0.003", "0.01", "0.03", "0.1", "0.3", "1", "3", "10")
 
 
+def compact(value: float) -> str:
+    """1234 -> "1,234", 126625 -> "127k", 2_500_000 -> "2.5M": short labels for big counts."""
+    value = float(value)
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.3g}M"
+    if abs(value) >= 1e5:
+        return f"{value / 1e3:.0f}k"
+    return f"{value:,.0f}"
+
+
 def _block(widget, setter, value) -> None:
     widget.blockSignals(True)
     setter(value)
@@ -56,7 +66,9 @@ class RunBar(QWidget):
         self.reset_button.clicked.connect(self.sigReset)
         self.counter = QLabel()
         self.counter.setObjectName("counter")
-        self.counter.setMinimumWidth(220)
+        # wide enough for a long run at full speed, so the row does not shift as the numbers grow
+        self.counter.setMinimumWidth(self.counter.fontMetrics().horizontalAdvance(
+            "Step 99,999,999 · Epoch 9,999,999 · 999k/s") + 8)
         self.speed = QComboBox()
         for label, value in SPEEDS:
             self.speed.addItem(label, value)
@@ -88,9 +100,12 @@ class RunBar(QWidget):
         self.play_button.setText("❚❚ Pause" if playing else "▶ Play")
 
     def set_counts(self, step: int, epoch: float, rate: float | None = None) -> None:
-        text = f"Step <b>{step:,}</b> · Epoch <b>{epoch:,.1f}</b>"
+        # compact past a thousand epochs and for the rate: at full speed the long forms outgrew the
+        # label and the rate was cut off behind the speed control
+        epochs = f"{epoch:,.1f}" if epoch < 1000 else f"{epoch:,.0f}"
+        text = f"Step <b>{step:,}</b> · Epoch <b>{epochs}</b>"
         if rate:
-            text += f" <span style='color:#777'>({rate:,.0f}/s)</span>"
+            text += f" <span style='color:#777'>· {compact(rate)}/s</span>"
         self.counter.setText(text)
 
     def show_snapshot(self, snapshot) -> None:

@@ -402,13 +402,17 @@ class NetworkView(QWidget):
             rect = layout.rects[0][k]
             painter.drawText(QRectF(rect.left() - 60, rect.top(), 56, rect.height()),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, FEATURE_LABELS[name])
+        backdrop = QColor(255, 255, 255, 210)  # the slopes sit on the links: keep them legible over 16 × 16 of them
+        metrics = painter.fontMetrics()
         for c, slopes in enumerate(snapshot.prelu_slopes, start=1):
             if slopes is None:
                 continue
             for k, slope in enumerate(slopes):
                 rect = layout.rects[c][k]
-                painter.drawText(QRectF(rect.right() + 2, rect.bottom() - 14, 60, 14),
-                                 Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, f"a={slope:.2f}")
+                text = f"a={0.0 if abs(slope) < 0.005 else slope:.2f}"  # no "a=-0.00"
+                box = QRectF(rect.right() + 2, rect.bottom() - 14, metrics.horizontalAdvance(text) + 4, 14)
+                painter.fillRect(box, backdrop)
+                painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_legend(self, painter: QPainter) -> None:
         font = QFont(self.font())

@@ -8,7 +8,8 @@ the next epoch or health probe), not ~50 times per step.
 The maths is model.py's, step for step: the same forward, f' and backward, loss gradient,
 regularisation, clipping and optimisers, on the same batches (Trainer shuffles, in numpy, as
 before). Only the order of the sums differs from BLAS, so the two engines agree to float32
-rounding (tests/test_kernel.py runs both side by side). Batch norm stays on the numpy engine.
+rounding (tests/test_kernel.py runs both side by side). It is only the faster engine for narrow
+nets and small batches (TF Playground's sizes; see suits()); bigger ones and batch norm train on numpy.
 
 Without numba (or with PLAYGROUND_ENGINE=numpy) `available()` is False and the Trainer uses the
 numpy engine: everything works, only slower. The first call compiles (a few seconds once; numba
@@ -198,7 +199,8 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
     pos = start
     for step in range(n_steps):
         n = min(batch, X.shape[0] - pos)
-        # forward: A[0] is the input batch; A[l + 1] what hidden layer l puts out
+        # forward: A[0] is the input batch; A[l + 1] what hidden layer l puts out. Every innermost
+        # loop runs along a contiguous row (over j, the layer's units), so it compiles to SIMD.
         for r in range(n):
             for k in range(X.shape[1] - 1):
                 A[0, r, k] = X[pos + r, k]
@@ -207,13 +209,16 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
             bias = woff + fan_in * fan_out
             for r in range(n):
                 for j in range(fan_out):
-                    s = params[bias + j]
-                    for k in range(fan_in):
-                        s += A[l, r, k] * params[woff + k * fan_out + j]
-                    Z[l, r, j] = s
-                    if code >= 0:
+                    Z[l, r, j] = params[bias + j]
+                for k in range(fan_in):
+                    a = A[l, r, k]
+                    row = woff + k * fan_out
+                    for j in range(fan_out):
+                        Z[l, r, j] += a * params[row + j]
+                if code >= 0:
+                    for j in range(fan_out):
                         slope = params[soff + j] if soff >= 0 else slopes[l]
-                        A[l + 1, r, j] = _activate(code, s, slope, alpha)
+                        A[l + 1, r, j] = _activate(code, Z[l, r, j], slope, alpha)
         # dL/dlogit for the mean loss over the batch
         out = n_layers - 1
         for r in range(n):
@@ -239,22 +244,24 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
                         back[cur, r, j] *= _derivative(code, z, A[l + 1, r, j], slope, alpha)
                     if soff >= 0:
                         grad[soff + j] = g_slope
-            for j in range(fan_out):
-                s = 0.0
-                for r in range(n):
-                    s += back[cur, r, j]
-                grad[bias + j] = s
+            # dL/dW[k, j] = sum over r of A[r, k] · dL/dz[r, j]; dL/db[j] = sum of dL/dz[r, j]
+            for i in range(woff, bias + fan_out):
+                grad[i] = 0.0
+            for r in range(n):
                 for k in range(fan_in):
-                    s = 0.0
-                    for r in range(n):
-                        s += A[l, r, k] * back[cur, r, j]
-                    grad[woff + k * fan_out + j] = s
-            if l > 0:
+                    a = A[l, r, k]
+                    row = woff + k * fan_out
+                    for j in range(fan_out):
+                        grad[row + j] += a * back[cur, r, j]
+                for j in range(fan_out):
+                    grad[bias + j] += back[cur, r, j]
+            if l > 0:  # dL/da below: a dot product along each weight row
                 for r in range(n):
                     for k in range(fan_in):
-                        s = 0.0
+                        row = woff + k * fan_out
+                        s = np.float32(0.0)
                         for j in range(fan_out):
-                            s += back[cur, r, j] * params[woff + k * fan_out + j]
+                            s += back[cur, r, j] * params[row + j]
                         back[1 - cur, r, k] = s
                 cur = 1 - cur
         # regularise (weights only), clip, step: Trainer._descend's order
@@ -319,9 +326,24 @@ class Plan:
         self.back = np.zeros((2, batch, width), np.float32)
 
 
-def supports(model) -> bool:
-    """The compiled engine covers every network but those with batch norm."""
-    return all(layer.gamma is None for layer in model.layers)
+# Where the kernel is the faster engine (measured on the 2-core machine, Trainer.step, compiled/numpy):
+# narrow layers and small batches, where numpy's ~1 µs per call is the cost: 8x6 ReLU batch 10 2.7-4.6x,
+# 16x3 batch 10 1.4-3.2x, 16x6 batch 10 1.4x, 8x6 batch 32 1.2x. Past that BLAS and numpy's SIMD
+# element-wise functions win: 16x3 batch 32 0.77x, 32x3 batch 10 0.70x, 32x8 batch 32 0.2-0.4x,
+# 4-2 tanh on the whole set (batch 250) 0.77x.
+MAX_BATCH = 32
+MAX_WIDTH = 16  # units in the widest hidden layer
+MAX_MULTIPLY_ADDS = 16_000  # per step: batch x the network's weights
+
+
+def suits(model, batch: int) -> bool:
+    """Whether the compiled engine is the faster one for this network and batch size (and covers
+    it: batch norm always trains on numpy)."""
+    if any(layer.gamma is not None for layer in model.layers):
+        return False
+    widths = [layer.W.shape[1] for layer in model.layers[:-1]]
+    weights = sum(layer.W.size for layer in model.layers)
+    return batch <= MAX_BATCH and max(widths, default=0) <= MAX_WIDTH and batch * weights <= MAX_MULTIPLY_ADDS
 
 
 def train(model, plan: Plan, X, C, Y, start: int, batch: int, n_steps: int, training, state: dict,

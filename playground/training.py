@@ -148,7 +148,7 @@ class Trainer:
         self._adam_t = 0
         self._has_grad = False  # model.grad holds the last step's raw gradient
         self._record = _HistoryBuffer(len(self.model.layers))
-        self._compiled: bool | None = None  # decided at the first step: deciding may compile (seconds)
+        self._compiled: tuple[int, bool] | None = None  # (batch size, compiled?), decided at the first step
         self._kernel_plan = None
         self.states = [np.zeros(n, np.int8) for n in exp.network.hidden]
         self._probe()
@@ -214,14 +214,14 @@ class Trainer:
 
     def _updates(self, count: int) -> None:
         """`count` minibatch steps: in runs of compiled steps (kernel.py) when it can, else one by one."""
-        if self._compiled is None:
-            self._compiled = self.uses_compiled_engine()
-        if not self._compiled:
+        training = self._experiment.training
+        batch = training.batch_size
+        if self._compiled is None or self._compiled[0] != batch:
+            self._compiled = (batch, self.uses_compiled_engine())
+        if not self._compiled[1]:
             for _ in range(count):
                 self._update()
             return
-        training = self._experiment.training
-        batch = training.batch_size
         if self._kernel_plan is None or self._kernel_plan.A.shape[1] != batch:
             self._kernel_plan = kernel.Plan(self.model, batch)
         while count > 0:  # one kernel call per stretch of the epoch (Python shuffles, as _update does)
@@ -240,9 +240,15 @@ class Trainer:
         self._has_grad = True
 
     def uses_compiled_engine(self) -> bool:
-        """Whether steps run compiled (kernel.py): asked for or left to "auto", numba at hand, and no
-        batch norm. The first answer in a process may take seconds: it compiles the kernel."""
-        return self.engine != "numpy" and kernel.supports(self.model) and kernel.available()
+        """Whether steps run compiled (kernel.py) at the current batch size: asked for ("compiled":
+        whenever the kernel covers the net), or left to "auto" and the kernel is the faster engine
+        here (kernel.suits: narrow nets, small batches), and numba at hand. The first answer in a
+        process may take seconds: it compiles the kernel."""
+        if self.engine == "numpy" or any(layer.gamma is not None for layer in self.model.layers):
+            return False
+        if self.engine == "auto" and not kernel.suits(self.model, self._experiment.training.batch_size):
+            return False
+        return kernel.available()
 
     def _update(self) -> None:
         """One minibatch step: forward, dL/dlogit, backward into model.grad, optimiser step (C1 ≈ 35 µs)."""

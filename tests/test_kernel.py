@@ -37,7 +37,7 @@ def run_both(exp, steps=150):
     plain, compiled = Trainer(exp, grid_size=8, engine="numpy"), Trainer(exp, grid_size=8, engine="compiled")
     plain.step(steps)
     compiled.step(steps)
-    assert compiled._compiled and not plain._compiled
+    assert compiled.uses_compiled_engine() and not plain.uses_compiled_engine()
     return plain, compiled
 
 
@@ -109,8 +109,7 @@ def test_a_diverging_run_stops_on_the_compiled_engine_too():
 def test_batch_norm_trains_on_the_numpy_engine():
     trainer = Trainer(experiment(network={"batch_norm": True}), grid_size=8, engine="compiled")
     trainer.step(30)
-    assert trainer._compiled is False
-    assert np.isfinite(trainer.model.params).all()
+    assert not trainer.uses_compiled_engine() and np.isfinite(trainer.model.params).all()
 
 
 def test_an_unknown_engine_is_refused_with_the_choices():
@@ -144,3 +143,21 @@ def test_a_kernel_that_cannot_compile_leaves_training_to_numpy_with_one_line(mon
     assert capsys.readouterr().err.strip() == (
         "playground: training on the numpy engine (numba could not compile the kernel: TypeError: no such signature)")
     assert kernel.available()  # what was compiled before stays in use
+
+
+@compiled_only
+def test_auto_takes_the_kernel_only_where_it_is_the_faster_engine():
+    def auto(hidden, batch, activation="relu"):
+        exp = experiment(network={"hidden": hidden, "activation": activation}, training={"batch_size": batch})
+        return Trainer(exp, grid_size=8).uses_compiled_engine()
+
+    assert auto([4, 2], 10) and auto([8] * 6, 10) and auto([16] * 6, 10) and auto([8] * 6, 1)  # TFP's sizes
+    assert not auto([32] * 3, 10)  # wide layers: BLAS wins
+    assert not auto([4, 2], 250)  # the whole set at once: numpy's SIMD tanh wins
+    assert not auto([16] * 3, 32)  # 18k multiply-adds a step
+    trainer = Trainer(experiment(network={"hidden": [4, 2]}), grid_size=8)
+    trainer.step(5)
+    assert trainer.uses_compiled_engine()
+    trainer.apply(trainer.experiment.with_field("training.batch_size", 100))  # a live change switches engines
+    trainer.step(5)
+    assert trainer._compiled == (100, False) and trainer.step_count == 10

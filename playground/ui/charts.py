@@ -257,7 +257,8 @@ class ChartsView(QWidget):
         strip and re-renders every cached axis and legend (a 40–50 ms repaint, e.g. each time the
         gradient plot gains a decade).
         """
-        widest = {"loss": "0.05", "accuracy": "0.8", "health": "0.8", "grads": "0.0001"}
+        # the loss axis fits an exploding run's "4e+28" too: narrower, its labels simply vanished
+        widest = {"loss": "4e+28", "accuracy": "0.8", "health": "0.8", "grads": "0.0001"}
         for key, plot in self.plots.items():
             axis = plot.getAxis("left")
             metrics = QFontMetrics(font or axis.style["tickFont"] or axis.font())  # the labels' own font

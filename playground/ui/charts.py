@@ -86,7 +86,8 @@ class ChartsView(QWidget):
             plot.showGrid(x=False, y=True, alpha=0.25)
             plot.getAxis("bottom").setStyle(maxTickLevel=0)  # fewer ticks keep small plots readable
             plot.getAxis("bottom").setTickDensity(0.6)
-            plot.addLegend(offset=(-2, 2), labelTextSize="8pt", verSpacing=-6)
+            # a faint backdrop: over a deep net's gradient curves the names stay readable, the curves visible
+            plot.addLegend(offset=(-2, 2), labelTextSize="8pt", verSpacing=-6, brush=(255, 255, 255, 130))
             plot.titleLabel.setMaximumHeight(18)
             self.plots[key] = plot
         self.plots["accuracy"].legend.setOffset((-2, -2))  # bottom right: accuracy climbs to the top

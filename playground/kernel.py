@@ -8,8 +8,8 @@ the next epoch or health probe), not ~50 times per step.
 The maths is model.py's, step for step: the same forward, f' and backward, loss gradient,
 regularisation, clipping and optimisers, on the same batches (Trainer shuffles, in numpy, as
 before). Only the order of the sums differs from BLAS, so the two engines agree to float32
-rounding (tests/test_kernel.py runs both side by side). It is only the faster engine for narrow
-nets and small batches (TF Playground's sizes; see suits()); bigger ones and batch norm train on numpy.
+rounding (tests/test_kernel.py runs both side by side). It is the faster engine for batches up to
+32 on all but the biggest nets (see suits()); bigger batches and batch norm train on numpy.
 
 Without numba (or with PLAYGROUND_ENGINE=numpy) `available()` is False and the Trainer uses the
 numpy engine: everything works, only slower. The first call compiles (a few seconds once; numba
@@ -200,25 +200,30 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
     for step in range(n_steps):
         n = min(batch, X.shape[0] - pos)
         # forward: A[0] is the input batch; A[l + 1] what hidden layer l puts out. Every innermost
-        # loop runs along a contiguous row (over j, the layer's units), so it compiles to SIMD.
+        # loop runs along one row view (over j, the layer's units): numba then compiles it to SIMD.
+        # Indexing the 3-D arrays directly instead measured 3.5x slower (a 32x32 layer, batch 32).
         for r in range(n):
             for k in range(X.shape[1] - 1):
                 A[0, r, k] = X[pos + r, k]
         for l in range(n_layers):
             woff, fan_in, fan_out, code, soff = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3], layout[l, 4]
             bias = woff + fan_in * fan_out
+            W = params[woff:bias].reshape((fan_in, fan_out))
+            b = params[bias:bias + fan_out]
             for r in range(n):
+                z_row, a_row = Z[l, r], A[l, r]
                 for j in range(fan_out):
-                    Z[l, r, j] = params[bias + j]
+                    z_row[j] = b[j]
                 for k in range(fan_in):
-                    a = A[l, r, k]
-                    row = woff + k * fan_out
+                    a = a_row[k]
+                    w_row = W[k]
                     for j in range(fan_out):
-                        Z[l, r, j] += a * params[row + j]
+                        z_row[j] += a * w_row[j]
                 if code >= 0:
+                    out_row = A[l + 1, r]
                     for j in range(fan_out):
                         slope = params[soff + j] if soff >= 0 else slopes[l]
-                        A[l + 1, r, j] = _activate(code, Z[l, r, j], slope, alpha)
+                        out_row[j] = _activate(code, z_row[j], slope, alpha)
         # dL/dlogit for the mean loss over the batch
         out = n_layers - 1
         for r in range(n):
@@ -233,36 +238,42 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
         for l in range(n_layers - 1, -1, -1):
             woff, fan_in, fan_out, code, soff = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3], layout[l, 4]
             bias = woff + fan_in * fan_out
-            if code >= 0:
-                for j in range(fan_out):
-                    slope = params[soff + j] if soff >= 0 else slopes[l]
-                    g_slope = 0.0
-                    for r in range(n):
-                        z = Z[l, r, j]
-                        if soff >= 0 and z < 0.0:  # PReLU: d a / d slope = z where z <= 0
-                            g_slope += back[cur, r, j] * z
-                        back[cur, r, j] *= _derivative(code, z, A[l + 1, r, j], slope, alpha)
-                    if soff >= 0:
-                        grad[soff + j] = g_slope
-            # dL/dW[k, j] = sum over r of A[r, k] · dL/dz[r, j]; dL/db[j] = sum of dL/dz[r, j]
-            for i in range(woff, bias + fan_out):
-                grad[i] = 0.0
-            for r in range(n):
-                for k in range(fan_in):
-                    a = A[l, r, k]
-                    row = woff + k * fan_out
+            if code >= 0:  # dL/da -> dL/dz in place, row by row
+                if soff >= 0:
                     for j in range(fan_out):
-                        grad[row + j] += a * back[cur, r, j]
+                        grad[soff + j] = 0.0
+                for r in range(n):
+                    d_row, z_row, a_row = back[cur, r], Z[l, r], A[l + 1, r]
+                    for j in range(fan_out):
+                        z = z_row[j]
+                        slope = params[soff + j] if soff >= 0 else slopes[l]
+                        if soff >= 0 and z < 0.0:  # PReLU: d a / d slope = z where z <= 0
+                            grad[soff + j] += d_row[j] * z
+                        d_row[j] *= _derivative(code, z, a_row[j], slope, alpha)
+            # dL/dW[k, j] = sum over r of A[r, k] · dL/dz[r, j]; dL/db[j] = sum of dL/dz[r, j]
+            W = params[woff:bias].reshape((fan_in, fan_out))
+            gW = grad[woff:bias].reshape((fan_in, fan_out))
+            gb = grad[bias:bias + fan_out]
+            gW[:, :] = 0.0
+            gb[:] = 0.0
+            for r in range(n):
+                d_row, a_row = back[cur, r], A[l, r]
+                for k in range(fan_in):
+                    a = a_row[k]
+                    g_row = gW[k]
+                    for j in range(fan_out):
+                        g_row[j] += a * d_row[j]
                 for j in range(fan_out):
-                    grad[bias + j] += back[cur, r, j]
+                    gb[j] += d_row[j]
             if l > 0:  # dL/da below: a dot product along each weight row
                 for r in range(n):
+                    d_row, below = back[cur, r], back[1 - cur, r]
                     for k in range(fan_in):
-                        row = woff + k * fan_out
+                        w_row = W[k]
                         s = np.float32(0.0)
                         for j in range(fan_out):
-                            s += back[cur, r, j] * params[row + j]
-                        back[1 - cur, r, k] = s
+                            s += d_row[j] * w_row[j]
+                        below[k] = s
                 cur = 1 - cur
         # regularise (weights only), clip, step: Trainer._descend's order
         scale = 1.0
@@ -327,13 +338,12 @@ class Plan:
 
 
 # Where the kernel is the faster engine (measured on the 2-core machine, Trainer.step, compiled/numpy):
-# narrow layers and small batches, where numpy's ~1 µs per call is the cost: 8x6 ReLU batch 10 2.7-4.6x,
-# 16x3 batch 10 1.4-3.2x, 16x6 batch 10 1.4x, 8x6 batch 32 1.2x. Past that BLAS and numpy's SIMD
-# element-wise functions win: 16x3 batch 32 0.77x, 32x3 batch 10 0.70x, 32x8 batch 32 0.2-0.4x,
-# 4-2 tanh on the whole set (batch 250) 0.77x.
+# small batches, where numpy's ~1 µs per call is the cost: 8x6 ReLU batch 10 4.6x, 16x3 batch 10 2.7x,
+# 16x6 tanh batch 10 1.7x, 8x6 tanh batch 32 1.3x, 32x3 tanh batch 10 1.3x, 16x4 ReLU batch 32 1.2x,
+# 32x8 ReLU batch 10 1.0-1.5x. Big batches go to numpy's BLAS and SIMD element-wise functions:
+# 4-2 tanh on the whole set (batch 250) 0.75x, 8x8 tanh batch 100 0.7x, 32x8 ReLU batch 32 0.5x.
 MAX_BATCH = 32
-MAX_WIDTH = 16  # units in the widest hidden layer
-MAX_MULTIPLY_ADDS = 16_000  # per step: batch x the network's weights
+MAX_MULTIPLY_ADDS = 64_000  # per step: batch x the network's weights
 
 
 def suits(model, batch: int) -> bool:
@@ -341,9 +351,8 @@ def suits(model, batch: int) -> bool:
     it: batch norm always trains on numpy)."""
     if any(layer.gamma is not None for layer in model.layers):
         return False
-    widths = [layer.W.shape[1] for layer in model.layers[:-1]]
     weights = sum(layer.W.size for layer in model.layers)
-    return batch <= MAX_BATCH and max(widths, default=0) <= MAX_WIDTH and batch * weights <= MAX_MULTIPLY_ADDS
+    return batch <= MAX_BATCH and batch * weights <= MAX_MULTIPLY_ADDS
 
 
 def train(model, plan: Plan, X, C, Y, start: int, batch: int, n_steps: int, training, state: dict,

@@ -152,9 +152,9 @@ def test_auto_takes_the_kernel_only_where_it_is_the_faster_engine():
         return Trainer(exp, grid_size=8).uses_compiled_engine()
 
     assert auto([4, 2], 10) and auto([8] * 6, 10) and auto([16] * 6, 10) and auto([8] * 6, 1)  # TFP's sizes
-    assert not auto([32] * 3, 10)  # wide layers: BLAS wins
+    assert auto([32] * 3, 10) and auto([16] * 3, 32)  # wider, or batch 32: still the faster one
     assert not auto([4, 2], 250)  # the whole set at once: numpy's SIMD tanh wins
-    assert not auto([16] * 3, 32)  # 18k multiply-adds a step
+    assert not auto([32] * 8, 32)  # 235k multiply-adds a step: BLAS wins
     trainer = Trainer(experiment(network={"hidden": [4, 2]}), grid_size=8)
     trainer.step(5)
     assert trainer.uses_compiled_engine()

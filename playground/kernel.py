@@ -254,8 +254,8 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
             W = params[woff:bias].reshape((fan_in, fan_out))
             gW = grad[woff:bias].reshape((fan_in, fan_out))
             gb = grad[bias:bias + fan_out]
-            gW[:, :] = 0.0
-            gb[:] = 0.0
+            for i in range(woff, bias + fan_out):  # plain loop: slice assignment costs more here
+                grad[i] = 0.0
             for r in range(n):
                 d_row, a_row = back[cur, r], A[l, r]
                 for k in range(fan_in):

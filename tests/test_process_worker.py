@@ -81,3 +81,21 @@ def test_freeze_marks_nested_arrays_read_only():
     value = {"a": (np.zeros(2), [np.ones(1)])}
     train_server.freeze(value)
     assert not value["a"][0].flags.writeable and not value["a"][1][0].flags.writeable
+
+
+def test_a_training_process_that_dies_is_started_again_and_the_window_told(qtbot, worker):
+    lr = Experiment().with_field("training.learning_rate", 0.1)
+    with qtbot.waitSignal(worker.sigApplied, timeout=10000):
+        worker.apply(lr)
+    worker.step(20)
+    qtbot.waitUntil(lambda: worker.seen[-1].step == 20, timeout=10000)
+    errors = []
+    worker.sigError.connect(errors.append)
+    first = worker._child.process
+    first.kill()  # as a crash in compiled code would end it
+    qtbot.waitUntil(lambda: bool(errors) and worker.seen[-1].step == 0 and worker._child.process is not first,
+                    timeout=30000)
+    assert "stopped unexpectedly (exit code -9) and was started again" in errors[0]
+    assert worker.seen[-1].experiment.training.learning_rate == 0.1  # the latest experiment, not the first
+    with qtbot.waitSignal(worker.sigSnapshot, timeout=10000, check_params_cb=lambda s: s.step == 3):
+        worker.step(3)  # and it trains

@@ -16,6 +16,7 @@ from .. import train_server
 from ..experiment import Experiment
 from ..session import RECORD_EVERY
 
+MAX_RESTARTS = 3  # a child that keeps dying is not restarted forever
 START_TIMEOUT_S = 60  # the child imports numpy and the core first: ~0.5 s, much longer on a busy machine
 
 
@@ -41,7 +42,10 @@ class ProcessTrainingWorker(QThread):
     def __init__(self, experiment: Experiment, grid_size: int = 100):
         super().__init__()
         self.setObjectName("training-relay")
+        self._experiment, self._grid_size = experiment, grid_size  # the latest applied: a restart starts there
         self._child = train_server.Child(experiment, grid_size, RECORD_EVERY)
+        self._stopping = False
+        self._restarts = 0
         self._conn = None  # set by the relay thread once the child has called back
         self._unsent: list = []  # commands given before that
         self._send_lock = threading.Lock()
@@ -63,6 +67,8 @@ class ProcessTrainingWorker(QThread):
 
     def stop(self, timeout_ms: int = 5000) -> None:
         """End the child and the relay thread."""
+        with self._send_lock:  # the relay thread starts no new child from here on
+            self._stopping = True
         self._send("quit")
         self._child.close(timeout_ms / 1000)
         if self.isRunning():
@@ -82,6 +88,7 @@ class ProcessTrainingWorker(QThread):
         self._send("reset")
 
     def apply(self, experiment: Experiment) -> None:
+        self._experiment = experiment
         self._send("apply", experiment)
 
     def set_speed(self, steps_per_second: float | None) -> None:
@@ -104,6 +111,31 @@ class ProcessTrainingWorker(QThread):
 
     # ---- relay thread --------------------------------------------------------------------------
     def run(self) -> None:  # Qt override: relay the child's messages as signals
+        """Relay until the child says "bye". A child that ends without it (killed, or a crash in
+        compiled code) is started again on the latest experiment, and the window is told: the
+        window must never sit there with nothing training behind it."""
+        while self._relay():
+            if self._stopping:
+                return
+            self._child.close(timeout=5.0)  # reaped (killed if it lingers)
+            code = self._child.process.returncode
+            if self._restarts >= MAX_RESTARTS:
+                self.sigError.emit(f"the training process stopped unexpectedly again (exit code {code}); "
+                                   "save your experiment and restart playground (details in the terminal)")
+                return
+            self._restarts += 1
+            with self._send_lock:
+                if self._stopping:
+                    return
+                self._conn = None
+                self._unsent.clear()  # meant for the process that is gone
+                self._child = train_server.Child(self._experiment, self._grid_size, RECORD_EVERY)
+            self.sigRunning.emit(False)
+            self.sigError.emit(f"the training process stopped unexpectedly (exit code {code}) and was "
+                               "started again: same experiment, fresh weights from its seed, paused")
+
+    def _relay(self) -> bool:
+        """One child's life: handshake, then its messages as signals. True if it ended unannounced."""
         signals = {"running": self.sigRunning, "applied": self.sigApplied, "error": self.sigError,
                    "status": self.sigStatus}
         timed_out = threading.Event()
@@ -120,7 +152,7 @@ class ProcessTrainingWorker(QThread):
             if timed_out.is_set():
                 code = self._child.process.poll()
                 self.sigError.emit(f"the training process did not start (exit code {code}); see the terminal")
-            return
+            return False
         with self._send_lock:
             self._conn = conn
             for command in self._unsent:
@@ -130,7 +162,7 @@ class ProcessTrainingWorker(QThread):
             try:
                 kind, value = conn.recv()
             except (EOFError, OSError):
-                return
+                return not self._stopping
             if kind == "snapshot":
                 self.sigSnapshot.emit(train_server.freeze(value))
             elif kind in signals:
@@ -140,4 +172,4 @@ class ProcessTrainingWorker(QThread):
             elif kind == "recording":
                 self._recordings.put(train_server.freeze(value))
             elif kind == "bye":
-                return
+                return False

@@ -13,7 +13,7 @@ rounding (tests/test_kernel.py runs both side by side). It is the faster engine 
 
 Without numba (or with PLAYGROUND_ENGINE=numpy) `available()` is False and the Trainer uses the
 numpy engine: everything works, only slower. The first call compiles (a few seconds once; numba
-caches the machine code on disk, so later runs load it in well under a second).
+caches the machine code on disk: later runs import numba and load it in ~1-1.3 s).
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ import numpy as np
 SELU_ALPHA = 1.6732632423543772848
 SELU_SCALE = 1.0507009873554804934
 SOFTPLUS_THRESHOLD = 20.0  # torch: linear above beta·x > 20
-_SQRT_HALF = 1.0 / math.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+SQRT_HALF = 1.0 / math.sqrt(2.0)
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 Array = np.ndarray
 
@@ -47,7 +47,7 @@ def _erf(x: Array) -> Array:
 
 
 def _phi_cdf(z: Array) -> Array:
-    return 0.5 * (1.0 + _erf(z * _SQRT_HALF))
+    return 0.5 * (1.0 + _erf(z * SQRT_HALF))
 
 
 def _nn():
@@ -139,7 +139,7 @@ ACTIVATIONS: dict[str, Activation] = dict([
          lambda n, s, a: _nn().SELU(), "lecun", rectifier=True),
     _def("gelu", "GELU", "x·Φ(x)",
          lambda z, s, a: z * _phi_cdf(z),
-         lambda z, s, a: _phi_cdf(z) + z * _INV_SQRT_2PI * np.exp(-0.5 * z * z),
+         lambda z, s, a: _phi_cdf(z) + z * INV_SQRT_2PI * np.exp(-0.5 * z * z),
          lambda n, s, a: _nn().GELU(), "he"),
     _def("silu", "SiLU (swish)", "x·σ(x)",
          lambda z, s, a: z * _sigmoid(z),

@@ -24,12 +24,19 @@ import sys
 
 import numpy as np
 
-from .activations import ACTIVATIONS, SELU_ALPHA, SELU_SCALE, SOFTPLUS_THRESHOLD
+from .activations import ACTIVATIONS, INV_SQRT_2PI, SELU_ALPHA, SELU_SCALE, SOFTPLUS_THRESHOLD, SQRT_HALF
 
 ACTIVATION_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}  # relu 0 ... linear 11
 LOSS_CODES = {"bce": 0, "mse": 1}
 OPTIMIZER_CODES = {"sgd": 0, "momentum": 1, "adam": 2}
 REGULARIZATION_CODES = {"none": 0, "l1": 1, "l2": 2}
+
+# The optimisers' constants (torch's defaults), for both engines: Trainer._descend imports them.
+# They live here because numba freezes globals into its cached machine code and re-checks only this
+# file's source; the activations' constants imported above are torch's fixed numbers.
+MOMENTUM = 0.9  # torch.optim.SGD(momentum=0.9)
+ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
+CLIP_EPS = 1e-6  # torch's clip_grad_norm_: scale = max_norm / (total + eps)
 
 _EMPTY = np.zeros(0, np.float32)  # optimiser state an optimiser does not use
 _compiled = None  # the compiled run_steps, once built; False when numba is missing or switched off
@@ -38,7 +45,7 @@ _compiled = None  # the compiled run_steps, once built; False when numba is miss
 def available() -> bool:
     """Whether the compiled engine can be used here: numba imports, is not switched off, and the
     kernel compiles and runs. The first call does that work (a few seconds the first time on a
-    machine, ~0.5 s from numba's disk cache later); later calls are free."""
+    machine, ~1-1.3 s with numba's import and disk cache later); later calls are free."""
     return _kernel() is not None
 
 
@@ -141,7 +148,7 @@ def _activate(code, z, slope, alpha):
     if code == 4:
         return SELU_SCALE * (z if z > 0.0 else SELU_ALPHA * math.expm1(z))
     if code == 5:
-        return z * 0.5 * (1.0 + math.erf(z * 0.7071067811865476))
+        return z * 0.5 * (1.0 + math.erf(z * SQRT_HALF))
     if code == 6:
         return z * _sigmoid(z)
     if code == 7:
@@ -166,7 +173,7 @@ def _derivative(code, z, a, slope, alpha):
     if code == 4:
         return SELU_SCALE * (1.0 if z > 0.0 else SELU_ALPHA * math.exp(z))
     if code == 5:
-        return 0.5 * (1.0 + math.erf(z * 0.7071067811865476)) + z * 0.3989422804014327 * math.exp(-0.5 * z * z)
+        return 0.5 * (1.0 + math.erf(z * SQRT_HALF)) + z * INV_SQRT_2PI * math.exp(-0.5 * z * z)
     if code == 6:
         g = _sigmoid(z)
         return g * (1.0 + z * (1.0 - g))
@@ -284,21 +291,21 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
                 total += g * g
             total = math.sqrt(total)
             if total > clip:
-                scale = clip / (total + 1e-6)
+                scale = clip / (total + CLIP_EPS)
         t = adam_t + step + 1
-        c1 = 1.0 - 0.9 ** t
-        c2 = 1.0 - 0.999 ** t
+        c1 = 1.0 - ADAM_BETA1 ** t
+        c2 = 1.0 - ADAM_BETA2 ** t
         for i in range(size):
             g = _regularised(grad[i], params[i], mask[i], reg_code, reg_rate) * scale
             if optimizer_code == 0:
                 params[i] -= lr * g
-            elif optimizer_code == 1:  # torch.optim.SGD(momentum=0.9): v = μv + g
-                velocity[i] = 0.9 * velocity[i] + g
+            elif optimizer_code == 1:  # v = μv + g
+                velocity[i] = MOMENTUM * velocity[i] + g
                 params[i] -= lr * velocity[i]
             else:  # torch.optim.Adam
-                m[i] = 0.9 * m[i] + 0.1 * g
-                v[i] = 0.999 * v[i] + 0.001 * g * g
-                params[i] -= (lr / c1) * m[i] / (math.sqrt(v[i] / c2) + 1e-8)
+                m[i] = ADAM_BETA1 * m[i] + (1.0 - ADAM_BETA1) * g
+                v[i] = ADAM_BETA2 * v[i] + (1.0 - ADAM_BETA2) * g * g
+                params[i] -= (lr / c1) * m[i] / (math.sqrt(v[i] / c2) + ADAM_EPS)
         pos += n
 
 
@@ -346,11 +353,13 @@ MAX_BATCH = 32
 MAX_MULTIPLY_ADDS = 64_000  # per step: batch x the network's weights
 
 
+def covers(model) -> bool:
+    """Whether the kernel can train this network: everything but batch norm."""
+    return all(layer.gamma is None for layer in model.layers)
+
+
 def suits(model, batch: int) -> bool:
-    """Whether the compiled engine is the faster one for this network and batch size (and covers
-    it: batch norm always trains on numpy)."""
-    if any(layer.gamma is not None for layer in model.layers):
-        return False
+    """Whether the kernel is the faster engine for this network size and batch size."""
     weights = sum(layer.W.size for layer in model.layers)
     return batch <= MAX_BATCH and batch * weights <= MAX_MULTIPLY_ADDS
 
@@ -362,7 +371,7 @@ def train(model, plan: Plan, X, C, Y, start: int, batch: int, n_steps: int, trai
     size = model.params.size
     optimizer = training.optimizer
     if optimizer == "momentum" and "velocity" not in state:
-        state["velocity"] = np.zeros(size, np.float32)  # v = 0.9·0 + g: numpy's first v = g
+        state["velocity"] = np.zeros(size, np.float32)  # v = μ·0 + g: numpy's first v = g
     if optimizer == "adam" and "m" not in state:
         state["m"], state["v"] = np.zeros(size, np.float32), np.zeros(size, np.float32)
     kernel(model.params, model.grad, plan.layout, plan.slopes, plan.alpha, X, C, Y, int(start), int(batch),

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from . import kernel
+from .kernel import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, CLIP_EPS, MOMENTUM
 from .datasets import make_split
 from .experiment import Experiment, Network
 from .health import classify_columns, fractions
@@ -25,9 +26,6 @@ PROBE_INTERVAL = 10  # then every 10 steps
 PROBE_SETTLED_AFTER = 1000  # past this step states change slowly: probe every PROBE_SETTLED_INTERVAL
 PROBE_SETTLED_INTERVAL = 50  # a C1 probe costs ~110 µs, a C1 step ~45 µs: every 10 is ~20 % of training
 HISTORY_LIMIT = 2000  # rows kept; past this the history is thinned by half and records half as often
-MOMENTUM = 0.9
-ADAM_BETAS = (0.9, 0.999)
-ADAM_EPS = 1e-8
 ENGINES = ("auto", "numpy", "compiled")
 
 
@@ -242,9 +240,9 @@ class Trainer:
     def uses_compiled_engine(self) -> bool:
         """Whether steps run compiled (kernel.py) at the current batch size: asked for ("compiled":
         whenever the kernel covers the net), or left to "auto" and the kernel is the faster engine
-        here (kernel.suits: narrow nets, small batches), and numba at hand. The first answer in a
+        here (kernel.suits: small batches), and numba at hand. The first answer in a
         process may take seconds: it compiles the kernel."""
-        if self.engine == "numpy" or any(layer.gamma is not None for layer in self.model.layers):
+        if self.engine == "numpy" or not kernel.covers(self.model):
             return False
         if self.engine == "auto" and not kernel.suits(self.model, self._experiment.training.batch_size):
             return False
@@ -289,7 +287,7 @@ class Trainer:
         if training.grad_clip is not None:
             total = math.sqrt(float(np.dot(g, g)))
             if total > training.grad_clip:
-                g = g * (training.grad_clip / (total + 1e-6))  # torch's clip_grad_norm_
+                g = g * (training.grad_clip / (total + CLIP_EPS))  # torch's clip_grad_norm_
         lr = training.learning_rate
         state = self._optimizer_state
         if training.optimizer == "sgd":
@@ -304,7 +302,7 @@ class Trainer:
             params -= lr * v
         else:  # adam, as torch.optim.Adam
             self._adam_t += 1
-            b1, b2 = ADAM_BETAS
+            b1, b2 = ADAM_BETA1, ADAM_BETA2
             c1, c2 = 1 - b1 ** self._adam_t, 1 - b2 ** self._adam_t
             if "m" not in state:
                 state["m"], state["v"] = np.zeros_like(params), np.zeros_like(params)

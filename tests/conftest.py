@@ -3,3 +3,26 @@
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+import pytest  # noqa: E402  (after the environment is set: Qt reads it on import)
+
+
+@pytest.fixture
+def start_worker(qtbot):
+    """Start a training worker (thread or process) as the window would, and wait for its first
+    snapshot. Returns the list every snapshot is appended to; each is acknowledged as drawn."""
+
+    def start(worker, timeout=30000):
+        seen = []
+
+        def on_snapshot(snapshot):
+            seen.append(snapshot)
+            worker.snapshot_drawn()
+
+        worker.sigSnapshot.connect(on_snapshot)
+        with qtbot.waitSignal(worker.sigSnapshot, timeout=timeout):
+            worker.start()
+        return seen
+
+    return start

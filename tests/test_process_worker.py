@@ -9,18 +9,9 @@ from playground.ui.process_worker import ProcessTrainingWorker
 
 
 @pytest.fixture
-def worker(qtbot):
+def worker(start_worker):
     worker = ProcessTrainingWorker(Experiment(), grid_size=20)
-    seen = []
-
-    def on_snapshot(snapshot):
-        seen.append(snapshot)
-        worker.snapshot_drawn()
-
-    worker.sigSnapshot.connect(on_snapshot)
-    worker.seen = seen
-    with qtbot.waitSignal(worker.sigSnapshot, timeout=30000):
-        worker.start()
+    worker.seen = start_worker(worker)
     yield worker
     worker.stop()
     assert not worker.isRunning() and worker._child.process.poll() is not None  # no child left behind

@@ -1,8 +1,5 @@
 """The recorder keeps a bounded, compact history; replay rebuilds exactly the snapshots training made."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 from playground.experiment import Data, Experiment, Network
@@ -115,12 +112,3 @@ def test_flat_state_round_trip_and_history_truncation():
     cut = truncate_history(history, 5, 2)
     assert list(cut.steps) == [0, 1, 2, 3, 4, 5] and cut.grad_norms.shape == (6, 2)
     assert len(truncate_history(None, 5, 2)) == 0
-
-
-def test_recording_and_export_modules_import_no_qt():
-    code = ("import sys, playground.recording, playground.export, playground.cli; "
-            "playground.cli.build_parser(); "
-            "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph'))]; print(bad); "
-            "sys.exit(1 if bad else 0)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr

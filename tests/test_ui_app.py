@@ -41,17 +41,9 @@ def test_cli_screenshot_offscreen(tmp_path):
     assert out.stat().st_size > 10_000
 
 
-def test_worker_steps_resets_and_throttles(qtbot):
+def test_worker_steps_resets_and_throttles(qtbot, start_worker):
     worker = TrainingWorker(Experiment(), grid_size=20)
-    seen = []
-
-    def on_snapshot(snapshot):
-        seen.append(snapshot)
-        worker.snapshot_drawn()
-
-    worker.sigSnapshot.connect(on_snapshot)
-    with qtbot.waitSignal(worker.sigSnapshot, timeout=10000):
-        worker.start()
+    seen = start_worker(worker, timeout=10000)
     try:
         assert seen[-1].step == 0
         with qtbot.waitSignal(worker.sigSnapshot, timeout=10000, check_params_cb=lambda s: s.step == 5):

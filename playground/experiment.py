@@ -69,9 +69,12 @@ class Data:
     features: tuple[str, ...] = ("x1", "x2")  # what the first layer sees, computed from (x, y)
     points: tuple[tuple[float, float, int], ...] | None = None  # custom data: (x, y, label 0/1)
     # the network sees each input feature at mean 0, std 1 over the training split (the same shift
-    # and scale on the test split and the plotting grid); every view still draws raw coordinates.
-    # On: raw points span ±6 and x1² reaches 36, which saturates tanh and strands ReLUs at the
-    # default init (issue 15: spiral [8]×6 ReLU 0.913 -> see datasets.InputScaling)
+    # and scale on the test split and the plotting grid: datasets.InputScaling); every view still
+    # draws raw coordinates. On by default: raw points span ±6 and x1² reaches 36, which saturates
+    # tanh at the default init. Measured over seeds 0-59 on TF Playground's settings (issue 15):
+    # spiral 7 features [8]×6 tanh 0.911 raw -> 0.973, [8]×6 ReLU 0.927 -> 0.941, circle and xor
+    # within noise (0.994 -> 0.995, 0.964 -> 0.950). After feature expansion, not before: the same
+    # accuracy (0.973 both), and each feature keeps its meaning (sin x1 of the plane's x1).
     standardize: bool = True
 
     def __post_init__(self) -> None:

@@ -47,7 +47,7 @@ def train_summary(trainer, seconds: float) -> dict:
     return {
         "steps": snap.step,
         "train_loss": _finite_or_none(snap.train_loss), "test_loss": _finite_or_none(snap.test_loss),
-        "train_accuracy": snap.train_accuracy, "test_accuracy": snap.test_accuracy,
+        "train_accuracy": _finite_or_none(snap.train_accuracy), "test_accuracy": _finite_or_none(snap.test_accuracy),
         "diverged": snap.diverged, "seconds": round(seconds, 4),
         "neurons": snap.counts(), "layers": layers,
         "prelu_slopes": slopes or None,
@@ -85,7 +85,9 @@ def cmd_train(args) -> int:
         print(f"  DIVERGED: {trainer.message}")
     else:
         print(f"  loss      train {result['train_loss']:.4f}   test {result['test_loss']:.4f}")
-    print(f"  accuracy  train {result['train_accuracy']:.3f}   test {result['test_accuracy']:.3f}")
+    print("  accuracy  " + "   ".join(
+        f"{part} " + ("—" if result[f"{part}_accuracy"] is None else f"{result[f'{part}_accuracy']:.3f}")
+        for part in ("train", "test")))
     print(f"  neurons   {n['alive']} alive, {n['sleeping']} sleeping, {n['saturated']} saturated, "
           f"{n['dead']} dead of {n['total']}")
     for i, layer in enumerate(result["layers"], start=1):

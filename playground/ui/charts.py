@@ -149,6 +149,10 @@ class ChartsView(QWidget):
             "grads": [],
         }
         self._title_lines: dict[str, list[str]] = {}
+        self._titles_timer = QTimer(self)
+        self._titles_timer.setSingleShot(True)
+        self._titles_timer.setInterval(0)
+        self._titles_timer.timeout.connect(self._render_titles)
         for i, key in enumerate(self.titles):
             if i and i % columns == 0:
                 self.graphics.nextRow()
@@ -160,9 +164,14 @@ class ChartsView(QWidget):
             plot.showGrid(x=False, y=True, alpha=0.25)
             _wrapped_title(plot.titleLabel)
             plot.titleLabel.setToolTip(TITLE_TIPS[key])
+            # re-wrap once the layout has given the plot its width (settles: unchanged lines return early)
+            plot.titleLabel.geometryChanged.connect(self._titles_timer.start)
             self.plots[key] = plot
         for plot in self.plots.values():
             colors.cache_decorations(plot)
+        if columns == 4:  # the neuron states' and a deep net's legends are the longest: a little more room
+            for column, stretch in enumerate((10, 10, 12, 13)):
+                self.graphics.ci.layout.setColumnStretchFactor(column, stretch)
         p = self.plots
         self.curves = {
             "train_loss": p["loss"].plot(pen=_pen(0), name="train"),
@@ -341,7 +350,8 @@ class ChartsView(QWidget):
         lines = {}
         for key, plot in self.plots.items():
             # the title spans the data column only (not the left axis); its text has a 4 px margin each side
-            room = max(plot.geometry().width() - plot.getAxis("left").width(), 40.0) - 12
+            width = plot.titleLabel.width() or plot.geometry().width() - plot.getAxis("left").width()
+            room = max(width, 40.0) - 10
             title = html.escape(self.titles[key])
             title_w = metrics.horizontalAdvance(self.titles[key] + "    ")
             key_html, key_w = _legend_line(self.keys[key], room - title_w, font)
@@ -416,17 +426,17 @@ def _legend_line(entries: list[tuple[str, str]], room: float, font: QFont) -> tu
 
     The widest form that fits `room`: "— train   — test", then the names alone ("dead  saturated
     sleeping"), then, for a deep net's gradients, the first and last layers with "…" for the ones
-    between (the palette runs first to last in the same order every time); last, 0.85 of the font.
+    between (the palette runs first to last in the same order every time); then a smaller font.
     """
     if not entries:
         return "", 0.0
-    forms = [(entries, "— ", 3), (entries, "", 2)]
+    forms = [(entries, "— ", 3), (entries, "", 2), (entries, "", 1)]
     if len(entries) > 4:  # deep nets: drop middle layers, keeping both ends
         for keep in range(len(entries) - 1, 1, -1):
             head = (keep + 1) // 2
             forms.append((entries[:head] + [("…", "#555555")] + entries[len(entries) - (keep - head):], "", 1))
     html_text, width = "", 0.0
-    for scale in (1.0, 0.85):
+    for scale in (1.0, 0.85, 0.75):  # 0.75 of presentation's 1.35x font is still the normal one
         bold = QFont(font)
         bold.setBold(True)
         bold.setPointSizeF(font.pointSizeF() * scale)
@@ -434,11 +444,10 @@ def _legend_line(entries: list[tuple[str, str]], room: float, font: QFont) -> tu
         for shown, mark, gap in forms:
             texts = [name if name == "…" else mark + name for name, _ in shown]
             width = metrics.horizontalAdvance((" " * gap).join(texts))
+            size = f"; font-size:{bold.pointSizeF():.1f}pt" if scale != 1.0 else ""
             html_text = ("&nbsp;" * gap).join(  # &nbsp;: the label keeps the line whole
-                f"<span style='color:{color}'><b>{html.escape(text).replace(' ', '&nbsp;')}</b></span>"
+                f"<span style='color:{color}; font-weight:bold{size}'>{html.escape(text).replace(' ', '&nbsp;')}</span>"
                 for text, (_, color) in zip(texts, shown))
-            if scale != 1.0:
-                html_text = f"<span style='font-size:{bold.pointSizeF():.1f}pt'>{html_text}</span>"
             if width <= room:
                 return html_text, width
     return html_text, width

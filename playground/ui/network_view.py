@@ -565,6 +565,10 @@ class NetworkView(QWidget):
 
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         if event.type() == QEvent.Type.FontChange:  # presentation mode: everything follows the font
+            # (children with a style sheet do not inherit a font change: hand it over)
+            self.detail.setFont(self.font())
+            for button in self._layer_buttons:
+                button.setFont(self.font())
             if self._shape_key is not None and self.editable:
                 self._rebuild_headers()
             self._layout = None
@@ -721,6 +725,8 @@ class NetworkView(QWidget):
             plus.setEnabled(units < MAX_UNITS)
             minus.clicked.connect(lambda _=False, i=i: self._edit_units(i, -1))
             plus.clicked.connect(lambda _=False, i=i: self._edit_units(i, +1))
+            for button in (minus, plus):
+                button.setFont(self.font())
             row.addWidget(minus)
             row.addWidget(plus)
             header.adjustSize()
@@ -760,8 +766,11 @@ class NetworkView(QWidget):
         height = self._button_height()
         for i, (header, chooser) in enumerate(zip(self._headers, self._choosers)):
             x, room = layout.columns[i + 1], layout.widths[i + 1] - 4  # each inside its own column
-            for button in header.findChildren(QToolButton):
+            buttons = header.findChildren(QToolButton)
+            for button in buttons:
                 _fit_small_button(button)
+                if 2 * button.width() + 2 > room:  # very narrow columns: narrower signs, still a line high
+                    button.setFixedWidth(max(8, int((room - 2) / 2)))
             header.adjustSize()
             header.move(round(x - header.width() / 2), round(layout.rows["units"]))
             name = self._shape_key[2][i]

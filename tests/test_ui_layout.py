@@ -253,6 +253,7 @@ def test_hover_card_and_legend_grow_with_the_font(qtbot):
         assert QRectF(view.rect()).contains(QRectF(card.geometry()))
         assert not QRectF(card.geometry()).intersects(view.neuron_rect(2, 3))  # beside the neuron, not on it
         legend_height = np.mean([r.height() for r, _ in view.legend_rects()])
-        sizes[scale] = (card.image.width(), card.text.width(), legend_height)
+        text_line = QFontMetricsF(card.text.font()).height()
+        sizes[scale] = (card.image.width(), card.text.width(), text_line, legend_height)
     for small, big in zip(sizes[1.0], sizes[PRESENTATION_SCALE]):
         assert big / small == pytest.approx(PRESENTATION_SCALE, rel=0.12)

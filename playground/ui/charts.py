@@ -78,7 +78,12 @@ class FontAxis(pg.AxisItem):
         else:
             exponent = math.floor(math.log10(span)) - 3
             steps = [f * 10.0 ** e for e in range(exponent, exponent + 6) for f in (1.0, 2.0, 5.0)]
+        # no label is narrower than most of a line: skip the steps that could not fit, so at most a
+        # few dozen labels are ever measured (a 300k-step axis at step 100 would be 3,000)
+        finest = span * self._metrics().height() * 0.8 / size
         for step in steps:
+            if step < finest and step != steps[-1]:
+                continue
             start = math.ceil(min(minVal, maxVal) / step) * step
             values = list(np.arange(start, max(minVal, maxVal) + step * 1e-6, step))
             labels = self.tickStrings(values, self.autoSIPrefixScale * self.scale, step)

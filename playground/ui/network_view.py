@@ -86,6 +86,7 @@ class NeuronDetail(QFrame):
         return self.image.width()
 
     def fit_font(self) -> None:
+        self.text.setFont(self.font())  # the card's style sheet keeps its children from inheriting it
         line = QFontMetricsF(self.font()).height()
         side = round(CARD_IMAGE_LINES * line)
         self.image.setFixedSize(side, side)

@@ -149,8 +149,15 @@ def cmd_examples(args) -> int:
     return 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (not the usage block first), still exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="playground", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="A neural-network playground for activation functions: train small 2-D classifiers "
                     "live and watch their neurons.",

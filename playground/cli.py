@@ -161,8 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="playground", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="A neural-network playground for activation functions: train small 2-D classifiers "
                     "live and watch their neurons.",
-        epilog=f"`playground` opens the window on the built-in experiment; `playground FILE` opens it on a "
-               f".json or .toml experiment\n(FILE may also name an example: `playground dying_relu`).\n"
+        epilog=f"`playground` opens the window on the built-in experiment; `playground FILE` opens it on\n"
+               f"a .json or .toml experiment, or on an example by name (`playground dying_relu`).\n"
                f"Examples: {bundled.examples_dir()}  (list them: playground examples)\n"
                f"Each command's options: playground COMMAND --help")
     parser.add_argument("--version", action="version", version=f"playground {__version__}")

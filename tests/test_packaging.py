@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import playground
 from playground import bundled
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +32,7 @@ def wheel(tmp_path_factory):
                              "--no-index", "-q", "-w", str(work / "dist"), str(source)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    (path,) = (work / "dist").glob("playground-*.whl")
+    (path,) = (work / "dist").glob(f"playground-{playground.__version__}-*.whl")  # the version from one place
     return source, path
 
 

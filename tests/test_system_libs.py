@@ -108,3 +108,8 @@ def test_playground_says_what_to_install_where_qt_would_abort(tmp_path):
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "libxcb-cursor.so.0" in lines[0] and "sudo apt-get install libxcb-cursor0" in lines[0]
         assert "Aborted" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_readme_apt_line_is_the_table():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "sudo apt-get install " + " ".join(system_libs.apt_packages()) + "\n" in readme

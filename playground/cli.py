@@ -181,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--steps", type=positive_int, default=0, help="train this many steps first")
     gui.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window after --steps, then exit")
     gui.add_argument("--size", metavar="WxH", help="the window's size in pixels, e.g. 1366x768")
-    gui.add_argument("--presentation", action="store_true", help="start in presentation mode (larger text)")
+    gui.add_argument("--presentation", action="store_true",
+                     help="start in presentation mode (larger text; full screen, or --size)")
     gui.set_defaults(func=cmd_gui)
 
     examples = sub.add_parser("examples", help="list the example experiments and where they are")
@@ -213,6 +214,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `playground examples | head`: the reader left early, nothing went wrong
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 0
     except Exception as error:  # an internal error (exit 1): the traceback is for the bug report
         if isinstance(error, ImportError):  # Qt's own libraries missing (export, a view): one line
             from .ui.system_libs import problem_from_import_error

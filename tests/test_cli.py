@@ -142,3 +142,9 @@ def test_a_usage_error_is_one_line_too():
         result = run_cli(*args)
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 2 and len(lines) == 1 and "--help" in lines[0], (args, result.stderr)
+
+
+def test_output_cut_short_by_a_pipe_is_not_an_error():
+    result = subprocess.run(f"{sys.executable} -m playground examples | head -1", shell=True, capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.startswith("Example experiments in ") and result.stderr == ""

@@ -67,6 +67,8 @@ def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | No
     window.show()
     if presentation:
         window.set_presentation(True)
+        if screenshot and not size:  # full screen even where no window manager obeys (Xvfb, offscreen)
+            size = window.screen().geometry().width(), window.screen().geometry().height()
     if size:
         if presentation:
             window.showNormal()  # leave full screen only: the larger text stays

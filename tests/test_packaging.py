@@ -28,8 +28,9 @@ def wheel(tmp_path_factory):
         shutil.copytree(ROOT / name, source / name, ignore=ignore)
     (source / "resources/lessons/first").mkdir(parents=True)
     (source / "resources/lessons/first/lesson.toml").write_text('title = "a lesson"\n')
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                             "--no-index", "-q", "-w", str(work / "dist"), str(source)],
+    # built as `pip install .` builds it: in an isolated environment with pyproject's setuptools
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(work / "dist"),
+                             str(source)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     (path,) = (work / "dist").glob(f"playground-{playground.__version__}-*.whl")  # the version from one place

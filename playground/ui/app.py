@@ -58,7 +58,8 @@ def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | No
             print(f"playground: {problem}", file=sys.stderr)
             experiment_path = None
     window = MainWindow(experiment, experiment_path, worker_class=worker_class())
-    window.resize(1280, 800)
+    if screenshot and app.platformName() == "offscreen":
+        window.set_size(1280, 800)  # no real screen to fit: take it at a laptop's size
     window.show()
     if problem and not screenshot:
         window._warn("Cannot open the experiment", problem)

@@ -281,3 +281,19 @@ def test_help_menu_explains_marks_shortcuts_and_version(qtbot, make_window):
     window.help_menu.about_action.trigger()
     assert help_menu.version() in window.help_menu.last_box.text()
     assert help_menu.version()[0].isdigit()  # read from the installed package's metadata
+
+
+def test_the_legend_marks_have_tooltips(qtbot, make_window):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QToolTip
+
+    window = make_window(worker_class=main_window.TrainingWorker)
+    view = window.network_view
+    qtbot.waitUntil(lambda: len(view.legend_marks) == 4)  # painted
+    for state in NeuronState:
+        point = view.legend_marks[state].center().toPoint()
+        QApplication.sendEvent(view, QHelpEvent(QEvent.Type.ToolTip, point, view.mapToGlobal(point)))
+        assert QToolTip.text() == help_menu.state_tip(state)
+        assert STATE_DEFINITIONS[state] in QToolTip.text()
+    QToolTip.hideText()

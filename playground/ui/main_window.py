@@ -88,7 +88,10 @@ class MainWindow(QMainWindow):
     sigDrawn = Signal(object)  # a snapshot has just been drawn (tests and screenshots wait on it)
 
     def __init__(self, experiment: Experiment | None = None, path: str | None = None,
-                 start_worker: bool = True, grid_size: int = 100, worker_class=TrainingWorker):
+                 start_worker: bool = True, grid_size: int = 100, worker_class=TrainingWorker,
+                 remember_placement: bool = True):
+        """remember_placement: open at the last run's size and place and keep this one's on closing
+        (QSettings); a screenshot run takes neither, so it is the same on every machine's settings."""
         super().__init__()
         self.experiment = experiment or Experiment()
         self.path = path
@@ -109,6 +112,7 @@ class MainWindow(QMainWindow):
         self.statusBar()  # made now, not by the first message: the panels must not jump when one shows
         self._update_title()
         self._live = start_worker  # the exporter's hidden display neither restores nor keeps a placement
+        self._remembers = start_worker and remember_placement
         if self._live:
             self.restore_placement()
         else:
@@ -542,6 +546,8 @@ class MainWindow(QMainWindow):
         than the screen's available area (a 1366×768 laptop cut off the charts and status bar)."""
         settings = window_settings()
         size, pos = settings.value("window/size"), settings.value("window/pos")
+        if not self._remembers:
+            size = pos = None
         size = size if isinstance(size, QSize) and size.isValid() else DEFAULT_SIZE
         self.resize(size)
         if isinstance(pos, QPoint) and QGuiApplication.screenAt(pos + QPoint(40, 20)) is not None:
@@ -597,7 +603,7 @@ class MainWindow(QMainWindow):
 
     # ---- closing -------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        if self._live and self.isVisible():
+        if self._remembers and self.isVisible():
             self.save_placement()
         self.shutdown()
         super().closeEvent(event)

@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QToolTip, QVBoxLayout, QWidget
 
 from ..activations import ACTIVATIONS
 from ..datasets import FEATURE_LABELS
@@ -87,6 +87,7 @@ class NetworkView(QWidget):
         self.editable = editable
         self.setMouseTracking(True)
         self.setMinimumSize(360, 260)
+        self.legend_marks: dict = {}  # NeuronState -> QRectF of its mark and word (_paint_legend), for tooltips
         self._snapshot = None
         self._shape_key = None  # (features, hidden, activations): controls and layout follow it
         self._layout: _Layout | None = None
@@ -429,6 +430,7 @@ class NetworkView(QWidget):
             painter.setFont(font)
             label = colors.STATE_LABELS[state]
             painter.drawText(QPointF(x + box + 8, y + box - 2), label)
+            self.legend_marks[state] = QRectF(x, y, box + 8 + metrics.horizontalAdvance(label), box)  # tooltips
             x += box + 18 + metrics.horizontalAdvance(label)
         for sign, label in ((1, "+ weight"), (-1, "− weight")):
             painter.setPen(QPen(_weight_color(sign, 255), 3))
@@ -436,6 +438,17 @@ class NetworkView(QWidget):
             painter.setPen(QColor("#333333"))
             painter.drawText(QPointF(x + 24, y + box - 2), label)
             x += 34 + metrics.horizontalAdvance(label)
+
+    # ---- legend tooltips: each mark's definition (help.state_tip), added by the window's helper ----
+    def event(self, event) -> bool:  # noqa: D102 (Qt override)
+        if event.type() == QEvent.Type.ToolTip:
+            from .help import state_tip
+
+            hit = next((state for state, rect in self.legend_marks.items() if rect.contains(QPointF(event.pos()))), None)
+            if hit is not None:
+                QToolTip.showText(event.globalPos(), state_tip(hit), self)
+                return True
+        return super().event(event)
 
     # ---- hover -----------------------------------------------------------------------------------
     def _neuron_at(self, pos: QPointF) -> tuple[int, int] | None:

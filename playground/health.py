@@ -31,7 +31,7 @@ STATE_NAMES = {state: state.name.lower() for state in NeuronState}
 # The states in words, exactly as README.md's "Neuron health" section has them (tests/test_help.py
 # holds the two together); the window's Help menu, legend tooltips and hover card read them here.
 PROBE_WORDS = ("Probed on the whole training set, from each neuron's pre-activation z and the slope f′(z) "
-               f"(ε = {EPS:g})")
+               f"(ε = {EPS:.0e})".replace("e-0", "e-"))  # "1e-3", as the README writes it
 STATE_DEFINITIONS = {
     NeuronState.DEAD: "|f′(z)| < ε on every training point (a ReLU with max z ≤ 0; a fully saturated sigmoid/tanh)",
     NeuronState.SATURATED: "|f′(z)| < ε on at least 99 % of the points",

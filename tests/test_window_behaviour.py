@@ -145,9 +145,16 @@ def test_every_field_leaves_the_shortcuts_alone_until_typed_in(qtbot, make_windo
     qtbot.waitUntil(window.run_bar.play_button.isChecked)
     _key(qtbot, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: not window.run_bar.play_button.isChecked())
-    # Escape while typing puts the field back
+    # Escape while typing puts the field back; junk and Return never enter its list either
     edit = hyper.regularization_rate.lineEdit()
     window.tabs.setCurrentIndex(1)
+    count = hyper.regularization_rate.count()
+    qtbot.mouseClick(edit, Qt.MouseButton.LeftButton)
+    edit.selectAll()
+    qtbot.keyClicks(edit, "lots")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert hyper.regularization_rate.count() == count and edit.text() == "0"
+    assert "back to 0" in hyper.notes.notes["training.regularization_rate"].text()
     qtbot.mouseClick(edit, Qt.MouseButton.LeftButton)
     edit.selectAll()
     qtbot.keyClicks(edit, "0.3")
@@ -212,6 +219,10 @@ def test_the_window_never_exceeds_a_laptop_screen(qtbot, make_window, monkeypatc
     assert _fits(window, LAPTOP), (window.size(), window.frameGeometry())
     assert window.minimumSizeHint().width() <= LAPTOP.width() and window.minimumSizeHint().height() <= LAPTOP.height()
     window.presentation_action.trigger()
+    before = window._placement_before
+    window.close()  # closed in presentation mode: the size and place from before it are kept
+    assert main_window.window_settings().value("window/size") == before[1]
+    window.show()
     window.presentation_action.trigger()  # and back: the size it returns to fits too
     qtbot.wait(50)
     assert not window.isFullScreen() and _fits(window, LAPTOP)

@@ -424,6 +424,8 @@ class MainWindow(QMainWindow):
         self.charts.set_font_scale(1.15 if on else 1.0)  # small plots: bigger ticks would collide
         self.presentation_action.setChecked(on)
         if on:
+            if not self.isFullScreen():
+                self._placement_before = (self.pos(), self.size())  # what save_placement keeps meanwhile
             self.showFullScreen()
         else:
             self.showNormal()
@@ -585,14 +587,15 @@ class MainWindow(QMainWindow):
 
     def save_placement(self) -> None:
         """Remember the normal (not full-screen) size and place for the next run."""
-        geometry = self.normalGeometry() if (self.isFullScreen() or self.isMaximized()) else None
+        pos, size = self.pos(), self.size()
+        if self.isFullScreen() and getattr(self, "_placement_before", None):
+            pos, size = self._placement_before  # as it was before presentation mode
+        elif self.isMaximized() or self.isFullScreen():
+            geometry = self.normalGeometry()  # the client area: a title bar's height lower than pos()
+            pos, size = geometry.topLeft(), geometry.size()
         settings = window_settings()
-        if geometry is not None and geometry.isValid():
-            settings.setValue("window/size", geometry.size())
-            settings.setValue("window/pos", geometry.topLeft())
-        else:
-            settings.setValue("window/size", self.size())
-            settings.setValue("window/pos", self.pos())
+        settings.setValue("window/size", size)
+        settings.setValue("window/pos", pos)
         settings.sync()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)

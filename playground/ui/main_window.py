@@ -113,6 +113,9 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._live = start_worker  # the exporter's hidden display neither restores nor keeps a placement
         self._remembers = start_worker and remember_placement
+        self._fits_screen = True  # shrink into the screen (set_size turns it off)
+        self._fitted_once = False  # fitted again once shown, when the frame's real size is known
+        self._placement_before: tuple[QPoint, QSize] | None = None  # before presentation mode
         if self._live:
             self.restore_placement()
         else:
@@ -568,7 +571,7 @@ class MainWindow(QMainWindow):
     def fit_to_screen(self) -> None:
         """Shrink (never grow) the window into its screen's available area, frame included, and
         move it inside it."""
-        if self.isFullScreen() or self.isMaximized() or not getattr(self, "_fits_screen", True):
+        if self.isFullScreen() or self.isMaximized() or not self._fits_screen:
             return
         area = available_geometry(self)
         frame = self.frameGeometry().size() - self.size()
@@ -588,7 +591,7 @@ class MainWindow(QMainWindow):
     def save_placement(self) -> None:
         """Remember the normal (not full-screen) size and place for the next run."""
         pos, size = self.pos(), self.size()
-        if self.isFullScreen() and getattr(self, "_placement_before", None):
+        if self.isFullScreen() and self._placement_before is not None:
             pos, size = self._placement_before  # as it was before presentation mode
         elif self.isMaximized() or self.isFullScreen():
             geometry = self.normalGeometry()  # the client area: a title bar's height lower than pos()
@@ -600,7 +603,7 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
-        if self._live and not getattr(self, "_fitted_once", False):  # once framed: the real title bar's height
+        if self._live and not self._fitted_once:  # once framed: the real title bar's height
             self._fitted_once = True
             QTimer.singleShot(0, self, self.fit_to_screen)
 

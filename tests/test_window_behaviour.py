@@ -122,6 +122,17 @@ def test_shortcuts_come_back_after_the_learning_rate_box_and_junk_never_enters_i
     _key(qtbot, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: not window.run_bar.play_button.isChecked())
     assert combo.currentText() == "0.3"
+    # ... and so does a click on the plot
+    qtbot.mouseClick(edit, Qt.MouseButton.LeftButton)
+    edit.selectAll()
+    qtbot.keyClicks(edit, "0.01")
+    qtbot.mouseClick(window.boundary_view.graphics.viewport(), Qt.MouseButton.LeftButton)
+    assert window.experiment.training.learning_rate == 0.01
+    assert QApplication.focusWidget() is not edit and combo.currentText() == "0.01"
+    before = window.snapshot.step
+    _key(qtbot, Qt.Key.Key_S)  # to the plot, which has the focus now: a step, nothing typed
+    _wait(qtbot, window, lambda s: s.step > before)
+    assert edit.text() == "0.01"
 
 
 def test_every_field_leaves_the_shortcuts_alone_until_typed_in(qtbot, make_window):

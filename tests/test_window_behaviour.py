@@ -319,3 +319,24 @@ def test_the_legend_marks_have_tooltips(qtbot, make_window):
         assert QToolTip.text() == help_menu.state_tip(state)
         assert STATE_DEFINITIONS[state] in QToolTip.text()
     QToolTip.hideText()
+
+
+def test_a_pick_from_the_list_ends_typing(qtbot, make_window):
+    window = make_window(worker_class=main_window.TrainingWorker)
+    qtbot.waitUntil(window.isActiveWindow)
+    window.tabs.setCurrentIndex(1)
+    combo = window.hyper_panel.learning_rate
+    qtbot.mouseClick(combo.lineEdit(), Qt.MouseButton.LeftButton)
+    combo.lineEdit().selectAll()
+    qtbot.keyClicks(combo.lineEdit(), "0.0")  # typing...
+    combo.showPopup()
+    view = combo.view()
+    qtbot.waitUntil(view.isVisible)
+    index = view.model().index(combo.findText("0.1"), 0)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(index).center())
+    qtbot.waitUntil(lambda: window.experiment.training.learning_rate == 0.1)
+    qtbot.waitUntil(lambda: not view.isVisible())
+    _key(qtbot, Qt.Key.Key_Space)  # ... over: Space plays
+    qtbot.waitUntil(window.run_bar.play_button.isChecked)
+    assert combo.currentText() == "0.1"
+    window.set_playing(False)

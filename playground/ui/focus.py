@@ -6,8 +6,9 @@ the ShortcutOverride), so once the learning-rate box had been used, Space/S/R ty
 and Play, the plots and the network view take no focus to end that. The rules here:
 
 - a field is *being typed in* from the first key that edits it until it commits (Return/Enter/Tab,
-  focus leaving) or is reverted (Escape); only then do the shortcut keys go to the field;
-- Return/Enter and Escape end the typing and hand the focus back to the window;
+  focus leaving, a pick from a combo box's list) or is reverted (Escape); only meanwhile do the
+  shortcut keys go to the field, as text;
+- Return/Enter and Escape also hand the focus back to the window;
 - a click anywhere in the window outside the focused field (Play, a plot, the network) hands the focus
   back too; the field then commits what it holds (editingFinished), or the window reverts it.
 """
@@ -84,7 +85,8 @@ class ShortcutKeeper(QObject):
         if field is None:
             return False
         if kind == QEvent.Type.FocusIn:
-            if self.typing is not field:
+            # back from the combo's list (a value was picked) or into another field: typing is over
+            if self.typing is not field or event.reason() == Qt.FocusReason.PopupFocusReason:
                 self.typing = None
             return False
         key = event.key()

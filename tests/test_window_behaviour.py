@@ -140,6 +140,7 @@ def test_every_field_leaves_the_shortcuts_alone_until_typed_in(qtbot, make_windo
     qtbot.waitUntil(window.isActiveWindow)
     hyper, data = window.hyper_panel, window.data_panel
     window.tabs.setCurrentIndex(1)
+    hyper.bias_on.click()  # a bias of its own: the box can take the focus (off, it is disabled)
     fields = [hyper.learning_rate, hyper.regularization_rate, hyper.batch_size, hyper.init_gain,
               hyper.bias_init, hyper.seed]
     for field in fields:
@@ -148,7 +149,7 @@ def test_every_field_leaves_the_shortcuts_alone_until_typed_in(qtbot, make_windo
         before = window.snapshot.step
         _key(qtbot, Qt.Key.Key_S)
         _wait(qtbot, window, lambda s: s.step == before + 1)
-    assert window.experiment == Experiment()  # no field took an "s"
+    assert window.experiment == Experiment().with_field("network.bias_init", 0.0)  # no field took an "s"
     window.tabs.setCurrentIndex(0)
     data.n_points.setFocus()
     qtbot.waitUntil(data.n_points.hasFocus)
@@ -341,3 +342,20 @@ def test_a_pick_from_the_list_ends_typing(qtbot, make_window):
     qtbot.waitUntil(window.run_bar.play_button.isChecked)
     assert combo.currentText() == "0.1"
     window.set_playing(False)
+
+
+def test_standardise_and_bias_rule_are_controls(qtbot, make_window):
+    """data.standardize has a box; bias_init's "the init's own rule" (None) is a box off, not a 0."""
+    window = make_window(worker_class=main_window.TrainingWorker)
+    data, hyper = window.data_panel, window.hyper_panel
+    assert data.standardize.isChecked() and window.experiment.data.standardize
+    data.standardize.click()
+    assert window.experiment.data.standardize is False
+    assert window.experiment.network.bias_init is None
+    assert not hyper.bias_on.isChecked() and not hyper.bias_init.isEnabled()
+    hyper.bias_on.click()
+    assert window.experiment.network.bias_init == 0.0 and hyper.bias_init.isEnabled()
+    hyper.bias_init.setValue(-2.0)
+    assert window.experiment.network.bias_init == -2.0
+    hyper.bias_on.click()
+    assert window.experiment.network.bias_init is None

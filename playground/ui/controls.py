@@ -254,6 +254,11 @@ class DataPanel(QWidget):
             check.toggled.connect(self._features_changed)
             features.addWidget(check, i // 4, i % 4)
             self.features[name] = check
+        self.standardize = QCheckBox("Standardise inputs")
+        self.standardize.setToolTip("the network sees each feature at mean 0, std 1 of the training split; "
+                                    "the plane and the points stay in the data's own coordinates")
+        self.standardize.toggled.connect(lambda v: self.sigEdit.emit("data.standardize", bool(v)))
+        features.addWidget(self.standardize, (len(FEATURE_NAMES) + 3) // 4, 0, 1, 4)
         layout.addWidget(box)
 
         self.show_test = QCheckBox("Show test data")
@@ -315,6 +320,7 @@ class DataPanel(QWidget):
             widget.setEnabled(not custom)
         for name, check in self.features.items():
             _block(check, check.setChecked, name in data.features)
+        _block(self.standardize, self.standardize.setChecked, data.standardize)
 
 
 # ---- hyper-parameters ---------------------------------------------------------------------------
@@ -369,9 +375,21 @@ class HyperPanel(QWidget):
         self.init_gain = self._spin(0.0, 10.0, 0.1, "network.init_gain")
         form.addRow("Init gain", self.init_gain)
         self.notes.add(form, "network.init_gain")
-        self.bias_init = self._spin(-10.0, 10.0, 0.5, "network.bias_init")
+        # off: the init's own rule (0, or nn.Linear's random biases for torch); on: every hidden bias
+        bias_row = QHBoxLayout()
+        self.bias_on = QCheckBox()
+        self.bias_on.setToolTip("set every hidden bias; off: the init's own rule (0; torch: U(±1/√fan_in))")
+        self.bias_init = QDoubleSpinBox()
+        self.bias_init.setRange(-10.0, 10.0)
+        self.bias_init.setSingleStep(0.5)
+        self.bias_init.setDecimals(2)
+        self.bias_init.setKeyboardTracking(False)
         self.bias_init.setToolTip("every hidden bias starts here (strongly negative kills ReLUs)")
-        form.addRow("Bias init", self.bias_init)
+        self.bias_on.toggled.connect(self._bias_changed)
+        self.bias_init.valueChanged.connect(self._bias_changed)
+        bias_row.addWidget(self.bias_on)
+        bias_row.addWidget(self.bias_init, 1)
+        form.addRow("Bias init", bias_row)
         self.notes.add(form, "network.bias_init")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
@@ -417,6 +435,10 @@ class HyperPanel(QWidget):
         spin.valueChanged.connect(lambda v: self.sigEdit.emit(path, float(v)))
         return spin
 
+    def _bias_changed(self) -> None:
+        self.bias_init.setEnabled(self.bias_on.isChecked())
+        self.sigEdit.emit("network.bias_init", float(self.bias_init.value()) if self.bias_on.isChecked() else None)
+
     def _clip_changed(self) -> None:
         self.clip.setEnabled(self.clip_on.isChecked())
         self.sigEdit.emit("training.grad_clip", float(self.clip.value()) if self.clip_on.isChecked() else None)
@@ -435,5 +457,7 @@ class HyperPanel(QWidget):
         _block(self.batch_norm, self.batch_norm.setChecked, n.batch_norm)
         _block(self.init, self.init.setCurrentText, n.init)
         _block(self.init_gain, self.init_gain.setValue, n.init_gain)
-        _block(self.bias_init, self.bias_init.setValue, 0.0 if n.bias_init is None else n.bias_init)  # None: the init's rule
+        _block(self.bias_on, self.bias_on.setChecked, n.bias_init is not None)  # off: the init's own rule
+        _block(self.bias_init, self.bias_init.setValue, 0.0 if n.bias_init is None else n.bias_init)
+        self.bias_init.setEnabled(n.bias_init is not None)
         _block(self.seed, self.seed.setValue, experiment.seed)

@@ -104,8 +104,16 @@ def cmd_gui(args) -> int:
     return run(experiment_path=args.experiment, steps=args.steps, screenshot=args.screenshot)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse keeping the command line's promise: a bad argument is one line on stderr, exit 2
+    (argparse's own error prints the usage block first). Subcommands inherit the class."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="playground", description="A neural-network playground for activation functions.")
+    parser = OneLineParser(prog="playground", description="A neural-network playground for activation functions.")
     sub = parser.add_subparsers(dest="command")
 
     gui = sub.add_parser("gui", help="open the window (the default)")

@@ -29,6 +29,9 @@ VIEWS = ("boundary", "network", "window")
 DEFAULT_SIZE = (600, 600)
 MIN_SIDE, MAX_SIDE = 32, 4096  # pixels
 MAX_FPS = 60
+# A frame held 10 s is a slide show already; GIF delays top out at 655.35 s (16 bits of 1/100 s),
+# and Pillow failed on --fps 0.001
+MIN_FPS = 0.1
 GIF_MAX_FPS = 50  # GIF delays are in 1/100 s and browsers slow anything under 2/100 s to 1/10 s
 GIF_END_HOLD_S = 1.5  # the last GIF frame stays this long before the loop restarts
 MP4_CRF = 20  # x264 constant quality: 18 is visually lossless, 23 the default; flat maps compress well
@@ -70,8 +73,9 @@ class ExportOptions:
         if not (MIN_SIDE <= w <= MAX_SIDE and MIN_SIDE <= h <= MAX_SIDE):
             raise ExportError(f"size {w}x{h} is not allowed: width and height from {MIN_SIDE} to {MAX_SIDE} pixels")
         limit = GIF_MAX_FPS if self.format == "gif" else MAX_FPS
-        if not (0 < self.fps <= limit):
-            raise ExportError(f"fps {self.fps:g} is not allowed for {self.format.upper()}: more than 0, at most {limit}")
+        if not (MIN_FPS <= self.fps <= limit):
+            raise ExportError(f"fps {self.fps:g} is not allowed for {self.format.upper()}: "
+                              f"from {MIN_FPS:g} to {limit}")
         if self.every < 1:
             raise ExportError(f"every {self.every} is not allowed: a whole number from 1")
         if self.format == "mp4" and (w % 2 or h % 2):
@@ -571,6 +575,19 @@ def _positive(kind):
     return parse
 
 
+def _fps(text: str) -> float:
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not MIN_FPS <= value <= MAX_FPS:  # nan fails too
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: a number from {MIN_FPS:g} to {MAX_FPS} "
+                                         f"(a GIF at most {GIF_MAX_FPS})")
+    return value
+
+
 def register_cli(subparsers) -> None:
     from .cli import positive_int
 
@@ -583,7 +600,7 @@ def register_cli(subparsers) -> None:
     p.add_argument("--steps", type=positive_int, default=1000, help="training steps (default 1000)")
     p.add_argument("--every", type=_positive(int), default=None, metavar="K",
                    help="record every K-th step, one frame each (default: steps/100, so ~100 frames)")
-    p.add_argument("--fps", type=_positive(float), default=20.0, help="frames per second (default 20)")
+    p.add_argument("--fps", type=_fps, default=20.0, help="frames per second (default 20)")
     p.add_argument("--view", choices=VIEWS, default="boundary",
                    help="boundary: the decision map with points; network: neurons and their maps; window: the whole layout")
     p.add_argument("--size", default="600x600", metavar="WxH", help="pixels, caption included (default 600x600)")

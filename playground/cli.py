@@ -7,8 +7,11 @@ stderr naming the file, the field and what is allowed), 1 an internal error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 import time
 from . import bench, export
 from .experiment import Experiment, ExperimentError
@@ -16,6 +19,45 @@ from .health import counts
 
 class BadInput(Exception):
     """A user error: the message is printed as one line and the exit code is 2."""
+
+
+class Stopped(Exception):
+    """SIGINT or SIGTERM asked a command to stop: one line, exit 128 + the signal's number."""
+
+    def __init__(self, signum: int, outcome: str):
+        super().__init__(f"stopped by {signal.Signals(signum).name}; {outcome}")
+        self.signum = signum
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM; the work checks it where stopping is safe (check() raises Stopped)."""
+
+    def __init__(self, outcome: str):
+        self.outcome = outcome
+        self.signum: int | None = None
+
+    def __call__(self, signum, frame) -> None:  # the signal handler: no exception from here
+        if self.signum is None:
+            self.signum = signum
+
+    def check(self) -> None:
+        if self.signum is not None:
+            raise Stopped(self.signum, self.outcome)
+
+
+@contextlib.contextmanager
+def stop_on_signals(outcome: str):
+    """SIGINT and SIGTERM set a StopFlag instead of interrupting, for the duration (main thread)."""
+    flag = StopFlag(outcome)
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = {sig: signal.signal(sig, flag) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def load_experiment(path: str) -> Experiment:
@@ -146,7 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     except BadInput as error:
         print(f"playground: {error}", file=sys.stderr)
         return 2
+    except Stopped as stopped:
+        print(f"playground: {stopped}", file=sys.stderr)
+        return 128 + stopped.signum
     except KeyboardInterrupt:
+        print("playground: interrupted", file=sys.stderr)
         return 130
     except Exception as error:  # an internal error (exit 1): the traceback is for the bug report
         import traceback

@@ -98,29 +98,55 @@ def serve(conn, experiment, grid_size: int, record_every: int) -> None:
         conn.close()
 
 
+# The child's first lines, run with `python -I -c`: isolated mode puts neither the current folder nor
+# PYTHONPATH on the import path (a queue.py or numpy.py where `playground` was started would
+# otherwise run inside the child). The playground package is then imported from the folder the
+# parent imported it from, by location, without adding that folder to the path either: a developer's
+# checkout gets its own copy, an installed playground the installed one.
+_BOOTSTRAP = """\
+import importlib.util, sys
+init, extra = sys.argv[1], sys.argv[2:]
+sys.path.extend(p for p in extra if p not in sys.path)
+spec = importlib.util.spec_from_file_location("playground", init)
+package = importlib.util.module_from_spec(spec)
+sys.modules["playground"] = package
+spec.loader.exec_module(package)
+from playground.train_server import _child_main
+_child_main()
+"""
+
+
+def child_command() -> list[str]:
+    """The training child's command line (see _BOOTSTRAP)."""
+    import os
+    import sys
+
+    package_init = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__init__.py")
+    # The parent's import path minus the places isolation is for: the current folder ('' or its
+    # absolute path) and the folder holding the playground package. What is left (site-packages, a
+    # virtualenv's, PYTHONPATH's entries) lets the child find numpy and numba wherever the parent did.
+    unsafe = {"", os.getcwd(), os.path.dirname(os.path.dirname(package_init))}
+    extra = [p for p in sys.path if p not in unsafe and os.path.abspath(p) not in unsafe]
+    return [sys.executable, "-I", "-c", _BOOTSTRAP, package_init, *extra]
+
+
 class Child:
     """The parent's handle on the training process: a subprocess and, once it has called back, its connection.
 
-    A plain `python -m playground.train_server` rather than multiprocessing's spawn, which re-runs
-    the parent's main script in the child unless it is guarded; the connection is a
+    A plain subprocess (child_command) rather than multiprocessing's spawn, which re-runs the
+    parent's main script in the child unless it is guarded; the connection is a
     multiprocessing Listener (a Unix socket, or a named pipe on Windows) with a random key.
     """
 
     def __init__(self, experiment, grid_size: int = 100, record_every: int = 10):
-        import os
         import secrets
         import subprocess
-        import sys
         from multiprocessing.connection import Listener
 
         key = secrets.token_bytes(32)
         self._listener = Listener(authkey=key)
         self._init = (experiment, grid_size, record_every)
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env = dict(os.environ)
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self.process = subprocess.Popen([sys.executable, "-m", "playground.train_server"],
-                                        stdin=subprocess.PIPE, env=env)
+        self.process = subprocess.Popen(child_command(), stdin=subprocess.PIPE)
         self.process.stdin.write(f"{self._listener.address}\n{key.hex()}\n".encode())
         self.process.stdin.close()
         self.conn = None

@@ -18,6 +18,8 @@ import threading
 
 import numpy as np
 
+HEARTBEAT_S = 1.0  # the child says ("alive", None) this often, so the window can tell a hung child
+
 def freeze(value):
     """Mark every array inside a received Snapshot (or Recording) read-only again (pickling drops it)."""
     if isinstance(value, np.ndarray):
@@ -49,6 +51,14 @@ class _Server:
         self._sender.start()
         self.session = TrainingSession(experiment, self.send, grid_size=grid_size,
                                        recorder=Recorder(every=record_every))
+        self._beating = threading.Event()
+        self._heart = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+        self._heart_started = False
+
+    def _beat(self) -> None:
+        """("alive", None) every HEARTBEAT_S while the process runs (a stopped process sends none)."""
+        while not self._beating.wait(HEARTBEAT_S):
+            self.send("alive", None)
 
     def send(self, kind: str, value) -> None:
         self._outbox.put((kind, value))
@@ -65,6 +75,9 @@ class _Server:
 
     def receive(self, block: bool):
         """The next command from the window, or None (waiting up to 0.1 s for one with block)."""
+        if not self._heart_started:  # from the first call on: by then the kernel is compiled, which
+            self._heart_started = True  # may hold the GIL for seconds
+            self._heart.start()
         if self.conn.poll(0.1 if block else 0):
             return self.conn.recv()
         return None
@@ -74,6 +87,7 @@ class _Server:
 
     def close(self) -> None:
         """Send what is queued, then "bye"; returns when it is out (or the window is gone)."""
+        self._beating.set()
         self._outbox.put(("bye", None))
         self._outbox.put(None)
         self._sender.join(5.0)
@@ -145,32 +159,59 @@ class Child:
 
         key = secrets.token_bytes(32)
         self._listener = Listener(authkey=key)
+        self._address = self._listener.address  # kept: a closed Listener no longer tells it
         self._init = (experiment, grid_size, record_every)
+        self._abandoned = False
         self.process = subprocess.Popen(child_command(), stdin=subprocess.PIPE)
-        self.process.stdin.write(f"{self._listener.address}\n{key.hex()}\n".encode())
-        self.process.stdin.close()
+        try:
+            self.process.stdin.write(f"{self._address}\n{key.hex()}\n".encode())
+            self.process.stdin.close()
+        except BrokenPipeError:  # it died at once: the relay's start watch reports it
+            pass
         self.conn = None
 
     def accept(self):
-        """Wait for the child to call back (returns None if the listener was closed meanwhile)."""
+        """Wait for the child to call back (returns None if stop_waiting() was called meanwhile)."""
+        from multiprocessing import AuthenticationError
+
         try:
-            self.conn = self._listener.accept()
-        except OSError:
+            conn = self._listener.accept()
+        except (OSError, EOFError, AuthenticationError):  # stop_waiting()'s knock, or the listener closed
             return None
         finally:
             self._listener.close()
+        if self._abandoned:
+            conn.close()
+            return None
+        self.conn = conn
         self.conn.send(("init", self._init))
         return self.conn
 
     def stop_waiting(self) -> None:
-        """Make a pending accept() give up (the child never called back)."""
+        """Make a pending accept() give up (the child never called back, or died first).
+
+        Closing the listener does not wake an accept() blocked in the kernel (Linux), so knock:
+        a connection that hangs up at once makes accept() fail its handshake and return.
+        """
+        import socket
+        from multiprocessing.connection import address_type
+
+        self._abandoned = True
+        address = self._address
+        if address_type(address) == "AF_UNIX":
+            try:
+                with socket.socket(socket.AF_UNIX) as knock:
+                    knock.connect(address)
+            except OSError:  # closed already: nobody is waiting
+                pass
         self._listener.close()
 
     def close(self, timeout: float = 5.0) -> None:
         """Ask the child to end, wait for it, and kill it if it does not."""
         import subprocess
 
-        self._listener.close()  # a relay still waiting in accept() gives up
+        if self.conn is None:
+            self.stop_waiting()  # a relay still waiting in accept() gives up
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -217,7 +217,7 @@ class ProcessTrainingWorker(QThread):
             for command in self._unsent:
                 conn.send(command)
             self._unsent.clear()
-        last_heard = time.monotonic()
+        last_heard = last_trim = time.monotonic()
         self.heartbeat_at = None
         silence_limit = START_TIMEOUT_S  # until the first heartbeat: the child may be compiling its kernel
         while True:
@@ -235,6 +235,9 @@ class ProcessTrainingWorker(QThread):
             if kind == "alive":
                 self.heartbeat_at = last_heard
                 silence_limit = self.stall_timeout_s
+                if last_heard - last_trim >= train_server.TRIM_EVERY_S:  # the window's own heap (see there)
+                    train_server.trim_free_memory()
+                    last_trim = last_heard
             elif kind == "snapshot":
                 if recovering:
                     recovering = False

@@ -174,3 +174,29 @@ def test_a_child_that_dies_before_calling_back_is_reported_at_once(qtbot, monkey
         worker.stop()
     assert "did not start (exit code 3), 2 times in a row" in stopped.args[0]
     assert time.monotonic() - started < 15
+
+
+def test_the_window_process_returns_freed_heap_while_the_child_trains(qtbot, worker, monkeypatch):
+    """The relay trims the window's heap every TRIM_EVERY_S (memory that only grew: train_server)."""
+    trims = []
+    monkeypatch.setattr(train_server, "TRIM_EVERY_S", 0.5)
+    monkeypatch.setattr(train_server, "trim_free_memory", lambda: trims.append(1) or True)
+    qtbot.waitUntil(lambda: len(trims) >= 2, timeout=30000)
+
+
+def test_trim_free_memory_gives_freed_pages_back(tmp_path):
+    """Free 40 MB of small blocks (below the raised mmap threshold: they stay in the heap) and trim."""
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        assert train_server.trim_free_memory() is False
+        return
+
+    def rss_mb():
+        return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS")) / 1024
+
+    blocks = [bytearray(b"x" * 4096) for _ in range(10_000)]  # ~40 MB in 4 KB blocks, touched
+    held = rss_mb()
+    del blocks
+    train_server.trim_free_memory()
+    assert rss_mb() < held - 20  # most of it went back

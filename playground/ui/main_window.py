@@ -95,7 +95,7 @@ class TrainingStoppedBanner(QFrame):
         self.retry_button.clicked.connect(self.sigTryAgain)
         row = QHBoxLayout(self)
         row.setContentsMargins(8, 4, 8, 4)
-        icon = QLabel("⏹")
+        icon = QLabel("■")
         icon.setStyleSheet("color: #c77700; font-size: 20px;")
         row.addWidget(icon)
         row.addWidget(self.message, 1)

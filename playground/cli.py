@@ -77,6 +77,21 @@ def positive_int(text: str) -> int:
     return value
 
 
+GRID_RANGE = (2, 400)  # the decision map's points per side: the window uses 100; 400² is 160,000 a forward pass
+
+
+def grid_size(text: str) -> int:
+    """The hidden --grid option: a whole number in GRID_RANGE (0 crashed, 10⁶ would exhaust memory)."""
+    low, high = GRID_RANGE
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: a whole number from {low} to {high}")
+    return value
+
+
 def train_summary(trainer, seconds: float) -> dict:
     """The JSON result of `playground train` (keys are a contract)."""
     snap = trainer.snapshot()
@@ -168,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("experiment", help="a .json or .toml experiment")
     train.add_argument("--steps", type=positive_int, default=1000, help="minibatch updates (default 1000)")
     train.add_argument("--json", action="store_true", help="print one JSON object")
-    train.add_argument("--grid", type=int, default=100, help=argparse.SUPPRESS)
+    train.add_argument("--grid", type=grid_size, default=100, help=argparse.SUPPRESS)
     train.set_defaults(func=cmd_train)
 
     export.register_cli(sub)

@@ -716,7 +716,7 @@ def _fps(text: str) -> float:
 
 
 def register_cli(subparsers) -> None:
-    from .cli import positive_int
+    from .cli import grid_size, positive_int
 
     p = subparsers.add_parser(
         "export", help="train headless and write a GIF, MP4 or PNG",
@@ -732,7 +732,7 @@ def register_cli(subparsers) -> None:
                    help="boundary: the decision map with points; network: neurons and their maps; window: the whole layout")
     p.add_argument("--size", default="600x600", metavar="WxH", help="pixels, caption included (default 600x600)")
     p.add_argument("--no-caption", action="store_true", help="leave out the line with step, activation, loss, accuracy, dead share")
-    p.add_argument("--grid", type=_positive(int), default=100, help=__import__("argparse").SUPPRESS)
+    p.add_argument("--grid", type=grid_size, default=100, help=__import__("argparse").SUPPRESS)
     p.set_defaults(func=cmd_export)
 
 

@@ -120,6 +120,8 @@ def test_a_good_file_just_under_the_limits_still_loads(tmp_path):
     (["export", "x.json"], "the following arguments are required: -o/--output"),
     (["export", "x.json", "-o", "x.gif", "--view", "side"], "argument --view: invalid choice: 'side'"),
     (["train", "x.json", "--bogus"], "unrecognized arguments: --bogus"),
+    (["train", "x.json", "--grid", "0"], "argument --grid: '0' is not allowed: a whole number from 2 to 400"),
+    (["export", "x.json", "-o", "x.gif", "--grid", "100000"], "argument --grid: '100000' is not allowed"),
 ])
 def test_argparse_errors_are_one_line(capsys, argv, fragment):
     with pytest.raises(SystemExit) as exited:

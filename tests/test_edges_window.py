@@ -116,6 +116,10 @@ def test_a_window_whose_training_process_keeps_failing_says_so_and_can_try_again
     assert "Training has stopped" in window.stopped_banner.message.text()
     assert "2 times in a row" in window.stopped_banner.message.text()
     assert not window.run_bar.play_button.isChecked()
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # Play with nothing behind it: released at once
+    qtbot.waitUntil(lambda: not window.run_bar.play_button.isChecked(), timeout=5000)
+    qtbot.wait(500)
+    assert window.stopped_banner.isVisible()  # the message stays (the status bar's went after 15 s)
     qtbot.mouseClick(window.stopped_banner.retry_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.stopped_banner.isVisible(), timeout=60000)  # a new child's snapshot
     window.train_steps(7)

@@ -129,6 +129,8 @@ def test_a_child_crashing_five_times_recovers_each_time_then_gives_up_visibly(qt
     assert running and running[-1] is False  # Play is released
     qtbot.waitUntil(lambda: not worker.isRunning(), timeout=10000)
     assert worker.gave_up
+    with qtbot.waitSignal(worker.sigRunning, timeout=5000, check_params_cb=lambda playing: playing is False):
+        worker.play()  # nothing can train: Play is released at once, not left pressed
     with qtbot.waitSignal(worker.sigSnapshot, timeout=30000, check_params_cb=lambda s: s.step == 0):
         worker.retry()  # the window's "Try again"
     assert not worker.gave_up

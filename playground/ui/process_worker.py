@@ -77,6 +77,9 @@ class ProcessTrainingWorker(QThread):
 
     # ---- GUI thread API ------------------------------------------------------------------------
     def _send(self, command: str, arg=None) -> None:
+        if self.gave_up and command in ("play", "step"):  # nothing trains: Play must not stay pressed
+            self.sigRunning.emit(False)
+            return
         with self._send_lock:
             if self._conn is None:
                 self._unsent.append((command, arg))

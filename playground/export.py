@@ -7,7 +7,9 @@ when frames are drawn.
 
 Writing is atomic: frames go to a hidden temporary file in the output's folder, renamed into place
 only when complete; on any failure or cancel the temporary file is removed, so a half-written
-export never exists under the requested name.
+export never exists under the requested name, and one left by a killed export (its name carries
+the pid) is removed by the next export to the same place. `playground export` stops on SIGINT or
+SIGTERM between frames (a flag, never an exception through Qt): exit 130/143, one line, no file.
 """
 
 from __future__ import annotations

@@ -7,7 +7,10 @@ more than one core. In a child process the Trainer has a core of its own, and th
 never waits for it.
 
 Protocol (multiprocessing Connection, pickled tuples): the parent sends TrainingSession's commands
-and receives its messages (session.py), then ("bye", None) when the child ends. No Qt here.
+and receives its messages (session.py), ("alive", None) every HEARTBEAT_S, then ("bye", None) when
+the child ends. Pickle travels only over this private connection (a socket with a random key, whose
+peer is our own child); no file the app reads or writes is a pickle. The child runs isolated
+(child_command): nothing from the folder it was started in is imported. No Qt here.
 """
 
 from __future__ import annotations

@@ -7,8 +7,11 @@ stderr naming the file, the field and what is allowed), 1 an internal error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+import threading
 import time
 from . import __version__, bench, bundled, export
 from .experiment import Experiment, ExperimentError
@@ -30,6 +33,45 @@ def experiment_path(path: str) -> str:
     return str(example) if example else path
 
 
+class Stopped(Exception):
+    """SIGINT or SIGTERM asked a command to stop: one line, exit 128 + the signal's number."""
+
+    def __init__(self, signum: int, outcome: str):
+        super().__init__(f"stopped by {signal.Signals(signum).name}; {outcome}")
+        self.signum = signum
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM; the work checks it where stopping is safe (check() raises Stopped)."""
+
+    def __init__(self, outcome: str):
+        self.outcome = outcome
+        self.signum: int | None = None
+
+    def __call__(self, signum, frame) -> None:  # the signal handler: no exception from here
+        if self.signum is None:
+            self.signum = signum
+
+    def check(self) -> None:
+        if self.signum is not None:
+            raise Stopped(self.signum, self.outcome)
+
+
+@contextlib.contextmanager
+def stop_on_signals(outcome: str):
+    """SIGINT and SIGTERM set a StopFlag instead of interrupting, for the duration (main thread)."""
+    flag = StopFlag(outcome)
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = {sig: signal.signal(sig, flag) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def load_experiment(path: str) -> Experiment:
     try:
         return Experiment.load(experiment_path(path))
@@ -44,6 +86,21 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative; use 0 or more")
+    return value
+
+
+GRID_RANGE = (2, 400)  # the decision map's points per side: the window uses 100; 400² is 160,000 a forward pass
+
+
+def grid_size(text: str) -> int:
+    """The hidden --grid option: a whole number in GRID_RANGE (0 crashed, 10⁶ would exhaust memory)."""
+    low, high = GRID_RANGE
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: a whole number from {low} to {high}")
     return value
 
 
@@ -194,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("experiment", help="a .json or .toml experiment")
     train.add_argument("--steps", type=positive_int, default=1000, help="minibatch updates (default 1000)")
     train.add_argument("--json", action="store_true", help="print one JSON object")
-    train.add_argument("--grid", type=int, default=100, help=argparse.SUPPRESS)
+    train.add_argument("--grid", type=grid_size, default=100, help=argparse.SUPPRESS)
     train.set_defaults(func=cmd_train)
 
     export.register_cli(sub)
@@ -214,7 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     except BadInput as error:
         print(f"playground: {error}", file=sys.stderr)
         return 2
+    except Stopped as stopped:
+        print(f"playground: {stopped}", file=sys.stderr)
+        return 128 + stopped.signum
     except KeyboardInterrupt:
+        print("playground: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `playground examples | head`: the reader left early, nothing went wrong
         import os

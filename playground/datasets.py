@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from .experiment import Data, ExperimentError
+from .experiment import MAX_COORDINATE, Data, ExperimentError, read_text_file, shown
 
 Generator = Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]
 EXTENT = 6.0  # the input plane shown and sampled: [-EXTENT, EXTENT]²
@@ -183,35 +183,79 @@ def make_split(data: Data, seed: int) -> DataSplit:
     return DataSplit(*parts, scaling=scaling)
 
 
+MAX_CSV_POINTS = 5000  # the experiment's limit on data.points
+SKIPPED_SHOWN = 3  # skipped lines named in a refusal; every one is in the warnings
+
+
+def _csv_row(line: str) -> tuple[list[float] | None, str]:
+    """One CSV line as [x, y, label 0/1], or None and the reason it is not one."""
+    try:
+        cells = next(csv.reader([line], strict=True))
+    except csv.Error as error:  # each line on its own: one stray quote cannot swallow the lines after it
+        text = str(error)
+        if "field larger than field limit" in text:
+            return None, f"a field longer than {csv.field_size_limit():,} characters"
+        return None, "an unclosed quote" if "end of data" in text or "quote" in text else text
+    except StopIteration:
+        return None, "no fields"
+    if len(cells) != 3:
+        return None, f"{len(cells)} field{'s' if len(cells) != 1 else ''}, not x,y,label"
+    values = []
+    for name, cell in zip(("x", "y", "label"), cells):
+        try:
+            values.append(float(cell))
+        except ValueError:
+            return None, f"{name} = {shown(cell.strip())} is not a number"
+    x, y, label = values
+    for name, value in (("x", x), ("y", y)):
+        if not (math.isfinite(value) and abs(value) <= MAX_COORDINATE):
+            return None, f"{name} = {cell_text(value)} is not allowed: from -{MAX_COORDINATE:g} to {MAX_COORDINATE:g}"
+    if label not in (0.0, 1.0, -1.0):
+        return None, f"label {cell_text(label)} is not 0 or 1 (or TF Playground's -1 for 0)"
+    return [x, y, 1 if label == 1.0 else 0], ""  # TF Playground's -1 reads as 0
+
+
+def cell_text(value: float) -> str:
+    return f"{value:g}"
+
+
 def load_points_csv(path: str | Path) -> tuple[list[list[float]], list[str]]:
     """Read x,y,label rows from a CSV; returns (rows, warnings). A header line is allowed.
 
-    Junk rows are skipped with a warning that names the line; a file with fewer than 10 good rows
-    or only one label raises ExperimentError naming the file and what is allowed.
+    Every line is accounted for: loaded, or named in a warning with its number and the reason
+    (a bad line never hides the ones after it). A file with fewer than 10 good rows, only one
+    label or more than 5000 rows raises ExperimentError naming the file, what is wrong and the
+    first skipped lines.
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ExperimentError(f"{path}: cannot read the file ({error})") from None
+    text = read_text_file(path, encoding="utf-8-sig")  # a regular file of at most a few MB
     rows, warnings = [], []
-    for line_no, cells in enumerate(csv.reader(text.splitlines()), start=1):
-        if not cells or all(not c.strip() for c in cells):
+    seen_content = False
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
             continue
-        try:
-            if len(cells) != 3:
-                raise ValueError
-            x, y, label = (float(c) for c in cells)
-            if not (math.isfinite(x) and math.isfinite(y)) or label not in (0.0, 1.0, -1.0):
-                raise ValueError
-        except ValueError:
-            if not (line_no == 1 and not rows):  # a header is not junk
-                warnings.append(f"line {line_no} skipped: {','.join(cells)[:40]!r} is not x,y,label (label 0 or 1)")
+        row, reason = _csv_row(line)
+        first, seen_content = not seen_content, True
+        if row is None:
+            if first and reason.endswith("is not a number") and not any(c.isdigit() for c in line):
+                continue  # a header such as x,y,label is not junk
+            warnings.append(f"line {line_no} skipped: {reason}")
             continue
-        rows.append([x, y, 1 if label == 1.0 else 0])  # TF Playground's -1 reads as 0
-    if len(rows) < 10 or len({r[2] for r in rows}) < 2:
-        raise ExperimentError(
-            f"{path}: {len(rows)} usable rows; need at least 10 rows of x,y,label with both labels 0 and 1")
-    if len(rows) > 5000:
-        raise ExperimentError(f"{path}: {len(rows)} rows; at most 5000 are allowed")
+        rows.append(row)
+
+    def skipped() -> str:
+        if not warnings:
+            return ""
+        return (f"; {len(warnings):,} line{'s' if len(warnings) != 1 else ''} skipped, e.g. "
+                + "; ".join(w.replace(" skipped", "") for w in warnings[:SKIPPED_SHOWN]))
+
+    if len(rows) < 10:
+        raise ExperimentError(f"{path}: {len(rows)} usable rows; need at least 10 rows of x,y,label "
+                              f"with both labels 0 and 1{skipped()}")
+    labels = {r[2] for r in rows}
+    if len(labels) < 2:
+        raise ExperimentError(f"{path}: all {len(rows):,} usable rows have label {labels.pop()}; both labels "
+                              f"0 and 1 are needed{skipped()}")
+    if len(rows) > MAX_CSV_POINTS:
+        raise ExperimentError(f"{path}: {len(rows):,} usable rows; at most {MAX_CSV_POINTS} are allowed")
     return rows, warnings

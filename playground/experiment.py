@@ -10,6 +10,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
+import reprlib
+import stat
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,17 +36,70 @@ REGULARIZATION_NAMES = ("none", "l1", "l2")
 MAX_LAYERS = 8
 MAX_UNITS = 32
 
+# Limits on what is read, so no file can hang, exhaust memory or overflow the engine:
+MAX_FILE_BYTES = 4 * 1024 * 1024  # 5,000 points written out as JSON are ~0.2 MB; 4 MB is generous
+MAX_DEPTH = 16  # the format nests 3 deep (data.points[i][j]); anything deeper is not an experiment
+MAX_NUMBER_DIGITS = 40  # a whole number longer than this is refused before Python converts it
+# Coordinates of custom points: the engine works in float32 (max 3.4e38) and squares its inputs
+# (x1_sq, x1x2), so |x| must stay far below sqrt(3.4e38) = 1.8e19; 1e6 leaves the network's sums
+# room too. TF Playground's own data lies within ±6.
+MAX_COORDINATE = 1e6
+SHOWN_CHARS = 80  # a refused value is echoed at most this long
+
 
 class ExperimentError(ValueError):
     """A bad experiment: the message names the field, the value and what is allowed."""
 
 
+class _ShortRepr(reprlib.Repr):
+    """repr() that stays short on huge lists, deep nesting and long strings or numbers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxlist, self.maxtuple, self.maxdict = 3, 6, 6, 4
+        self.maxstring, self.maxother, self.maxlong = SHOWN_CHARS, SHOWN_CHARS, 30
+
+    def repr_int(self, x: int, level: int) -> str:
+        try:
+            text = repr(x)
+        except ValueError:  # more digits than Python converts to text (sys.get_int_max_str_digits)
+            return f"<a whole number of about {int(x.bit_length() * math.log10(2)) + 1} digits>"
+        return text if len(text) <= self.maxlong else f"{text[:12]}… ({len(text.lstrip('-'))} digits)"
+
+    def repr_str(self, x: str, level: int) -> str:
+        return repr(x[:SHOWN_CHARS + 1])  # shown() cuts it, with "…" where it was cut
+
+
+_short_repr = _ShortRepr()
+
+
+def shown(value: Any) -> str:
+    """A value as an error message echoes it: its repr, cut to SHOWN_CHARS with "…"."""
+    text = _short_repr.repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 1] + "…"
+
+
 def _fail(field_name: str, value: Any, allowed: str) -> None:
-    raise ExperimentError(f"{field_name} = {value!r} is not allowed: {allowed}")
+    if not field_name.isprintable() or len(field_name) > SHOWN_CHARS:  # an unknown key is user text
+        field_name = shown(field_name)
+    raise ExperimentError(f"{field_name} = {shown(value)} is not allowed: {allowed}")
+
+
+class LongNumber:
+    """A JSON whole number with more than MAX_NUMBER_DIGITS digits, kept as text: no field takes it,
+    so validation refuses it by name (converting 4,301+ digits would raise, and 309+ overflow float)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"{self.text[:12]}… ({len(self.text.lstrip('-'))} digits)"
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return isinstance(value, int) or math.isfinite(value)  # any int is finite (and may not fit a float)
 
 
 def _check_number(name: str, value: Any, low: float, high: float, *, integer: bool = False) -> None:
@@ -98,19 +155,24 @@ class Data:
 
 
 def _checked_points(points: Any) -> tuple[tuple[float, float, int], ...]:
-    allowed = "a list of at least 10 [x, y, label] rows with finite x, y and label 0 or 1, both labels present"
+    allowed = (f"a list of at least 10 [x, y, label] rows with x and y from -{MAX_COORDINATE:g} to "
+               f"{MAX_COORDINATE:g} and label 0 or 1, both labels present")
     if not isinstance(points, (list, tuple)) or len(points) < 10 or len(points) > 5000:
         _fail("data.points", f"<{type(points).__name__} of {len(points) if hasattr(points, '__len__') else '?'}>",
               allowed + ", at most 5000 rows")
     rows = []
     for i, row in enumerate(points):
-        if (not isinstance(row, (list, tuple)) or len(row) != 3 or not _is_number(row[0])
-                or not _is_number(row[1]) or row[2] not in (0, 1) or isinstance(row[2], bool)):
+        if (not isinstance(row, (list, tuple)) or len(row) != 3 or not _is_coordinate(row[0])
+                or not _is_coordinate(row[1]) or isinstance(row[2], bool) or row[2] not in (0, 1)):
             _fail(f"data.points[{i}]", row, allowed)
         rows.append((float(row[0]), float(row[1]), int(row[2])))
     if len({r[2] for r in rows}) < 2:
         _fail("data.points", "<only one label>", allowed)
     return tuple(rows)
+
+
+def _is_coordinate(value: Any) -> bool:
+    return _is_number(value) and abs(value) <= MAX_COORDINATE
 
 
 @dataclass(frozen=True)
@@ -214,7 +276,7 @@ class Experiment:
 
     def __post_init__(self) -> None:
         _check_number("seed", self.seed, 0, 2**31 - 1, integer=True)
-        if self.version != FORMAT_VERSION:
+        if not _is_version(self.version):
             _fail("version", self.version, f"{FORMAT_VERSION}")
 
     # ---- editing -------------------------------------------------------------------------------
@@ -271,23 +333,11 @@ class Experiment:
     def load(cls, path: str | Path) -> Experiment:
         """Read a .json or .toml file; every problem becomes an ExperimentError naming the file."""
         path = Path(path)
+        if path.suffix.lower() not in (".json", ".toml"):  # before reading: it may be anything
+            raise ExperimentError(f"{path}: unknown file type {path.suffix!r}; allowed: .json, .toml")
+        text = read_text_file(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as error:
-            raise ExperimentError(f"{path}: cannot read the file ({error.strerror or error})") from None
-        except UnicodeDecodeError:
-            raise ExperimentError(f"{path}: not a text file (expected JSON or TOML)") from None
-        try:
-            if path.suffix.lower() == ".toml":
-                raw = tomllib.loads(text)
-            elif path.suffix.lower() == ".json":
-                raw = json.loads(text)
-            else:
-                raise ExperimentError(f"{path}: unknown file type {path.suffix!r}; allowed: .json, .toml")
-        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
-            raise ExperimentError(f"{path}: not valid {path.suffix[1:].upper()}: {error}") from None
-        try:
-            return cls.from_dict(raw)
+            return cls.from_dict(parse_text(text, path.suffix))
         except ExperimentError as error:
             raise ExperimentError(f"{path}: {error}") from None
 
@@ -307,6 +357,87 @@ class Experiment:
 def migrate(raw: dict[str, Any]) -> dict[str, Any]:
     """Bring an older file up to FORMAT_VERSION. Version 1 is the first, so only checks it."""
     version = raw.get("version", FORMAT_VERSION)
-    if version != FORMAT_VERSION:
+    if not _is_version(version):
         _fail("version", version, f"{FORMAT_VERSION} (this playground reads version {FORMAT_VERSION} files)")
+    return raw
+
+
+def _is_version(value: Any) -> bool:
+    """The version this playground reads (true == 1 in Python, but is not a version)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value == FORMAT_VERSION
+
+
+# ---- reading files -------------------------------------------------------------------------------
+_FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a device"),
+               (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+
+
+def read_text_file(path: str | Path, limit: int = MAX_FILE_BYTES, encoding: str = "utf-8") -> str:
+    """The text of a regular file of at most `limit` bytes, or an ExperimentError naming the file.
+
+    Pipes, devices (a symlink to /dev/zero) and folders are refused before they are opened, and
+    opened non-blocking in case one appears meanwhile, so nothing can hang the reader.
+    """
+    path = Path(path)
+
+    def refuse_kind(mode: int) -> None:
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+            raise ExperimentError(f"{path}: cannot read {kind}; give a regular file")
+
+    try:
+        refuse_kind(os.stat(path).st_mode)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as file:
+            refuse_kind(os.fstat(file.fileno()).st_mode)
+            data = file.read(limit + 1)
+    except OSError as error:
+        raise ExperimentError(f"{path}: cannot read the file ({error.strerror or error})") from None
+    if len(data) > limit:
+        raise ExperimentError(f"{path}: larger than {limit / 2**20:g} MB, which is the most allowed")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        raise ExperimentError(f"{path}: not a text file (expected UTF-8 text)") from None
+
+
+def _json_int(text: str) -> int | LongNumber:
+    return LongNumber(text) if len(text) > MAX_NUMBER_DIGITS else int(text)
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and tables nest (iteratively: a deep document must not overflow the stack)."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, (list, dict)):
+            level += 1
+            if level > MAX_DEPTH:
+                return level
+            deepest = max(deepest, level)
+            todo.extend((child, level) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def parse_text(text: str, suffix: str) -> Any:
+    """Parse an experiment file's text (".json" or ".toml") into plain values, or ExperimentError
+    saying why in one line. Huge numbers and deep nesting are refused, never raised."""
+    kind = suffix.lower()
+    try:
+        if kind == ".toml":
+            raw = tomllib.loads(text)
+        elif kind == ".json":
+            raw = json.loads(text, parse_int=_json_int)
+        else:
+            raise ExperimentError(f"unknown file type {suffix!r}; allowed: .json, .toml")
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
+        reason = " ".join(str(error).split())  # one line
+        raise ExperimentError(f"not valid {kind[1:].upper()}: {shown(reason)[1:-1]}") from None
+    except RecursionError:
+        raise ExperimentError(f"not an experiment: lists or tables nested more than {MAX_DEPTH} deep") from None
+    except ValueError:  # tomllib: a whole number of more digits than Python converts
+        raise ExperimentError(f"not valid {kind[1:].upper()}: a number has more digits than Python reads "
+                              f"(at most {sys.get_int_max_str_digits():,})") from None
+    if _depth(raw) > MAX_DEPTH:
+        raise ExperimentError(f"not an experiment: lists or tables nested more than {MAX_DEPTH} deep")
     return raw

@@ -7,13 +7,16 @@ when frames are drawn.
 
 Writing is atomic: frames go to a hidden temporary file in the output's folder, renamed into place
 only when complete; on any failure or cancel the temporary file is removed, so a half-written
-export never exists under the requested name.
+export never exists under the requested name, and one left by a killed export (its name carries
+the pid) is removed by the next export to the same place. `playground export` stops on SIGINT or
+SIGTERM between frames (a flag, never an exception through Qt): exit 130/143, one line, no file.
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import re
 import sys
 import tempfile
 import threading
@@ -29,6 +32,9 @@ VIEWS = ("boundary", "network", "window")
 DEFAULT_SIZE = (600, 600)
 MIN_SIDE, MAX_SIDE = 32, 4096  # pixels
 MAX_FPS = 60
+# A frame held 10 s is a slide show already; GIF delays top out at 655.35 s (16 bits of 1/100 s),
+# and Pillow failed on --fps 0.001
+MIN_FPS = 0.1
 GIF_MAX_FPS = 50  # GIF delays are in 1/100 s and browsers slow anything under 2/100 s to 1/10 s
 GIF_END_HOLD_S = 1.5  # the last GIF frame stays this long before the loop restarts
 MP4_CRF = 20  # x264 constant quality: 18 is visually lossless, 23 the default; flat maps compress well
@@ -70,8 +76,9 @@ class ExportOptions:
         if not (MIN_SIDE <= w <= MAX_SIDE and MIN_SIDE <= h <= MAX_SIDE):
             raise ExportError(f"size {w}x{h} is not allowed: width and height from {MIN_SIDE} to {MAX_SIDE} pixels")
         limit = GIF_MAX_FPS if self.format == "gif" else MAX_FPS
-        if not (0 < self.fps <= limit):
-            raise ExportError(f"fps {self.fps:g} is not allowed for {self.format.upper()}: more than 0, at most {limit}")
+        if not (MIN_FPS <= self.fps <= limit):
+            raise ExportError(f"fps {self.fps:g} is not allowed for {self.format.upper()}: "
+                              f"from {MIN_FPS:g} to {limit}")
         if self.every < 1:
             raise ExportError(f"every {self.every} is not allowed: a whole number from 1")
         if self.format == "mp4" and (w % 2 or h % 2):
@@ -107,16 +114,23 @@ def parse_size(text: str) -> tuple[int, int]:
 class AtomicFile:
     """A temporary file next to `path`, renamed onto it by commit() and removed by discard().
 
-    Created at once, so an unwritable folder is reported before any work is done.
+    Created at once, so an unwritable folder is reported before any work is done. Its name,
+    `.<stem>.<pid>.<random>.part<suffix>`, says which process writes it: a temporary left by an
+    export that was killed (SIGKILL, a power cut) is removed by the next export to the same place,
+    once its process is gone.
     """
+
+    STEM_CHARS = 60  # of the output's name in the temporary's, so a long name leaves room for the rest
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         parent = self.path.parent
+        _check_name_length(self.path)  # first: stat() itself fails on such a name
         if self.path.is_dir():
             raise ExportError(f"{self.path}: is a folder; give a file name such as {self.path / 'run.gif'}")
+        remove_stale_parts(self.path)
         try:
-            fd, name = tempfile.mkstemp(dir=parent, prefix=f".{self.path.stem}.", suffix=".part" + self.path.suffix)
+            fd, name = tempfile.mkstemp(dir=parent, prefix=_part_prefix(self.path), suffix=".part" + self.path.suffix)
         except OSError as error:
             reason = error.strerror or str(error)
             if not parent.exists():
@@ -140,6 +154,68 @@ class AtomicFile:
         if not self.done:
             self.temp.unlink(missing_ok=True)
             self.done = True
+
+
+def _part_prefix(path: Path, pid: int | None = None) -> str:
+    return f".{path.stem[:AtomicFile.STEM_CHARS]}.{os.getpid() if pid is None else pid}."
+
+
+def _check_name_length(path: Path) -> None:
+    try:
+        limit = os.pathconf(path.parent if str(path.parent) else ".", "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):  # no such folder (reported later), or no pathconf
+        limit = 255
+    if len(os.fsencode(path.name)) > limit:
+        raise ExportError(f"{shown_name(path.name)}: the file name is too long ({len(os.fsencode(path.name))} "
+                          f"bytes); at most {limit} are allowed here")
+
+
+def shown_name(name: str, limit: int = 60) -> str:
+    return name if len(name) <= limit else name[:limit - 1] + "…"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: no signal, only whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. EPERM: it exists, another user's
+        return True
+    return True
+
+
+def remove_stale_parts(path: Path) -> list[Path]:
+    """Remove the temporaries of earlier exports to `path` whose process has gone; returns them."""
+    if os.name != "posix":  # os.kill(pid, 0) would end the process on Windows
+        return []
+    stem = re.escape(path.stem[:AtomicFile.STEM_CHARS])
+    pattern = re.compile(rf"\.{stem}\.(\d+)\.[A-Za-z0-9_]+\.part{re.escape(path.suffix)}")
+    removed = []
+    try:
+        candidates = list(path.parent.glob(".*.part" + path.suffix))
+    except OSError:
+        return []
+    for candidate in candidates:
+        match = pattern.fullmatch(candidate.name)
+        if match and int(match.group(1)) != os.getpid() and not _process_alive(int(match.group(1))):
+            try:
+                candidate.unlink()
+                removed.append(candidate)
+            except OSError:
+                pass
+    return removed
+
+
+def write_failure(path: str | os.PathLike, error: OSError) -> ExportError:
+    """An OSError while writing (a full disk, a name the file system refuses) as one line for the user."""
+    reason = error.strerror
+    if not reason:  # ffmpeg's failures arrive as text, its own output included: take its last line
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = lines[-1] if lines else type(error).__name__
+        for known in ("No space left on device", "File name too long", "Permission denied"):
+            if known in str(error):
+                reason = known
+    return ExportError(f"{path}: cannot write the file ({shown_name(reason, 120)}); nothing was written")
 
 
 def check_frame_count(frames: int, options: ExportOptions) -> None:
@@ -205,47 +281,81 @@ class GifWriter:
 
 class Mp4Writer:
     """H.264 MP4 through imageio-ffmpeg's bundled ffmpeg: yuv420p and +faststart, so it plays in
-    browsers and slide software. Frames stream to ffmpeg's stdin; nothing is kept in memory."""
+    browsers and slide software. Frames stream to ffmpeg's stdin; nothing is kept in memory.
+
+    ffmpeg is started here, not through imageio_ffmpeg.write_frames, for three reasons:
+    - write_frames passes preexec_fn, which forces a real fork(); fork runs OpenBLAS's atfork
+      handler, which stops its thread pool under any thread inside a numpy matmul at that moment,
+      and that thread then spins forever (seen: `playground export -o x.mp4` hung at 100 % CPU).
+      Without preexec_fn (start_new_session is done by the C child code) subprocess uses vfork.
+    - its own session: Ctrl+C in a terminal reaches only us, and we stop ffmpeg ourselves, so a
+      stop is a stop and not an ffmpeg failure;
+    - its stderr goes to a file we read when it fails (a full disk is then one line, not ffmpeg's
+      dozen lines on the user's terminal).
+    """
 
     def __init__(self, path: Path, size: tuple[int, int], fps: float):
+        import subprocess
+
         import imageio_ffmpeg
 
         w, h = size
         if w % 2 or h % 2:
             raise ExportError(f"MP4 needs an even width and height, not {w}x{h}")
         self.path, self.size = path, size
-        # imageio-ffmpeg starts ffmpeg with preexec_fn=os.setpgrp, which forces a real fork(); fork runs
-        # OpenBLAS's atfork handler, which stops its thread pool under any thread that is inside a
-        # numpy matmul at that moment (the replay thread, the window's training thread), and that
-        # thread then spins forever (seen: `playground export -o x.mp4` hung at 100 % CPU). Without
-        # preexec_fn, subprocess uses vfork, which runs no atfork handlers. Cost: Ctrl+C reaches ffmpeg
-        # too, which is what we want anyway (the export is then cancelled and its file removed).
-        os.environ["IMAGEIO_FFMPEG_NO_PREVENT_SIGINT"] = "1"
-        self._gen = imageio_ffmpeg.write_frames(
-            str(path), (w, h), pix_fmt_in="rgb24", pix_fmt_out="yuv420p", fps=fps, codec="libx264",
-            quality=None, macro_block_size=1, ffmpeg_log_level="error",
-            output_params=["-crf", str(MP4_CRF), "-preset", MP4_PRESET, "-movflags", "+faststart", "-f", "mp4"])
-        self._gen.send(None)  # starts ffmpeg
+        self._log = tempfile.TemporaryFile()
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-f", "rawvideo", "-vcodec", "rawvideo",
+                   "-s", f"{w}x{h}", "-pix_fmt", "rgb24", "-r", f"{fps:g}", "-i", "-", "-an",
+                   "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-crf", str(MP4_CRF), "-preset", MP4_PRESET,
+                   "-movflags", "+faststart", "-f", "mp4", str(path)]
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                         stderr=self._log, start_new_session=True)
         self.frames = 0
+
+    def _failure(self) -> OSError:
+        """ffmpeg's reason, as an OSError (ENOSPC for a full disk)."""
+        import errno
+
+        self._log.seek(0)
+        text = self._log.read().decode("utf-8", "replace")
+        for code in (errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.ENAMETOOLONG, errno.EROFS):
+            if os.strerror(code) in text:
+                return OSError(code, os.strerror(code))
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        return OSError(f"ffmpeg failed: {lines[-1] if lines else f'exit code {self._process.poll()}'}")
 
     def append(self, frame: np.ndarray) -> None:
         h, w = frame.shape[:2]
         if (w, h) != self.size:
             raise ExportError(f"frame of {w}x{h} does not match the video's {self.size[0]}x{self.size[1]}")
-        self._gen.send(np.ascontiguousarray(frame[..., :3], dtype=np.uint8))
+        try:
+            self._process.stdin.write(np.ascontiguousarray(frame[..., :3], dtype=np.uint8).tobytes())
+        except (BrokenPipeError, ValueError):  # ffmpeg has ended: it says why in its log
+            self._process.wait()
+            raise self._failure() from None
         self.frames += 1
 
     def close(self) -> None:
         if not self.frames:
             self.abort()
             raise ExportError("no frames to write")
-        self._gen.close()  # waits for ffmpeg to finish the file
+        try:
+            self._process.stdin.close()
+        except BrokenPipeError:
+            pass
+        if self._process.wait() != 0:
+            raise self._failure()
+        self._log.close()
 
     def abort(self) -> None:
+        if self._process.poll() is None:
+            self._process.kill()  # a cancelled encode's file is removed anyway
         try:
-            self._gen.close()
-        except Exception:  # noqa: BLE001 - an aborted encode's file is removed anyway
+            self._process.stdin.close()
+        except OSError:
             pass
+        self._process.wait()
+        self._log.close()
 
 
 class PngWriter:
@@ -469,19 +579,28 @@ class Exporter:
             if self.done < self.total:
                 self._encoder.put(self._frame(self.indices[self.done]))
                 self.done += 1
+        except OSError as error:  # a full disk, ffmpeg gone: the user's to read, in one line
+            self.cancel()
+            raise write_failure(self._out.path, error) from None
         except BaseException:
             self.cancel()
             raise
         return self.done >= self.total
 
-    def finish(self) -> ExportResult:
-        """Encode what is queued and move the file into place."""
+    def finish(self, stop: Callable[[], None] | None = None) -> ExportResult:
+        """Encode what is queued and move the file into place. `stop()` is called just before the
+        file is moved into place and may raise to prevent that (a stop requested meanwhile)."""
         try:
             while not self.step():
                 pass
             self._encoder.close()
             self._prefetch.stop()
+            if stop is not None:
+                stop()
             path = self._out.commit()
+        except OSError as error:
+            self.cancel()
+            raise write_failure(self._out.path, error) from None
         except BaseException:
             self.cancel()
             raise
@@ -500,17 +619,25 @@ class Exporter:
         self._out.discard()
         self._cache.clear()
 
-    def run(self, progress: Callable[[int, int], None] | None = None) -> ExportResult:
-        """Everything at once (the command line)."""
-        while not self.step():
+    def run(self, progress: Callable[[int, int], None] | None = None,
+            stop: Callable[[], None] | None = None) -> ExportResult:
+        """Everything at once (the command line). `stop()` is called between frames and before the
+        file is moved into place; whatever it raises cancels the export (nothing is left behind)."""
+        try:
+            while not self.step():
+                if progress is not None:
+                    progress(self.done, self.total)
+                if stop is not None:
+                    stop()
             if progress is not None:
                 progress(self.done, self.total)
-        if progress is not None:
-            progress(self.done, self.total)
-        return self.finish()
+        except BaseException:
+            self.cancel()
+            raise
+        return self.finish(stop)
 
 
-def export_recording(recording, path, options: ExportOptions, *, progress=None) -> ExportResult:
+def export_recording(recording, path, options: ExportOptions, *, progress=None, stop=None) -> ExportResult:
     """Render a Recording offscreen with the app's views and write it (blocking; needs no screen)."""
     from .ui.export_render import FrameRenderer
 
@@ -518,7 +645,7 @@ def export_recording(recording, path, options: ExportOptions, *, progress=None) 
     renderer = FrameRenderer(options.view, options.size, caption=options.caption)
     try:
         exporter = Exporter(recording, path, options, renderer.render)
-        return exporter.run(progress)
+        return exporter.run(progress, stop)
     finally:
         renderer.close()
 
@@ -533,9 +660,15 @@ class Progress:
         self.width = width
         self._last = 0.0
         self._open = False
+        self._phases: set[str] = set()
 
     def __call__(self, label: str, done: int, total: int) -> None:
-        if not self.enabled:
+        if not self.enabled:  # a log, not a terminal: one line as each phase starts
+            if label not in self._phases:
+                self._phases.add(label)
+                unit = "frames" if label == "rendering" else "steps"
+                self.stream.write(f"playground: {label} {total:,} {unit}\n")
+                self.stream.flush()
             return
         now = time.perf_counter()
         if done < total and now - self._last < 0.1:
@@ -571,8 +704,21 @@ def _positive(kind):
     return parse
 
 
+def _fps(text: str) -> float:
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not MIN_FPS <= value <= MAX_FPS:  # nan fails too
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: a number from {MIN_FPS:g} to {MAX_FPS} "
+                                         f"(a GIF at most {GIF_MAX_FPS})")
+    return value
+
+
 def register_cli(subparsers) -> None:
-    from .cli import positive_int
+    from .cli import grid_size, positive_int
 
     p = subparsers.add_parser(
         "export", help="train headless and write a GIF, MP4 or PNG",
@@ -583,12 +729,12 @@ def register_cli(subparsers) -> None:
     p.add_argument("--steps", type=positive_int, default=1000, help="training steps (default 1000)")
     p.add_argument("--every", type=_positive(int), default=None, metavar="K",
                    help="record every K-th step, one frame each (default: steps/100, so ~100 frames)")
-    p.add_argument("--fps", type=_positive(float), default=20.0, help="frames per second (default 20)")
+    p.add_argument("--fps", type=_fps, default=20.0, help="frames per second (default 20)")
     p.add_argument("--view", choices=VIEWS, default="boundary",
                    help="boundary: the decision map with points; network: neurons and their maps; window: the whole layout")
     p.add_argument("--size", default="600x600", metavar="WxH", help="pixels, caption included (default 600x600)")
     p.add_argument("--no-caption", action="store_true", help="leave out the line with step, activation, loss, accuracy, dead share")
-    p.add_argument("--grid", type=_positive(int), default=100, help=__import__("argparse").SUPPRESS)
+    p.add_argument("--grid", type=grid_size, default=100, help=__import__("argparse").SUPPRESS)
     p.set_defaults(func=cmd_export)
 
 
@@ -617,41 +763,44 @@ def cmd_export(args) -> int:
     except ExportError as error:
         raise BadInput(str(error)) from None
 
+    from .cli import stop_on_signals
     from .recording import Recorder
     from .training import Trainer
 
-    _terminate_as_interrupt()
-    prepare_engine()
+    # SIGINT / SIGTERM only set a flag, checked between chunks of training and between frames: an
+    # exception raised from the handler would surface inside Qt's paint code, which swallows it
+    # (the export went on) or crashed. Stopped unwinds through Exporter.run, which removes the file.
     bar = Progress()
-    trainer = Trainer(experiment, grid_size=options.grid_size)
-    recorder = Recorder(every=every if fmt != "png" else max(1, args.steps), capacity=max(2, frames))
-    recorder.train(trainer, args.steps, progress=lambda d, t: bar("training", d, t))
-    recorder.record(trainer, force=True)  # the final state, also when steps is not a multiple of every
-    bar.end()
-    recording = recorder.recording(trainer.history())
-    try:
-        result = export_recording(recording, args.output, options, progress=lambda d, t: bar("rendering", d, t))
-    except ExportError as error:
-        raise BadInput(str(error)) from None
-    except KeyboardInterrupt:
-        bar.end()
-        raise
+    with stop_on_signals("no file was written") as stop:
+        try:
+            prepare_engine()
+            trainer = Trainer(experiment, grid_size=options.grid_size)
+            recorder = Recorder(every=every if fmt != "png" else max(1, args.steps), capacity=max(2, frames))
+
+            def training_progress(done, total):
+                stop.check()
+                bar("training", done, total)
+
+            recorder.train(trainer, args.steps, progress=training_progress)
+            stop.check()
+            recorder.record(trainer, force=True)  # the final state, also when steps is not a multiple of every
+            bar.end()
+            recording = recorder.recording(trainer.history())
+            try:
+                result = export_recording(recording, args.output, options,
+                                          progress=lambda d, t: bar("rendering", d, t), stop=stop.check)
+            except ExportError as error:
+                stop.check()  # ffmpeg gets Ctrl+C too: its failure is the stop, not a problem to report
+                raise BadInput(str(error)) from None
+        except BaseException:
+            bar.end()
+            stop.check()  # whatever failed after a stop request failed because of it
+            raise
     bar.end()
     note = f" (training diverged at step {trainer.step_count})" if trainer.diverged else ""
     print(f"{result.path}: {result.frames} frame{'s' if result.frames != 1 else ''}, "
           f"{result.size[0]}x{result.size[1]}, {result.bytes / 1024:.0f} KB in {result.seconds:.1f} s{note}")
     return 0
-
-
-def _terminate_as_interrupt() -> None:
-    """SIGTERM (kill, a CI timeout) unwinds like Ctrl+C, so the temporary file is removed."""
-    import signal
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, interrupt)
 
 
 # ---- measurements (for `playground bench`) -------------------------------------------------------

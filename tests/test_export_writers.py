@@ -81,7 +81,7 @@ def test_options_and_names_are_checked_with_clear_messages():
     assert parse_size("600x400") == (600, 400) and parse_size("300") == (300, 300)
     with pytest.raises(ExportError, match="WIDTHxHEIGHT"):
         parse_size("big")
-    with pytest.raises(ExportError, match="at most 50"):
+    with pytest.raises(ExportError, match="from 0.1 to 50"):
         ExportOptions(format="gif", fps=60).checked()
     with pytest.raises(ExportError, match="view 'side'"):
         ExportOptions(view="side").checked()

@@ -75,8 +75,21 @@ def test_export_imports_no_torch(guarded, tmp_path):
 
 
 def test_the_window_and_its_training_child_import_no_torch(guarded, tmp_path):
+    # The training child starts isolated (python -I: no PYTHONPATH, so no sitecustomize): the guard
+    # goes in front of its real bootstrap instead, through the command the window starts it with.
     out = tmp_path / "shot.png"
-    result, log = guarded("spiral_relu", "--steps", "50", "--screenshot", str(out), "--size", "1366x768")
+    code = textwrap.dedent(f"""
+        import sys
+        from playground import cli, train_server
+        real = train_server.child_command
+        def guarded_child():
+            command = real()
+            flag = command.index("-c")
+            return command[:flag + 1] + [{GUARD!r} + command[flag + 1]] + command[flag + 2:]
+        train_server.child_command = guarded_child
+        sys.exit(cli.main(["spiral_relu", "--steps", "50", "--screenshot", {str(out)!r}, "--size", "1366x768"]))
+    """)
+    result, log = guarded(code=code)
     assert result.returncode == 0, result.stderr
     assert "(1366x768) at step 50" in result.stdout  # trained in the child process, drawn in the window
     assert guarded.guarded_pids == 2  # the window's process and its training child both ran guarded

@@ -9,6 +9,9 @@ per pass of the event loop, and the worker makes the next one only after that (n
 from __future__ import annotations
 
 import dataclasses
+import logging
+import threading
+import traceback
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QRect, QSettings, QSize, QTimer, Qt, Signal
@@ -19,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..datasets import load_points_csv
+from ..divergence import RateTrial, find_stable_rate
 from ..experiment import Experiment, ExperimentError
 from .activation_view import ActivationView
 from .boundary_view import BoundaryView
@@ -48,6 +52,8 @@ def available_geometry(widget: QWidget) -> QRect:
     screen = widget.screen() or QGuiApplication.primaryScreen()
     return screen.availableGeometry()
 
+log = logging.getLogger(__name__)
+
 
 class DivergenceBanner(QFrame):
     """Says plainly that the run diverged, and offers a reset or a lower learning rate."""
@@ -75,10 +81,49 @@ class DivergenceBanner(QFrame):
         row.addWidget(self.lower_button)
         self.hide()
 
-    def show_message(self, text: str, learning_rate: float) -> None:
-        self.message.setText(f"<b>The run diverged.</b> {text} Training is paused; the experiment is kept.")
-        self.lower_button.setText(f"Learning rate → {learning_rate / 10:g} and reset")
-        self.lower_button.setEnabled(learning_rate / 10 >= 1e-6)
+    def show_message(self, text: str, learning_rate: float, trial: RateTrial | None = None) -> None:
+        """The divergence, and the lower rate on offer: measured by a trial (divergence.py) once it
+        is done; until then the button runs the trial when pressed."""
+        note = f" {trial.summary()}" if trial is not None else ""
+        self.message.setText(f"<b>The run diverged.</b> {text} Training is paused; the experiment is kept.{note}")
+        if trial is None:
+            self.lower_button.setText("Lower learning rate and reset")
+            self.lower_button.setToolTip("Tries lower rates from the same start and takes the first that trains")
+        elif trial.rate is None:
+            self.lower_button.setText(f"Learning rate → {trial.offered:g} and reset (may diverge again)")
+            self.lower_button.setToolTip(trial.summary())
+        else:
+            self.lower_button.setText(f"Learning rate → {trial.offered:g} and reset")
+            self.lower_button.setToolTip(trial.summary())
+        self.lower_button.setEnabled(learning_rate > 1e-6)
+        self.show()
+
+
+class TrainingStoppedBanner(QFrame):
+    """Training stopped for good (the training process kept failing): says so until Try again."""
+
+    sigTryAgain = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("stopped")
+        self.setStyleSheet("#stopped { background: #fff4d6; border: 2px solid #c77700; border-radius: 4px; }")
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.retry_button = QPushButton("Try again")
+        self.retry_button.clicked.connect(self.sigTryAgain)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 4, 8, 4)
+        icon = QLabel("■")
+        icon.setStyleSheet("color: #c77700; font-size: 20px;")
+        row.addWidget(icon)
+        row.addWidget(self.message, 1)
+        row.addWidget(self.retry_button)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.message.setText(f"<b>{text}</b>")
+        self.retry_button.setEnabled(True)
         self.show()
 
 
@@ -86,6 +131,7 @@ class MainWindow(QMainWindow):
     """The live window: run bar, data and hyper-parameter panels, network, boundary, charts."""
 
     sigDrawn = Signal(object)  # a snapshot has just been drawn (tests and screenshots wait on it)
+    _sigRateTrial = Signal(object, object)  # (experiment, RateTrial) from the trial's thread
 
     def __init__(self, experiment: Experiment | None = None, path: str | None = None,
                  start_worker: bool = True, grid_size: int = 100, worker_class=TrainingWorker,
@@ -130,6 +176,7 @@ class MainWindow(QMainWindow):
         self.worker.sigError.connect(lambda text: self.show_problem(text))
         self.worker.sigStatus.connect(self._show_status)
         self.worker.set_speed(self.run_bar.speed.currentData())  # the run bar's paced default, not "max"
+        self._connect_training_trouble()
         self._rate_timer = QTimer(self)  # the measured speed, twice a second
         self._rate_timer.timeout.connect(self._show_rate)
         self._rate_timer.start(500)
@@ -140,6 +187,10 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.run_bar = RunBar()
         self.banner = DivergenceBanner()
+        self.stopped_banner = TrainingStoppedBanner()
+        self.rate_trial: RateTrial | None = None  # for the diverged experiment in self._rate_trial_for
+        self._rate_trial_for = None
+        self._stage_failures: dict[tuple[str, str], int] = {}
         self.data_panel = DataPanel()
         self.hyper_panel = HyperPanel()
         self.network_view = NetworkView(editable=True)
@@ -193,6 +244,7 @@ class MainWindow(QMainWindow):
         column.setSpacing(2)
         column.addWidget(self.run_bar)
         column.addWidget(self.banner)
+        column.addWidget(self.stopped_banner)
         column.addWidget(main, 1)
         self.setCentralWidget(central)
 
@@ -273,8 +325,11 @@ class MainWindow(QMainWindow):
         self.worker.reset()
 
     def lower_learning_rate(self) -> None:
-        rate = self.experiment.training.learning_rate / 10
-        if self.edit("training.learning_rate", float(f"{rate:.3g}")):
+        """The banner's one click: the rate a trial found to train from the same start (run now if
+        the background trial has not finished), then reset."""
+        if self.rate_trial is None or self._rate_trial_for != self.experiment:
+            self.rate_trial, self._rate_trial_for = find_stable_rate(self.experiment), self.experiment
+        if self.edit("training.learning_rate", self.rate_trial.offered):
             self.reset()
 
     # ---- editing -------------------------------------------------------------------------------
@@ -466,11 +521,11 @@ class MainWindow(QMainWindow):
             return
         self.snapshot = snapshot
         self._stages = [
-            *self.network_view.prepare_links(snapshot),  # links first: the network paints them
+            *self._prepared("network links", self.network_view.prepare_links, snapshot),  # the network paints them
             lambda: self._show_main(snapshot),
             lambda: self.boundary_view.show_snapshot(snapshot),
-            *[lambda part=part: part() for part in self.charts.prepare(snapshot)],  # ~7 times a second
-            lambda: self._frame_done(snapshot),
+            *[lambda part=part: part() for part in self._prepared("charts", self.charts.prepare, snapshot)],
+            lambda: self._frame_done(snapshot),  # always reached: the worker waits for it
         ]
         self._next_stage()
 
@@ -478,10 +533,54 @@ class MainWindow(QMainWindow):
         if not self._stages:  # shut down meanwhile
             return
         stage = self._stages.pop(0)
-        stage()
-        self._paint_now()
+        try:
+            stage()
+            self._paint_now()
+        except Exception as error:  # noqa: BLE001 - one view's bug must not stop every view
+            self._stage_failed(getattr(stage, "__qualname__", repr(stage)), error)
         if self._stages:
             self._stage_timer.start()
+
+    # ---- a drawing step that fails ---------------------------------------------------------------
+    def _prepared(self, name: str, prepare, snapshot) -> list:
+        """A view's list of drawing steps for `snapshot`, or none if preparing them fails."""
+        try:
+            return list(prepare(snapshot))
+        except Exception as error:  # noqa: BLE001
+            self._stage_failed(name, error)
+            return []
+
+    def _stage_failed(self, name: str, error: Exception) -> None:
+        """Log a failed drawing step (its traceback once per kind), drop it, say so; drawing goes on.
+
+        Before, one exception left the stage queue non-empty and no snapshot was drawn again while
+        the run bar still showed "playing"."""
+        key = (name, type(error).__name__)
+        seen = self._stage_failures.get(key, 0)
+        self._stage_failures[key] = seen + 1
+        if seen == 0:
+            log.error("a drawing step failed (%s); it is skipped and drawing goes on:\n%s", name,
+                      "".join(traceback.format_exception(error)))
+        self.statusBar().showMessage(
+            f"A drawing step failed ({type(error).__name__}: {error}); it was skipped and drawing goes on "
+            f"(seen {seen + 1} time{'s' if seen else ''}; details in the terminal)", 15000)
+
+    # ---- a training process that keeps failing ---------------------------------------------------
+    def _connect_training_trouble(self) -> None:
+        """A worker that can give up (the process worker) says so in a banner that stays, with Try again."""
+        self.stopped_banner.sigTryAgain.connect(self._try_training_again)
+        if hasattr(self.worker, "sigStopped"):
+            self.worker.sigStopped.connect(self._on_training_stopped)
+            self.worker.sigRecovered.connect(self.stopped_banner.hide)
+
+    def _on_training_stopped(self, text: str) -> None:
+        self.run_bar.set_playing(False)
+        self.stopped_banner.show_message(text)
+
+    def _try_training_again(self) -> None:
+        self.stopped_banner.retry_button.setEnabled(False)
+        self.stopped_banner.message.setText("<b>Starting the training process again…</b>")
+        self.worker.retry()
 
     def _paint_now(self) -> None:
         """Paint what the last step changed, now, so the next step's paint is a task of its own."""
@@ -517,10 +616,42 @@ class MainWindow(QMainWindow):
 
     def _show_banner(self, snapshot) -> None:
         if snapshot.diverged:
+            trial = self.rate_trial if self._rate_trial_for == snapshot.experiment else None
             self.banner.show_message(snapshot.message or "The loss is not finite.",
-                                     snapshot.experiment.training.learning_rate)
+                                     snapshot.experiment.training.learning_rate, trial)
+            if trial is None:
+                self._start_rate_trial(snapshot.experiment)
         elif self.banner.isVisible():
             self.banner.hide()
+
+    # ---- divergence: a measured lower rate -------------------------------------------------------
+    def _start_rate_trial(self, experiment) -> None:
+        """Find a rate that trains from this experiment's start, off the GUI thread (~0.1-0.5 s)."""
+        if getattr(self, "_rate_trial_running", None) == experiment:
+            return
+        self._rate_trial_running = experiment
+
+        def run() -> None:
+            try:
+                trial = find_stable_rate(experiment)
+            except Exception:  # noqa: BLE001 - the button then runs it itself, and shows any error
+                log.exception("the learning-rate trial failed")
+                trial = None
+            self._sigRateTrial.emit(experiment, trial)
+
+        if not getattr(self, "_rate_trial_connected", False):
+            self._sigRateTrial.connect(self._on_rate_trial)
+            self._rate_trial_connected = True
+        threading.Thread(target=run, name="rate-trial", daemon=True).start()
+
+    def _on_rate_trial(self, experiment, trial) -> None:
+        self._rate_trial_running = None
+        if trial is None:
+            return
+        self.rate_trial, self._rate_trial_for = trial, experiment
+        snapshot = self.snapshot
+        if snapshot is not None and snapshot.diverged and snapshot.experiment == experiment:
+            self._show_banner(snapshot)
 
     def flush(self) -> None:
         """Bring the throttled views (charts, links) up to the newest snapshot, e.g. for a screenshot."""

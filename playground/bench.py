@@ -429,13 +429,15 @@ class BusyProcesses:
         self.processes.clear()
 
 
-def measure_live(case: str, seconds: float, worker: str = "app", loaded: bool = False) -> dict:
+def measure_live(case: str, seconds: float, worker: str = "app", loaded: bool = False, idle: bool = False) -> dict:
     """The live window on `case`; worker "app" is what `playground gui` uses, "thread" the in-process
-    one. loaded: with BUSY_PROCESSES spinning processes of ours beside it."""
+    one. loaded: with BUSY_PROCESSES spinning processes of ours beside it. idle: not training (the
+    timer's lateness only)."""
+    args = ["live", case, str(seconds), worker, "idle" if idle else "play"]
     if not loaded:
-        return _run_child(["live", case, str(seconds), worker], timeout=60 + 4 * seconds)
+        return _run_child(args, timeout=60 + 4 * seconds)
     with BusyProcesses() as busy:
-        result = _run_child(["live", case, str(seconds), worker], timeout=90 + 6 * seconds)
+        result = _run_child(args, timeout=90 + 6 * seconds)
         result["busy_processes"] = busy.count
         return result
 
@@ -469,8 +471,10 @@ def _worker_class(worker: str):
     return app.worker_class()
 
 
-def _child_live(case: str, seconds: float, worker: str = "app") -> dict:
-    """The real window, shown, training `case` at full speed; epochs/s and a 5 ms timer's lateness."""
+def _child_live(case: str, seconds: float, worker: str = "app", play: str = "play") -> dict:
+    """The real window, shown, training `case` at full speed; epochs/s and a 5 ms timer's lateness.
+    play "idle": the same window not training, for the timer's lateness alone (what the machine's
+    scheduler costs a window that does nothing)."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -483,9 +487,11 @@ def _child_live(case: str, seconds: float, worker: str = "app") -> dict:
     drawn: list[tuple[float, float, int]] = []  # (time, epoch, step) of each snapshot drawn
     window.sigDrawn.connect(lambda s: drawn.append((time.perf_counter(), s.epoch, s.step)))
     _wait(app, lambda: bool(drawn), 20.0)
-    window.worker.set_speed(None)  # as fast as it goes
-    window.set_playing(True)
-    _wait(app, lambda: drawn[-1][2] > 200, 20.0)  # past the first 100 steps' every-step probing
+    training = play != "idle"
+    if training:
+        window.worker.set_speed(None)  # as fast as it goes
+        window.set_playing(True)
+        _wait(app, lambda: drawn[-1][2] > 200, 20.0)  # past the first 100 steps' every-step probing
     mark = len(drawn)
 
     clock = QElapsedTimer()
@@ -505,6 +511,11 @@ def _child_live(case: str, seconds: float, worker: str = "app") -> dict:
     loop = QEventLoop()
     QTimer.singleShot(int(seconds * 1000), loop.quit)
     loop.exec()
+    if not training:
+        timer.stop()
+        window.shutdown()
+        window.close()
+        return {"lateness_ms": lateness[1:]}
     _wait(app, lambda: len(drawn) >= mark + 2, 30.0)  # a slow machine: at least two frames to compare
     timer.stop()
     window.set_playing(False)
@@ -647,6 +658,16 @@ def run_bench(quick: bool = False, scale: float = 1.0, log=None) -> dict:
     for case in ("c1", "c3"):
         attempt([], f"live window {case} with {BUSY_PROCESSES} busy processes", live(case, loaded=True))
     attempt(["gui_lateness_p99_loaded_ms"], "GUI timer on a busy machine", lateness_loaded)
+
+    def idle(loaded):  # the floor under the lateness figures: the same window, not training
+        def run():
+            lat = measure_live("c3", seconds=max(1.0, (3.0 if quick else 5.0) * scale), loaded=loaded, idle=True)
+            name = "loaded_idle" if loaded else "idle"
+            detail[f"gui_lateness_p99_{name}_ms"] = _percentile(lat["lateness_ms"], 99)
+            detail[f"gui_lateness_p50_{name}_ms"] = _percentile(lat["lateness_ms"], 50)
+        return run
+    attempt([], "GUI timer, window idle", idle(False))
+    attempt([], f"GUI timer, window idle, with {BUSY_PROCESSES} busy processes", idle(True))
     if not quick and scale >= 1:  # for comparison only: the same window with training on a thread
         for case in ("c1", "c3"):
             def thread_live(case=case):
@@ -704,6 +725,9 @@ def format_table(result: dict) -> str:
             lines.append(f"  engine {case} ({e['engine']}), updates/s, best round: ours {e['updates_per_s']:,.0f}; "
                          f"{tfp}numpy engine {e['numpy_engine_updates_per_s']:,.0f}; "
                          f"plain torch {e['plain_torch_updates_per_s']:,.0f}")
+    if "gui_lateness_p99_idle_ms" in detail and "gui_lateness_p99_loaded_idle_ms" in detail:
+        lines.append(f"  GUI timer p99 with the window idle (the machine's own share): {detail['gui_lateness_p99_idle_ms']:.1f} ms, "
+                     f"{detail['gui_lateness_p99_loaded_idle_ms']:.1f} ms with {BUSY_PROCESSES} busy processes")
     lines.append(f"  TF Playground's page: one epoch per animation frame (<= {TFP_PAGE_EPOCHS_PER_S:g}/s), "
                  "a ceiling from how it trains, not a measurement")
     for key, why in result["reasons"].items():
@@ -730,7 +754,7 @@ def cmd_bench(args) -> int:
 def _child_main(argv: list[str]) -> int:
     what = argv[0]
     if what == "live":
-        out = _child_live(argv[1], float(argv[2]), *argv[3:4])
+        out = _child_live(argv[1], float(argv[2]), *argv[3:5])
     elif what == "startup":
         out = _child_startup()
     else:

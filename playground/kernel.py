@@ -209,7 +209,8 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
         n = min(batch, X.shape[0] - pos)
         # forward: A[l] holds the inputs of weight layer l (A[0] the batch), Z[l] its pre-activations.
         # Views are taken once per layer, not per row: each costs an atomic reference count up and
-        # down, and per row they were most of a step at TF Playground's sizes (C1 3.7 -> 1.9 us).
+        # down, and per row they were most of a step at TF Playground's sizes (C1 3.75 -> 2.3 us a step,
+        # C3 9.9 -> 6.2, CPU time).
         # Indices are loop counters (never negative), so numba's loops still vectorise.
         A0 = A[0]
         for r in range(n):

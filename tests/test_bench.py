@@ -72,6 +72,7 @@ def test_the_figures_say_what_they_count(result):
     assert snapshot["total_ms"] >= snapshot["build_ms"] > 0 and result["snapshot_c3_kb"] > 10
     assert detail["gui_timer_ticks"] > 10 and detail["gui_timer_ticks_loaded"] > 10
     assert detail["live_c1_loaded"]["busy_processes"] == bench.BUSY_PROCESSES
+    assert detail["gui_lateness_p99_idle_ms"] >= 0 and detail["gui_lateness_p99_loaded_idle_ms"] >= 0
     assert set(result["targets"]) == set(bench.TARGETS)
 
 

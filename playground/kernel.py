@@ -110,9 +110,12 @@ def _jit(numba, cache: bool):
     helper = numba.njit(cache=cache)
     for name, function in _HELPERS.items():
         globals()[name] = helper(function)
-    # error_model numpy: a division by zero gives inf as in numpy, no exception check per division;
-    # no fastmath: it would assume no NaN/inf, and a diverging run is exactly that
-    return numba.njit(cache=cache, nogil=True, error_model="numpy")(run_steps)
+    # error_model numpy: a division by zero gives inf as in numpy, no exception check per division.
+    # fastmath only as far as "reassoc" (sums in any order, as BLAS adds them: the dot products
+    # vectorise) and "contract" (fused multiply-adds): C3 4.2 -> 3.7 us a step, a 32x32 tanh layer
+    # at batch 32 43 -> 37 us. Not "nnan"/"ninf": those assume no NaN or inf, and a diverging run
+    # is exactly that.
+    return numba.njit(cache=cache, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})(run_steps)
 
 
 def _try_out(compiled) -> None:

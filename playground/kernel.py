@@ -211,40 +211,39 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
     for step in range(n_steps):
         n = min(batch, X.shape[0] - pos)
         # forward: A[l] holds the inputs of weight layer l (A[0] the batch), Z[l] its pre-activations.
-        # Views are taken once per layer, not per row: each costs an atomic reference count up and
-        # down, and per row they were most of a step at TF Playground's sizes (C1 3.75 -> 2.3 us a step,
-        # C3 9.9 -> 6.2, CPU time).
-        # Indices are loop counters (never negative), so numba's loops still vectorise.
-        A0 = A[0]
+        # No views per row: each costs an atomic reference count up and down, and per row they were
+        # most of a step at TF Playground's sizes (views per layer instead: C1 3.75 -> 2.3 us a step,
+        # C3 9.9 -> 6.2, CPU time). The work arrays are indexed directly, every index a loop counter
+        # so loops still vectorise (a further C1 2.04 -> 1.8, C3 3.9 -> 3.5); the weights keep one
+        # 2-D view per layer (flat indexing there cost C3 +40 %).
         for r in range(n):
             for k in range(n_in):
-                A0[r, k] = X[pos + r, k]
+                A[0, r, k] = X[pos + r, k]
         for l in range(n_layers):
             woff, fan_in, fan_out, code, soff = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3], layout[l, 4]
             bias = woff + fan_in * fan_out
             W = params[woff:bias].reshape((fan_in, fan_out))
             b = params[bias:bias + fan_out]
-            Al, Zl, An = A[l], Z[l], A[l + 1]
             for r in range(n):
                 for j in range(fan_out):
-                    Zl[r, j] = b[j]
+                    Z[l, r, j] = b[j]
                 for k in range(fan_in):
-                    a = Al[r, k]
+                    a = A[l, r, k]
                     for j in range(fan_out):
-                        Zl[r, j] += a * W[k, j]
+                        Z[l, r, j] += a * W[k, j]
                 # ReLU and tanh on their own loops: no call and no branch on the code per unit, so
                 # they vectorise (C3 6.4 -> 4.6 us a step; a 32x32 tanh layer 60 -> 45 us at batch 32)
                 if code == 0:
                     for j in range(fan_out):
-                        z = Zl[r, j]
-                        An[r, j] = z if z > 0.0 else np.float32(0.0)
+                        z = Z[l, r, j]
+                        A[l + 1, r, j] = z if z > 0.0 else np.float32(0.0)
                 elif code == 10:  # tanh likewise
                     for j in range(fan_out):
-                        An[r, j] = math.tanh(Zl[r, j])
+                        A[l + 1, r, j] = math.tanh(Z[l, r, j])
                 elif code > 0:
                     for j in range(fan_out):
                         slope = params[soff + j] if soff >= 0 else slopes[l]
-                        An[r, j] = _activate(code, Zl[r, j], slope, alpha)
+                        A[l + 1, r, j] = _activate(code, Z[l, r, j], slope, alpha)
         # dL/dlogit for the mean loss over the batch
         out = n_layers - 1
         for r in range(n):
@@ -259,28 +258,27 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
         for l in range(n_layers - 1, -1, -1):
             woff, fan_in, fan_out, code, soff = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3], layout[l, 4]
             bias = woff + fan_in * fan_out
-            D, Al, Zl, An = back[cur], A[l], Z[l], A[l + 1]
             if code == 0:  # ReLU: dL/dz = dL/da where z > 0
                 for r in range(n):
                     for j in range(fan_out):
-                        if not Zl[r, j] > 0.0:  # (NaN too, as f' = 0 times dL/da)
-                            D[r, j] *= np.float32(0.0)
+                        if not Z[l, r, j] > 0.0:  # (NaN too, as f' = 0 times dL/da)
+                            back[cur, r, j] *= np.float32(0.0)
             elif code == 10:  # tanh: f' = 1 - a²
                 for r in range(n):
                     for j in range(fan_out):
-                        a = An[r, j]
-                        D[r, j] *= np.float32(1.0) - a * a
+                        a = A[l + 1, r, j]
+                        back[cur, r, j] *= np.float32(1.0) - a * a
             elif code > 0:  # dL/da -> dL/dz in place
                 if soff >= 0:
                     for j in range(fan_out):
                         grad[soff + j] = 0.0
                 for r in range(n):
                     for j in range(fan_out):
-                        z = Zl[r, j]
+                        z = Z[l, r, j]
                         slope = params[soff + j] if soff >= 0 else slopes[l]
                         if soff >= 0 and z < 0.0:  # PReLU: d a / d slope = z where z <= 0
-                            grad[soff + j] += D[r, j] * z
-                        D[r, j] *= _derivative(code, z, An[r, j], slope, alpha)
+                            grad[soff + j] += back[cur, r, j] * z
+                        back[cur, r, j] *= _derivative(code, z, A[l + 1, r, j], slope, alpha)
             # dL/dW[k, j] = sum over r of A[r, k] · dL/dz[r, j]; dL/db[j] = sum of dL/dz[r, j]
             W = params[woff:bias].reshape((fan_in, fan_out))
             gW = grad[woff:bias].reshape((fan_in, fan_out))
@@ -289,19 +287,18 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
                 grad[i] = 0.0
             for r in range(n):
                 for k in range(fan_in):
-                    a = Al[r, k]
+                    a = A[l, r, k]
                     for j in range(fan_out):
-                        gW[k, j] += a * D[r, j]
+                        gW[k, j] += a * back[cur, r, j]
                 for j in range(fan_out):
-                    gb[j] += D[r, j]
+                    gb[j] += back[cur, r, j]
             if l > 0:  # dL/da below: a dot product along each weight row
-                below = back[1 - cur]
                 for r in range(n):
                     for k in range(fan_in):
                         s = np.float32(0.0)
                         for j in range(fan_out):
-                            s += D[r, j] * W[k, j]
-                        below[r, k] = s
+                            s += back[cur, r, j] * W[k, j]
+                        back[1 - cur, r, k] = s
                 cur = 1 - cur
         # plain SGD, TF Playground's case: one float32 loop numba vectorises, as numpy's
         # `params -= lr * g` (a float32 product), without the per-parameter branches below

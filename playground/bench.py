@@ -720,7 +720,8 @@ def format_table(result: dict) -> str:
         e = detail.get(f"engine_{case}")
         if e:
             tfp = (f"TF Playground's engine (node) {e['tfp_engine_updates_per_s']:,.0f}, "
-                   f"ratio per round {e['ratio_vs_tfp_engine_range'][0]:.2f}-{e['ratio_vs_tfp_engine_range'][1]:.2f}; "
+                   f"ratio per round {e['ratio_vs_tfp_engine_range'][0]:.2f}-{e['ratio_vs_tfp_engine_range'][1]:.2f}, "
+                   f"per CPU-second {e['ratio_vs_tfp_engine_cpu']:.2f}; "
                    if "tfp_engine_updates_per_s" in e else "")
             lines.append(f"  engine {case} ({e['engine']}), updates/s, best round: ours {e['updates_per_s']:,.0f}; "
                          f"{tfp}numpy engine {e['numpy_engine_updates_per_s']:,.0f}; "

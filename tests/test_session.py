@@ -1,5 +1,12 @@
 """The training loop both workers share, driven directly: commands in, messages out (no Qt)."""
 
+import os
+import subprocess
+import sys
+
+import pytest
+
+from playground import train_server
 from playground.experiment import Experiment
 from playground.session import TrainingSession
 
@@ -80,3 +87,17 @@ def test_a_recording_request_includes_the_step_on_screen():
     session.handle("recording", None)
     recording = [value for kind, value in messages if kind == "recording"][-1]
     assert [frame.step for frame in recording.frames] == [0, 7, 9]
+
+
+@pytest.mark.skipif(not hasattr(os, "nice"), reason="no nice on this OS")
+def test_the_training_child_runs_at_a_lower_priority_than_the_window():
+    # in a process of its own: nice cannot be undone
+    code = ("import os; from playground import train_server as t; before = os.nice(0); t.lower_priority(); "
+            "after = os.nice(0); os.environ['PLAYGROUND_TRAINING_NICENESS'] = '0'; t.lower_priority(); "
+            "print(after - before, os.nice(0) - after)")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True,
+                         env={**os.environ, "PLAYGROUND_TRAINING_NICENESS": ""})
+    lowered, again = map(int, out.stdout.split())
+    assert lowered == min(train_server.CHILD_NICENESS, 19 - os.nice(0)) > 0
+    assert again == 0  # PLAYGROUND_TRAINING_NICENESS=0: left alone

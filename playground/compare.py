@@ -215,18 +215,22 @@ class _Stack:
         self.good_params = self.params.copy()  # each network's weights at its last probe with finite ones
         unique = sorted(set(seeds))
         self._rngs = [batch_rng(seed) for seed in unique]  # networks of one seed share its minibatch order
-        self._seed_row = np.array([unique.index(seed) for seed in seeds])
+        self._seed_row = np.array([unique.index(seed) for seed in seeds])  # network row -> its seed's
+        self._first_row_of_seed = np.array([seeds.index(seed) for seed in unique])
         self.state: dict = {}
         self.adam_t = 0
         self._shuffle()
 
     def _shuffle(self) -> None:
-        """A new epoch per seed, from its own stream, as Trainer._shuffle."""
-        per_seed = np.stack([rng.permutation(self.x_train.shape[1]) for rng in self._rngs])
-        order = per_seed[self._seed_row]  # (N, n_train)
-        self.epoch_x = np.take_along_axis(self.x_train, order[:, :, None], axis=1)
-        self.epoch_y = np.take_along_axis(self.y_train, order, axis=1)
-        self.epoch_c = np.take_along_axis(self.c_train, order, axis=1)
+        """A new epoch per seed, from its own stream, as Trainer._shuffle. The networks of one seed
+        share their data and order: gathered once per seed, then copied out to their rows (120
+        gathers took ~1.3 ms an epoch, 8 % of the training time of the bench's 6 × 20)."""
+        first = self._first_row_of_seed
+        order = np.stack([rng.permutation(self.x_train.shape[1]) for rng in self._rngs])  # (seeds, n_train)
+        rows = self._seed_row
+        self.epoch_x = np.take_along_axis(self.x_train[first], order[:, :, None], axis=1)[rows]
+        self.epoch_y = np.take_along_axis(self.y_train[first], order, axis=1)[rows]
+        self.epoch_c = np.take_along_axis(self.c_train[first], order, axis=1)[rows]
         self.cursor = 0
 
     def updates(self, count: int) -> None:

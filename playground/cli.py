@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 import time
-from . import bench, export
+from . import bench, cli_compare, export
 from .experiment import Experiment, ExperimentError
 from .health import counts
 
@@ -123,12 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     export.register_cli(sub)
     bench.register_cli(sub)
+    cli_compare.register_cli(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    known = {"gui", "train", "export", "bench"}
+    known = {"gui", "train", "export", "bench", "compare"}
     if not argv or (argv[0] not in known and argv[0] not in ("-h", "--help")):
         argv.insert(0, "gui")  # `playground` and `playground FILE` open the window
     parser = build_parser()

@@ -101,6 +101,8 @@ def cmd_train(args) -> int:
 def cmd_gui(args) -> int:
     from .ui.app import run
 
+    if args.compare:
+        return cli_compare.cmd_gui_compare(args)
     return run(experiment_path=args.experiment, steps=args.steps, screenshot=args.screenshot)
 
 
@@ -112,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("experiment", nargs="?", help="a .json or .toml experiment (default: the built-in one)")
     gui.add_argument("--steps", type=positive_int, default=0, help="train this many steps first")
     gui.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window after --steps, then exit")
+    cli_compare.add_gui_options(gui)
     gui.set_defaults(func=cmd_gui)
 
     train = sub.add_parser("train", help="train headless and print a summary")

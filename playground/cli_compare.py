@@ -44,6 +44,19 @@ def register_cli(subparsers) -> None:
     p.set_defaults(func=cmd_compare)
 
 
+def add_gui_options(gui) -> None:
+    """`playground gui EXPERIMENT --compare SPEC [--seeds M]`: the compare window instead."""
+    gui.add_argument("--compare", metavar="SPEC", help="open the compare window on these variants, "
+                                                       "e.g. activation=relu,leaky_relu,elu")
+    gui.add_argument("--seeds", type=_seeds, default=10, metavar="M", help="with --compare: seeds per variant (default 10)")
+
+
+def cmd_gui_compare(args) -> int:
+    from .ui.compare_window import run_compare
+
+    return run_compare(args.experiment, args.compare, seeds=args.seeds, steps=args.steps, screenshot=args.screenshot)
+
+
 def _seeds(text: str) -> int:
     try:
         value = int(text)

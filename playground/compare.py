@@ -477,9 +477,12 @@ class Comparison:
                     self._probe()
         return done
 
-    def _probe(self) -> None:
+    def _probe(self, scheduled: bool = True) -> None:
         """Test accuracy and health of every network. One that diverged (as the Trainer says: a
-        non-finite loss or weights at a probe) keeps what it had then: the Trainer stops it there."""
+        non-finite loss or weights at a probe) keeps what it had then: the Trainer stops it there.
+        An unscheduled probe (finish(), a frame for the window) only refreshes what results() read:
+        divergence, steps to 95 % and the chart's rows stay on the Trainer's schedule, so they do
+        not depend on when frames were drawn."""
         step = self.step_count
         for stack, ks in self._stacks:
             logits = stack.logits_everywhere()
@@ -488,7 +491,7 @@ class Comparison:
             test_accuracy = (np.count_nonzero((logits[:, n_train:] > 0) == (stack.y_test > 0.5), axis=1)
                              / stack.y_test.shape[1])  # training.accuracy, per network
             active = self.diverged_at[ks] < 0
-            newly = active & ~finite
+            newly = active & ~finite if scheduled else np.zeros_like(active)
             self.diverged_at[ks[newly]] = step
             for row in np.flatnonzero(newly):
                 self._frozen_params[int(ks[row])] = stack.params[row].copy()
@@ -498,10 +501,13 @@ class Comparison:
             ok = active & finite  # a diverged network's health stays that of its last finite weights (Trainer.states)
             stack.good_params[ok] = stack.params[ok]
             self._accuracy[ks[active]] = test_accuracy[active]
-            reached = ok & (test_accuracy >= TARGET_ACCURACY) & (self.reached_at[ks] < 0)
-            self.reached_at[ks[reached]] = step
+            if scheduled:
+                reached = ok & (test_accuracy >= TARGET_ACCURACY) & (self.reached_at[ks] < 0)
+                self.reached_at[ks[reached]] = step
         self._states = None  # health is computed when asked for (states()), from good_params
         self._probed_at = step
+        if not scheduled:
+            return
         if step <= PROBE_EVERY_STEP_UNTIL or step % (PROBE_INTERVAL * self._every) == 0:
             self._history_steps.append(step)
             self._history_accuracy.append(self._accuracy.copy())
@@ -572,7 +578,7 @@ class Comparison:
         """Probe now if the last step was not probed, so results() speak of the last step."""
         if self._probed_at != self.step_count:
             with np.errstate(all="ignore"):
-                self._probe()
+                self._probe(scheduled=False)
 
     def accuracy_history(self) -> tuple[np.ndarray, np.ndarray]:
         """(steps (T,), test accuracy (T, variants, seeds)) of the recorded probes, copies."""
@@ -608,3 +614,33 @@ def _stack_key(experiment: Experiment) -> tuple:
     network = experiment.network
     prelu = tuple(name == "prelu" for name in network.layer_activations())
     return experiment.data, experiment.training, network.hidden, prelu, network.batch_norm
+
+
+# ---- frames for the window -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CompareFrame:
+    """Everything the compare window draws at one step; immutable, so it can cross threads."""
+
+    step: int
+    epoch: float  # passes over the training set so far (every seed's set is the same size)
+    seeds: int
+    results: tuple[VariantResult, ...]  # per variant, over its seeds
+    steps: np.ndarray  # (T,) int64 recorded probe steps, read-only
+    accuracy: np.ndarray  # (T, variants, seeds) float32 test accuracy at those steps, read-only
+    snapshots: tuple[Snapshot, ...]  # per variant: seed 0's network, for its boundary and network views
+    same_start: bool
+
+
+def make_frame(comparison: Comparison, grid_size: int = 60) -> CompareFrame:
+    """A CompareFrame of the comparison now (health computed for it; seed 0 of each variant drawn)."""
+    from .snapshot import frozen
+
+    steps, accuracy = comparison.accuracy_history()
+    exp = comparison.variants[0].experiment
+    n_train = len(comparison.datas[0][0].train_labels)
+    return CompareFrame(
+        step=comparison.step_count, epoch=comparison.step_count * exp.training.batch_size / n_train,
+        seeds=comparison.seeds, results=tuple(comparison.results()), steps=frozen(steps),
+        accuracy=frozen(accuracy),
+        snapshots=tuple(comparison.snapshot(v, 0, grid_size) for v in range(len(comparison.variants))),
+        same_start=comparison.same_start)

@@ -160,3 +160,16 @@ def test_results_over_seeds_and_steps_to_95_match_trainer_histories():
     assert set(as_json[0]) == {"name", "test_accuracy", "dead_fraction", "diverged", "steps_to_95"}
     steps, accuracy = comparison.accuracy_history()
     assert accuracy.shape == (len(steps), 2, 3) and steps[0] == 0 and steps[-1] == 300
+
+
+def test_results_do_not_depend_on_when_frames_look():
+    field, variants = parse_variants("activation=relu,elu", BASE)
+    straight = Comparison(variants, seeds=2, field=field)
+    straight.step(210)
+    looked = Comparison(variants, seeds=2, field=field)
+    while looked.step_count < 210:
+        looked.step(min(7, 210 - looked.step_count))
+        looked.finish()  # as the window's frames do, off the probe schedule
+    assert [r.to_dict() for r in looked.results()] == [r.to_dict() for r in straight.results()]
+    assert np.array_equal(looked.reached_at, straight.reached_at)
+    assert np.array_equal(looked.accuracy_history()[1], straight.accuracy_history()[1])

@@ -1,0 +1,489 @@
+"""CompareWindow: 2-6 variants racing side by side over many seeds, live (View → Compare, or
+`playground gui EXPERIMENT --compare SPEC`).
+
+One panel per variant with seed 0's decision boundary and its network (dead / saturated / sleeping
+marks), drawn by the main window's own BoundaryView and NetworkView from real Snapshots; a table over
+the seeds (loss, test accuracy mean and range, dead fraction, diverged seeds, steps to 95 %); one chart
+of test accuracy over steps with a band (min to max over seeds) and a mean line per variant.
+
+Training runs on a QThread (CompareWorker) that owns the Comparison and sends immutable CompareFrames;
+the window draws the newest and tells the worker when it has, so frames never pile up.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QThread, QTimer, Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMainWindow,
+                               QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from ..compare import MAX_SEEDS, Comparison, CompareFrame, SpecError, make_frame, parse_variants
+from ..experiment import Experiment
+from . import colors
+from .boundary_view import AXIS_PX, BoundaryView
+from .controls import RunBar
+from .network_view import NetworkView
+
+MAX_FPS = 20  # frames a second, at most (a 6 × 20 frame costs ~10-30 ms to make in the worker)
+CHUNK_SECONDS = 0.015  # a chunk of steps takes about this long: commands are seen within ~20 ms
+DRAW_WAIT = 0.05  # s: the most the worker waits for the window to draw a frame (they share the GIL)
+GRID = 60  # boundary and neuron maps per panel: 60×60 is plenty at panel size
+TABLE_COLUMNS = ("variant", "loss", "test acc.", "min – max", "dead", "diverged", "steps to 95%")
+TABLE_TIPS = ("the variant (its panel's colour)", "training loss, mean over the seeds that have not diverged",
+              "test accuracy, mean over seeds", "test accuracy of the worst and the best seed",
+              "share of hidden neurons dead (SCIENCE.md's definition), mean over seeds",
+              "seeds whose run diverged (non-finite loss or weights)",
+              "median over seeds of the first probed step with test accuracy ≥ 95 % (reached / seeds)")
+
+
+class CompareWorker(QThread):
+    """Owns the Comparison on its own thread; every public method is safe to call from the GUI."""
+
+    sigFrame = Signal(object)  # CompareFrame
+    sigRunning = Signal(bool)
+    sigError = Signal(str)
+
+    def __init__(self, variants, seeds: int, field: str | None, same_start: bool | None = None, grid_size: int = GRID):
+        super().__init__()
+        self._args = (variants, seeds, field, same_start)
+        self._grid = grid_size
+        self._commands: queue.SimpleQueue = queue.SimpleQueue()
+        self.drawn = threading.Event()
+        self.drawn.set()
+        self.steps_per_second = 0.0
+
+    # ---- GUI thread ------------------------------------------------------------------------------
+    def play(self) -> None:
+        self._commands.put(("play", None))
+
+    def pause(self) -> None:
+        self._commands.put(("pause", None))
+
+    def step(self, n: int = 1) -> None:
+        self._commands.put(("step", int(n)))
+
+    def reset(self) -> None:
+        self._commands.put(("reset", None))
+
+    def set_speed(self, steps_per_second: float | None) -> None:
+        self._commands.put(("speed", steps_per_second))
+
+    def frame_drawn(self) -> None:
+        self.drawn.set()
+
+    def stop(self, timeout_ms: int = 5000) -> None:
+        self._commands.put(("quit", None))
+        self.wait(timeout_ms)
+
+    # ---- worker thread ---------------------------------------------------------------------------
+    def run(self) -> None:  # Qt override
+        variants, seeds, field, same_start = self._args
+        comparison = Comparison(variants, seeds=seeds, same_start=same_start, field=field)
+        playing, pending, speed, chunk = False, 0, None, 4
+        paced_from, paced_steps = time.perf_counter(), 0  # the speed limit's clock
+        last_frame = 0.0
+        self._emit(comparison)
+        while True:
+            idle = not playing and not pending
+            try:
+                command, value = self._commands.get(timeout=0.1) if idle else self._commands.get_nowait()
+            except queue.Empty:
+                command = None
+            if command == "quit":
+                return
+            if command == "play" and not playing:
+                playing, paced_from, paced_steps = True, time.perf_counter(), 0
+                self.sigRunning.emit(True)
+            elif command == "pause" and playing:
+                playing = False
+                self.sigRunning.emit(False)
+                self._emit(comparison)
+            elif command == "step":
+                pending += value
+            elif command == "reset":
+                comparison.reset()
+                pending = 0
+                self._emit(comparison)
+            elif command == "speed":
+                speed, paced_from, paced_steps = value, time.perf_counter(), 0
+            if not playing and not pending:
+                continue
+            n = pending if pending else chunk
+            n = min(n, chunk)
+            if playing and speed:
+                allowed = int(speed * (time.perf_counter() - paced_from)) - paced_steps
+                if allowed <= 0:
+                    time.sleep(0.005)
+                    continue
+                n = min(n, allowed)
+            started = time.perf_counter()
+            try:
+                comparison.step(n)
+            except Exception as error:  # an unexpected failure: say so, stop, keep the window
+                playing, pending = False, 0
+                self.sigRunning.emit(False)
+                self.sigError.emit(f"Compare training failed: {error!r}")
+                continue
+            took = time.perf_counter() - started
+            chunk = max(1, min(5000, int(chunk * CHUNK_SECONDS / max(took, 1e-6)) if took else chunk * 2))
+            paced_steps += n
+            self.steps_per_second = n / max(took, 1e-9)
+            if pending:
+                pending -= n
+                if not pending:  # a step request ends with the picture of that step
+                    self._emit(comparison)
+                    continue
+            now = time.perf_counter()
+            if now - last_frame >= 1.0 / MAX_FPS and self.drawn.is_set():
+                last_frame = now
+                self._emit(comparison)
+
+    def _emit(self, comparison: Comparison) -> None:
+        comparison.finish()  # probe the step shown, so the table speaks of it
+        self.drawn.clear()
+        self.sigFrame.emit(make_frame(comparison, self._grid))
+        self.drawn.wait(DRAW_WAIT)  # the window draws on the GUI thread: step aside meanwhile
+
+
+class PanelBoundary(BoundaryView):
+    """The main window's BoundaryView without its colour bar (one scale for every panel, said once
+    in the note): in a sixth of a 1366-px screen the bar took half the width."""
+
+    Y_AXIS_PX = 34
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.graphics.removeItem(self.colorbar)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override): square, with no colour bar to leave room for
+        w, h = self.width(), self.height()
+        side = max(min(w - self.Y_AXIS_PX, h - AXIS_PX), 50)
+        pad_x = max(0, (w - side - self.Y_AXIS_PX) // 2)
+        pad_y = max(0, (h - side - AXIS_PX) // 2)
+        self.layout().setContentsMargins(pad_x, 0, pad_x, 2 * pad_y)
+        QWidget.resizeEvent(self, event)
+
+
+class VariantPanel(QFrame):
+    """One variant: its name and scores, seed 0's boundary and network."""
+
+    def __init__(self, name: str, color: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("variantPanel")
+        self.setStyleSheet(f"#variantPanel {{ border: 2px solid {color}; border-radius: 4px; background: white; }}")
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.RichText)
+        self.name = name
+        self.color = color
+        self.boundary = PanelBoundary()
+        self.network = NetworkView(editable=False)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        for view in (self.boundary, self.network):  # the stretch factors decide, not the views' own hints
+            view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.network.setMinimumSize(200, 150)  # its window minimum (360 × 260) left the boundary 78 px at 1366
+        row.addWidget(self.boundary, 2)
+        row.addWidget(self.network, 3)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(4, 2, 4, 2)
+        column.setSpacing(0)
+        column.addWidget(self.title)
+        column.addLayout(row, 1)
+        self.snapshot = None
+
+    def show_variant(self, snapshot, result, seeds: int) -> None:
+        self.snapshot = snapshot
+        self.boundary.show_snapshot(snapshot)
+        self.network.show_snapshot(snapshot)
+        acc = result.test_accuracy
+        diverged = f" · <b style='color:#e0001b'>{result.diverged}/{seeds} diverged</b>" if result.diverged else ""
+        seed0 = "diverged" if snapshot.diverged else f"{snapshot.test_accuracy:.2f}"
+        self.title.setText(
+            f"<b style='color:{self.color}'>■ {self.name}</b> &nbsp;test acc. {acc.mean:.2f} "
+            f"({acc.min:.2f}–{acc.max:.2f}) · dead {result.dead_fraction.mean:.0%}"
+            f"{diverged} · <span style='color:#666'>seed 0: {seed0}</span>")
+        self.title.setToolTip(f"test accuracy: mean (worst – best) over {seeds} seeds; dead: mean share of "
+                              f"hidden neurons; the pictures below are seed 0's network")
+
+
+class AccuracyChart(pg.PlotWidget):
+    """Test accuracy over steps: per variant a band from the worst to the best seed and the mean."""
+
+    def __init__(self, names: list[str], series: list[str], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(False, False)
+        self.hideButtons()
+        self.setLabel("left", "test accuracy")
+        self.setLabel("bottom", "step")
+        self.setYRange(0.4, 1.0, padding=0.02)
+        self.showGrid(x=True, y=True, alpha=0.2)
+        self.addLegend(offset=(-10, 10), labelTextSize="9pt")
+        self.bands, self.means = [], []
+        for name, color in zip(names, series):
+            base = QColor(color)
+            fill = QColor(base)
+            fill.setAlpha(45)
+            low = pg.PlotDataItem(pen=pg.mkPen(None))
+            high = pg.PlotDataItem(pen=pg.mkPen(None))
+            band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(fill))
+            self.addItem(band)
+            mean = self.plot(pen=pg.mkPen(base, width=2), name=name)
+            self.bands.append((low, high))
+            self.means.append(mean)
+
+    def show_frame(self, frame: CompareFrame) -> None:
+        steps = frame.steps.astype(np.float64)
+        if not len(steps):
+            return
+        with np.errstate(all="ignore"):
+            for v, ((low, high), mean) in enumerate(zip(self.bands, self.means)):
+                acc = frame.accuracy[:, v, :]  # (T, seeds)
+                low.setData(steps, np.nanmin(acc, axis=1))
+                high.setData(steps, np.nanmax(acc, axis=1))
+                mean.setData(steps, np.nanmean(acc, axis=1))
+        self.setXRange(0, max(steps[-1], 10), padding=0.01)
+
+
+class CompareWindow(QMainWindow):
+    """The compare window: a run bar, the variant panels, the table and the accuracy chart."""
+
+    sigDrawn = Signal(object)  # a frame has just been drawn (tests and screenshots wait on it)
+
+    def __init__(self, experiment: Experiment, spec: str, seeds: int = 10, same_start: bool | None = None,
+                 start_worker: bool = True, grid_size: int = GRID):
+        """spec: a --variants spec; a bad one raises compare.SpecError before any window exists."""
+        field, variants = parse_variants(spec, experiment)
+        if not 1 <= seeds <= MAX_SEEDS:
+            raise ValueError(f"seeds = {seeds} is not allowed: 1 to {MAX_SEEDS}")
+        super().__init__()
+        self.experiment, self.spec, self.seeds = experiment, spec, seeds
+        self.variants = variants
+        self.frame: CompareFrame | None = None
+        self._latest: CompareFrame | None = None
+        self.setWindowTitle(f"Compare {spec} · {seeds} seeds — playground")
+        series = [colors.SERIES[i % len(colors.SERIES)] for i in range(len(variants))]
+        self.run_bar = RunBar()
+        self.note = QLabel()
+        self.note.setStyleSheet("color: #555;")
+        self.panels = [VariantPanel(v.name, c) for v, c in zip(variants, series)]
+        grid_widget = QWidget()
+        grid = QGridLayout(grid_widget)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(4)
+        columns = 2 if len(variants) in (2, 4) else 3
+        for i, panel in enumerate(self.panels):
+            grid.addWidget(panel, i // columns, i % columns)
+        self.table = QTableWidget(len(variants), len(TABLE_COLUMNS))
+        self.table.setHorizontalHeaderLabels(TABLE_COLUMNS)
+        for column, tip in enumerate(TABLE_TIPS):
+            self.table.horizontalHeaderItem(column).setToolTip(tip)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
+        self.chart = AccuracyChart([v.name for v in variants], series)
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.addWidget(self.table)
+        bottom.addWidget(self.chart)
+        bottom.setStretchFactor(0, 1)
+        bottom.setStretchFactor(1, 1)
+        bottom.setSizes([560, 560])
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(grid_widget)
+        split.addWidget(bottom)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        split.setSizes([560, 220])
+        # every row in sight without scrolling: the header and one line a variant
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height()
+                                    + len(variants) * self.table.verticalHeader().defaultSectionSize() + 6)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(4, 0, 4, 4)
+        column.setSpacing(2)
+        column.addWidget(self.run_bar)
+        column.addWidget(self.note)
+        column.addWidget(split, 1)
+        self.setCentralWidget(central)
+        self.resize(1280, 800)
+        self.setMinimumSize(1024, 640)
+        self._draw_timer = QTimer(self)
+        self._draw_timer.setSingleShot(True)
+        self._draw_timer.setInterval(0)
+        self._draw_timer.timeout.connect(self._draw_latest)
+
+        self.worker = CompareWorker(variants, seeds, field, same_start, grid_size)
+        self.worker.sigFrame.connect(self._on_frame)
+        self.worker.sigRunning.connect(self.run_bar.set_playing)
+        self.worker.sigError.connect(lambda text: self.statusBar().showMessage(text))
+        self.run_bar.sigPlay.connect(self.set_playing)
+        self.run_bar.sigStep.connect(self.step_once)
+        self.run_bar.sigReset.connect(self.worker.reset)
+        self.run_bar.sigSpeed.connect(self.worker.set_speed)
+        for key, slot in ((Qt.Key.Key_Space, lambda: self.set_playing(not self.run_bar.play_button.isChecked())),
+                          (Qt.Key.Key_S, self.step_once), (Qt.Key.Key_Right, self.step_once),
+                          (Qt.Key.Key_R, self.worker.reset)):
+            QShortcut(QKeySequence(key), self).activated.connect(slot)
+        if start_worker:
+            self.worker.start()
+
+    # ---- run control -----------------------------------------------------------------------------
+    def set_playing(self, playing: bool) -> None:
+        self.run_bar.set_playing(playing)
+        (self.worker.play if playing else self.worker.pause)()
+
+    def step_once(self) -> None:
+        self.set_playing(False)
+        self.worker.step(1)
+
+    def train_steps(self, n: int) -> None:
+        self.worker.step(n)
+
+    # ---- drawing ---------------------------------------------------------------------------------
+    def _on_frame(self, frame: CompareFrame) -> None:
+        self._latest = frame
+        if not self._draw_timer.isActive():
+            self._draw_timer.start()
+
+    def _draw_latest(self) -> None:
+        frame, self._latest = self._latest, None
+        if frame is None:
+            return
+        self.show_frame(frame)
+        self.worker.frame_drawn()
+        self.sigDrawn.emit(frame)
+
+    def show_frame(self, frame: CompareFrame) -> None:
+        """Draw one frame on every panel, the table and the chart: all at the same step."""
+        self.frame = frame
+        for panel, snapshot, result in zip(self.panels, frame.snapshots, frame.results):
+            panel.show_variant(snapshot, result, frame.seeds)
+        for row, result in enumerate(frame.results):
+            self._fill_row(row, result, frame.seeds)
+        self.chart.show_frame(frame)
+        rate = self.worker.steps_per_second * len(self.variants) * self.seeds if self.run_bar.play_button.isChecked() else 0
+        self.run_bar.set_counts(frame.step, frame.epoch)
+        self.run_bar.scores.setText(
+            f"{len(self.variants)} variants × {frame.seeds} seeds" + (f" · {rate:,.0f} network-updates/s" if rate else ""))
+        start = ("every variant starts from the first one's weights" if frame.same_start
+                 else "each variant starts from its own init")
+        self.note.setText(f"Seed s is the same data, minibatch order and seed in every variant; {start}. "
+                          f"Panels draw seed 0 (P(label 1): orange 0 → blue 1); the table and the chart cover all {frame.seeds} seeds.")
+
+    def _fill_row(self, row: int, result, seeds: int) -> None:
+        acc, loss = result.test_accuracy, result.train_loss
+        if result.steps_to_95 is None:
+            steps = f"never ({result.reached_95}/{seeds})" if result.reached_95 else "not yet"
+        else:
+            steps = f"{result.steps_to_95:,.0f} ({result.reached_95}/{seeds})"
+        cells = (result.name, "—" if math.isnan(loss.mean) else f"{loss.mean:.3f}", f"{acc.mean:.3f}",
+                 f"{acc.min:.2f} – {acc.max:.2f}", f"{result.dead_fraction.mean:.1%}", f"{result.diverged}/{seeds}", steps)
+        for column, text in enumerate(cells):
+            item = self.table.item(row, column)
+            if item is None:
+                item = QTableWidgetItem()
+                self.table.setItem(row, column, item)
+            item.setText(text)
+            if column == 0:
+                item.setForeground(QColor(self.panels[row].color))
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        if self.worker.isRunning():
+            self.worker.stop()
+
+
+def open_compare(parent: QWidget, experiment: Experiment) -> CompareWindow | None:
+    """View → Compare: ask for the variants and seeds, open a CompareWindow on this experiment."""
+    spec, ok = QInputDialog.getText(parent, "Compare", "Variants (FIELD=V1,V2,…):",
+                                    text="activation=relu,leaky_relu,elu")
+    if not ok:
+        return None
+    seeds, ok = QInputDialog.getInt(parent, "Compare", f"Seeds per variant (1–{MAX_SEEDS}):", 10, 1, MAX_SEEDS)
+    if not ok:
+        return None
+    try:
+        window = CompareWindow(experiment, spec, seeds)
+    except (SpecError, ValueError) as error:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.warning(parent, "Compare", str(error))
+        return None
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    parent._compare_windows = [w for w in getattr(parent, "_compare_windows", []) if w.isVisible()] + [window]
+    window.show()
+    return window
+
+
+def run_compare(experiment_path: str | None, spec: str, seeds: int = 10, steps: int = 0,
+                screenshot: str | None = None) -> int:
+    """`playground gui [EXPERIMENT] --compare SPEC`: the compare window; with --screenshot, train
+    `steps`, save the window and exit. A bad spec or file: one line on stderr, exit 2."""
+    import os
+    import sys
+
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    from ..experiment import ExperimentError
+    from .app import SCREENSHOT_TIMEOUT_S, default_experiment, has_screen
+    from .export_render import quiet_harmless_qt_messages
+
+    try:
+        experiment = Experiment.load(experiment_path) if experiment_path else default_experiment()
+        parse_variants(spec, experiment)
+    except (ExperimentError, SpecError) as error:
+        print(f"playground: {error}", file=sys.stderr)
+        return 2
+    if not has_screen():
+        if not screenshot:
+            print("playground: no display to open the window on (DISPLAY and WAYLAND_DISPLAY are unset); "
+                  "without one: playground gui FILE --compare SPEC --steps 300 --screenshot out.png", file=sys.stderr)
+            return 2
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    quiet_harmless_qt_messages()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("playground")
+    try:
+        window = CompareWindow(experiment, spec, seeds)
+    except ValueError as error:  # e.g. batch norm, not trained in compare mode yet
+        print(f"playground: {error}", file=sys.stderr)
+        return 2
+    if screenshot:  # the picture fills the (virtual) screen, as a maximised window would
+        window.resize(app.primaryScreen().availableSize())
+    window.show()
+    if not screenshot:
+        if steps:
+            window.train_steps(steps)
+        code = app.exec()
+        window.shutdown()
+        return code
+    loop = QEventLoop()
+    window.sigDrawn.connect(lambda frame: frame.step >= steps and loop.quit())
+    if steps:
+        window.train_steps(steps)
+    QTimer.singleShot(SCREENSHOT_TIMEOUT_S * 1000, loop.quit)
+    if window.frame is None or window.frame.step < steps:
+        loop.exec()
+    for _ in range(3):
+        app.processEvents()
+    ok = window.grab().save(screenshot)
+    window.shutdown()
+    window.close()
+    if not ok:
+        print(f"playground: cannot write the screenshot {screenshot!r} (allowed: a writable .png path)", file=sys.stderr)
+        return 1
+    print(f"playground: saved {screenshot} at step {window.frame.step if window.frame else 0}")
+    return 0

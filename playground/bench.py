@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 
+from . import bench_compare
+
 # TensorFlow Playground's settings (SCIENCE.md): 500 points, half for training, batch 10, SGD 0.03.
 C1 = {"data": {"dataset": "circle"}, "network": {"hidden": [4, 2], "activation": "tanh"},
       "training": {"batch_size": 10, "learning_rate": 0.03, "optimizer": "sgd", "loss": "bce"}}
@@ -33,12 +35,13 @@ KEYS = (
     "live_c1_epochs_per_s", "live_c1_ratio_vs_tfp", "live_c3_epochs_per_s", "live_c3_ratio_vs_tfp",
     "snapshot_c3_ms", "gui_lateness_p50_ms", "gui_lateness_p99_ms",
     "export_fps", "history_kb_per_1000_steps", "rss_growth_mb", "startup_s",
-)
+) + bench_compare.KEYS
 TARGETS = {  # key: (comparison, bound) — what the issue asks for
     "engine_c1_ratio_vs_plain_torch": (">=", 2.0),
     "live_c1_ratio_vs_tfp": (">=", 10.0), "live_c3_ratio_vs_tfp": (">=", 10.0),
     "gui_lateness_p99_ms": ("<=", 16.0), "snapshot_c3_ms": ("<=", 3.0),
     "rss_growth_mb": ("<=", 50.0), "startup_s": ("<=", 3.0),
+    **bench_compare.TARGETS,
 }
 TIMER_MS = 5  # the GUI timer whose lateness is measured
 
@@ -408,6 +411,7 @@ def run_bench(quick: bool = False, scale: float = 1.0, log=None) -> dict:
             attempt([], f"live window {case} (thread worker)", thread_live)
     attempt(["export_fps", "history_kb_per_1000_steps"], "export", export)
     attempt(["rss_growth_mb"], "memory", memory)
+    attempt(bench_compare.KEYS, "compare mode", lambda: result.update(bench_compare.bench_keys(s)))
     result["reasons"] = reasons
     result["detail"] = detail
     result["targets"] = {key: _verdict(key, result[key]) for key in TARGETS}

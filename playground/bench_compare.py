@@ -28,7 +28,20 @@ def workload(seeds: int = SEEDS) -> Comparison:
     return Comparison(variants, seeds=seeds, field=field)
 
 
-def measure_compare(rounds: int = 5, steps: int = 200, seeds: int = SEEDS) -> dict:
+KEYS = ("compare_updates_per_s", "compare_ratio_vs_sequential")
+TARGETS = {"compare_ratio_vs_sequential": (">=", 3.0)}  # issue 10's goal (stretch: 5)
+
+
+def bench_keys(scale: float = 1.0) -> dict:
+    """bench.py's two figures; `scale` < 1 shortens the run (its tests): fewer seeds and steps."""
+    if scale >= 1:
+        result = measure_compare()
+    else:
+        result = measure_compare(rounds=1, steps=max(5, int(200 * scale)), seeds=2, warm_steps=max(10, int(1000 * scale)))
+    return {key: result[key] for key in KEYS}
+
+
+def measure_compare(rounds: int = 5, steps: int = 200, seeds: int = SEEDS, warm_steps: int = WARM_STEPS) -> dict:
     """{"compare_updates_per_s", "sequential_updates_per_s", "compare_ratio_vs_sequential"}:
     network-updates per second (networks × steps / s), medians over `rounds` alternating rounds."""
     from .training import Trainer
@@ -37,9 +50,9 @@ def measure_compare(rounds: int = 5, steps: int = 200, seeds: int = SEEDS) -> di
     trainers = [Trainer(comparison.experiment(v, s)) for v in range(len(comparison.variants))
                 for s in range(seeds)]
     networks = len(trainers)
-    comparison.step(WARM_STEPS)
+    comparison.step(warm_steps)
     for trainer in trainers:  # the first step also compiles (or loads) the kernel
-        trainer.step(WARM_STEPS)
+        trainer.step(warm_steps)
     stacked, sequential = [], []
     for _ in range(rounds):
         start = time.perf_counter()

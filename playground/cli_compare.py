@@ -125,9 +125,15 @@ def table_text(results: list[VariantResult], seeds: int) -> str:
              f"{'variant':{width}}  {'mean':>6} {'min':>6} {'max':>6}  {'mean':>6} {'min':>6} {'max':>6}"]
     for r in results:
         a, d = r.test_accuracy, r.dead_fraction
-        lines.append(f"{r.name:{width}}  {a.mean:6.3f} {a.min:6.3f} {a.max:6.3f}  {d.mean:6.3f} {d.min:6.3f} {d.max:6.3f}"
-                     f"  {f'{r.diverged}/{seeds}':>8}  {_steps_text(r, seeds)}")
+        lines.append(f"{r.name:{width}}  {_three(a)}  {_three(d)}  {f'{r.diverged}/{seeds}':>8}  {_steps_text(r, seeds)}")
     return "\n".join(lines)
+
+
+def _three(stats) -> str:
+    """mean, min, max in 20 characters; dashes when every seed diverged (no value to show)."""
+    if stats.mean is None:
+        return f"{'—':>6} {'—':>6} {'—':>6}"
+    return f"{stats.mean:6.3f} {stats.min:6.3f} {stats.max:6.3f}"
 
 
 CSV_COLUMNS = ("variant", "seeds", "test_accuracy_mean", "test_accuracy_min", "test_accuracy_max",

@@ -349,13 +349,19 @@ class _Stack:
 # ---- the comparison ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Stats:
-    mean: float
-    min: float
-    max: float
+    """Mean, min and max over the seeds that have a value (a diverged seed has no accuracy or
+    loss: it is counted under `diverged` instead); None each when no seed has one."""
+
+    mean: float | None
+    min: float | None
+    max: float | None
 
     @classmethod
     def of(cls, values) -> Stats:
         values = np.asarray(values, np.float64)
+        values = values[np.isfinite(values)]
+        if not len(values):
+            return cls(None, None, None)
         return cls(float(values.mean()), float(values.min()), float(values.max()))
 
     def to_dict(self) -> dict:
@@ -367,7 +373,7 @@ class VariantResult:
     """One variant over its seeds, at one step."""
 
     name: str
-    train_loss: Stats  # of the finite (not diverged) seeds; NaN each when every seed diverged
+    train_loss: Stats  # each over the seeds that did not diverge
     test_accuracy: Stats
     dead_fraction: Stats
     diverged: int  # seeds that diverged
@@ -490,6 +496,7 @@ class Comparison:
             finite = np.isfinite(logits).all(1) & np.isfinite(stack.params).all(1)
             test_accuracy = (np.count_nonzero((logits[:, n_train:] > 0) == (stack.y_test > 0.5), axis=1)
                              / stack.y_test.shape[1])  # training.accuracy, per network
+            test_accuracy[~np.isfinite(logits[:, n_train:]).all(1)] = np.nan  # a diverged network has none
             active = self.diverged_at[ks] < 0
             newly = active & ~finite if scheduled else np.zeros_like(active)
             self.diverged_at[ks[newly]] = step
@@ -559,13 +566,12 @@ class Comparison:
         out = []
         for v, variant in enumerate(self.variants):
             metrics = [self.network_metrics(v, s) for s in range(self.seeds)]
-            losses = [m["train_loss"] for m in metrics if not m["diverged"]]
             ks = range(v * self.seeds, (v + 1) * self.seeds)
             reached = [self.reached_at[k] if self.reached_at[k] >= 0 else math.inf for k in ks]
             median = float(np.median(reached))
             out.append(VariantResult(
                 name=variant.name,
-                train_loss=Stats.of(losses) if losses else Stats(math.nan, math.nan, math.nan),
+                train_loss=Stats.of([m["train_loss"] for m in metrics]),
                 test_accuracy=Stats.of([m["test_accuracy"] for m in metrics]),
                 dead_fraction=Stats.of([m["dead_fraction"] for m in metrics]),
                 diverged=sum(m["diverged"] for m in metrics),

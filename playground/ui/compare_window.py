@@ -12,8 +12,8 @@ the window draws the newest and tells the worker when it has, so frames never pi
 
 from __future__ import annotations
 
-import math
 import queue
+import warnings
 import threading
 import time
 
@@ -203,11 +203,11 @@ class VariantPanel(QFrame):
         self.boundary.show_snapshot(snapshot)
         self.network.show_snapshot(snapshot)
         acc = result.test_accuracy
+        scores = "every seed diverged" if acc.mean is None else f"test acc. {acc.mean:.2f} ({acc.min:.2f}–{acc.max:.2f})"
         diverged = f" · <b style='color:#e0001b'>{result.diverged}/{seeds} diverged</b>" if result.diverged else ""
         seed0 = "diverged" if snapshot.diverged else f"{snapshot.test_accuracy:.2f}"
         self.title.setText(
-            f"<b style='color:{self.color}'>■ {self.name}</b> &nbsp;test acc. {acc.mean:.2f} "
-            f"({acc.min:.2f}–{acc.max:.2f}) · dead {result.dead_fraction.mean:.0%}"
+            f"<b style='color:{self.color}'>■ {self.name}</b> &nbsp;{scores} · dead {result.dead_fraction.mean:.0%}"
             f"{diverged} · <span style='color:#666'>seed 0: {seed0}</span>")
         self.title.setToolTip(f"test accuracy: mean (worst – best) over {seeds} seeds; dead: mean share of "
                               f"hidden neurons; the pictures below are seed 0's network")
@@ -243,7 +243,8 @@ class AccuracyChart(pg.PlotWidget):
         steps = frame.steps.astype(np.float64)
         if not len(steps):
             return
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a step where every seed has diverged: all NaN
             for v, ((low, high), mean) in enumerate(zip(self.bands, self.means)):
                 acc = frame.accuracy[:, v, :]  # (T, seeds)
                 low.setData(steps, np.nanmin(acc, axis=1))
@@ -385,8 +386,10 @@ class CompareWindow(QMainWindow):
             steps = f"never ({result.reached_95}/{seeds})" if result.reached_95 else "not yet"
         else:
             steps = f"{result.steps_to_95:,.0f} ({result.reached_95}/{seeds})"
-        cells = (result.name, "—" if math.isnan(loss.mean) else f"{loss.mean:.3f}", f"{acc.mean:.3f}",
-                 f"{acc.min:.2f} – {acc.max:.2f}", f"{result.dead_fraction.mean:.1%}", f"{result.diverged}/{seeds}", steps)
+        none = acc.mean is None  # every seed diverged
+        cells = (result.name, "—" if loss.mean is None else f"{loss.mean:.3f}", "—" if none else f"{acc.mean:.3f}",
+                 "—" if none else f"{acc.min:.2f} – {acc.max:.2f}", f"{result.dead_fraction.mean:.1%}",
+                 f"{result.diverged}/{seeds}", steps)
         for column, text in enumerate(cells):
             item = self.table.item(row, column)
             if item is None:

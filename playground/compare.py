@@ -512,6 +512,7 @@ class Comparison:
                 reached = ok & (test_accuracy >= TARGET_ACCURACY) & (self.reached_at[ks] < 0)
                 self.reached_at[ks[reached]] = step
         self._states = None  # health is computed when asked for (states()), from good_params
+        self._results = None  # and results() once per probe (a live window asks ~20 times a second)
         self._probed_at = step
         if not scheduled:
             return
@@ -563,6 +564,8 @@ class Comparison:
     def results(self) -> list[VariantResult]:
         """Per variant, over its seeds, at the last probe (the last step when it ends on a probe:
         call finish() first to probe the last step)."""
+        if self._results is not None:  # nothing changed since the last call: no probe since
+            return list(self._results)
         out = []
         for v, variant in enumerate(self.variants):
             metrics = [self.network_metrics(v, s) for s in range(self.seeds)]
@@ -578,6 +581,7 @@ class Comparison:
                 steps_to_95=median if math.isfinite(median) else None,
                 reached_95=sum(math.isfinite(r) for r in reached),
                 per_seed_test_accuracy=tuple(m["test_accuracy"] for m in metrics)))
+        self._results = tuple(out)
         return out
 
     def finish(self) -> None:

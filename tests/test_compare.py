@@ -179,3 +179,21 @@ def test_results_do_not_depend_on_when_frames_look():
     assert [r.to_dict() for r in looked.results()] == [r.to_dict() for r in straight.results()]
     assert np.array_equal(looked.reached_at, straight.reached_at)
     assert np.array_equal(looked.accuracy_history()[1], straight.accuracy_history()[1])
+
+
+def test_the_session_loop_answers_step_reset_and_quit_without_qt():
+    from playground.compare_session import CompareSession
+
+    field, variants = parse_variants("activation=relu,tanh", BASE)
+    sent = []
+    session = CompareSession(variants, 2, field, None, 16, lambda kind, value: sent.append((kind, value)))
+    commands = [("step", 12), ("drawn", None), ("reset", None), ("quit", None)]
+
+    def receive(block):  # the next command once the step request is done (the loop trains between)
+        return None if session.pending else commands.pop(0)
+
+    session.run(receive)
+    frames = [value for kind, value in sent if kind == "frame"]
+    assert [f.step for f in frames] == [0, 12, 0]  # the start, the end of the step request, the reset
+    assert all(len(f.snapshots) == 2 and f.snapshots[0].step == f.step for f in frames)
+    assert frames[1].results[0].test_accuracy.mean is not None

@@ -12,10 +12,12 @@ the window draws the newest and tells the worker when it has, so frames never pi
 
 from __future__ import annotations
 
+import math
+import multiprocessing
 import queue
-import warnings
 import threading
 import time
+import warnings
 
 import numpy as np
 import pyqtgraph as pg
@@ -24,16 +26,17 @@ from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMainWindow,
                                QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from ..compare import MAX_SEEDS, Comparison, CompareFrame, SpecError, make_frame, parse_variants
+from ..compare import MAX_SEEDS, CompareFrame, SpecError, parse_variants
+from ..compare_session import CompareSession, serve
+from ..train_server import freeze
 from ..experiment import Experiment
 from . import colors
-from .boundary_view import AXIS_PX, BoundaryView
+from .boundary_view import BoundaryView
 from .controls import RunBar
 from .network_view import NetworkView
 
-MAX_FPS = 20  # frames a second, at most (a 6 × 20 frame costs ~10-30 ms to make in the worker)
-CHUNK_SECONDS = 0.015  # a chunk of steps takes about this long: commands are seen within ~20 ms
-DRAW_WAIT = 0.05  # s: the most the worker waits for the window to draw a frame (they share the GIL)
+CHART_INTERVAL = 0.25  # s between chart redraws: six bands cost ~3-5 ms each time (pyqtgraph paths)
+LINKS_INTERVAL = 0.5  # s between each panel's link redraws (NetworkView.links_interval): six panels of wide lines were the costliest part of a frame
 GRID = 60  # boundary and neuron maps per panel: 60×60 is plenty at panel size
 TABLE_COLUMNS = ("variant", "loss", "test acc.", "min – max", "dead", "diverged", "steps to 95%")
 TABLE_TIPS = ("the variant (its panel's colour)", "training loss, mean over the seeds that have not diverged",
@@ -43,8 +46,9 @@ TABLE_TIPS = ("the variant (its panel's colour)", "training loss, mean over the 
               "median over seeds of the first probed step with test accuracy ≥ 95 % (reached / seeds)")
 
 
-class CompareWorker(QThread):
-    """Owns the Comparison on its own thread; every public method is safe to call from the GUI."""
+class CompareThreadWorker(QThread):
+    """A CompareSession on a QThread of this process (tests; in-process use). Every public method
+    is safe to call from the GUI."""
 
     sigFrame = Signal(object)  # CompareFrame
     sigRunning = Signal(bool)
@@ -52,121 +56,120 @@ class CompareWorker(QThread):
 
     def __init__(self, variants, seeds: int, field: str | None, same_start: bool | None = None, grid_size: int = GRID):
         super().__init__()
-        self._args = (variants, seeds, field, same_start)
-        self._grid = grid_size
+        self._args = (variants, seeds, field, same_start, grid_size)
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
-        self.drawn = threading.Event()
-        self.drawn.set()
         self.steps_per_second = 0.0
 
     # ---- GUI thread ------------------------------------------------------------------------------
+    def _send(self, command: str, value=None) -> None:
+        self._commands.put((command, value))
+
     def play(self) -> None:
-        self._commands.put(("play", None))
+        self._send("play")
 
     def pause(self) -> None:
-        self._commands.put(("pause", None))
+        self._send("pause")
 
     def step(self, n: int = 1) -> None:
-        self._commands.put(("step", int(n)))
+        self._send("step", int(n))
 
     def reset(self) -> None:
-        self._commands.put(("reset", None))
+        self._send("reset")
 
     def set_speed(self, steps_per_second: float | None) -> None:
-        self._commands.put(("speed", steps_per_second))
+        self._send("speed", steps_per_second)
 
     def frame_drawn(self) -> None:
-        self.drawn.set()
+        self._send("drawn")
 
     def stop(self, timeout_ms: int = 5000) -> None:
-        self._commands.put(("quit", None))
+        self._send("quit")
         self.wait(timeout_ms)
 
     # ---- worker thread ---------------------------------------------------------------------------
     def run(self) -> None:  # Qt override
-        variants, seeds, field, same_start = self._args
-        comparison = Comparison(variants, seeds=seeds, same_start=same_start, field=field)
-        playing, pending, speed, chunk = False, 0, None, 4
-        paced_from, paced_steps = time.perf_counter(), 0  # the speed limit's clock
-        last_frame = 0.0
-        self._emit(comparison)
-        while True:
-            idle = not playing and not pending
-            try:
-                command, value = self._commands.get(timeout=0.1) if idle else self._commands.get_nowait()
-            except queue.Empty:
-                command = None
-            if command == "quit":
-                return
-            if command == "play" and not playing:
-                playing, paced_from, paced_steps = True, time.perf_counter(), 0
-                self.sigRunning.emit(True)
-            elif command == "pause" and playing:
-                playing = False
-                self.sigRunning.emit(False)
-                self._emit(comparison)
-            elif command == "step":
-                pending += value
-            elif command == "reset":
-                comparison.reset()
-                pending = 0
-                self._emit(comparison)
-            elif command == "speed":
-                speed, paced_from, paced_steps = value, time.perf_counter(), 0
-            if not playing and not pending:
-                continue
-            n = pending if pending else chunk
-            n = min(n, chunk)
-            if playing and speed:
-                allowed = int(speed * (time.perf_counter() - paced_from)) - paced_steps
-                if allowed <= 0:
-                    time.sleep(0.005)
-                    continue
-                n = min(n, allowed)
-            started = time.perf_counter()
-            try:
-                comparison.step(n)
-            except Exception as error:  # an unexpected failure: say so, stop, keep the window
-                playing, pending = False, 0
-                self.sigRunning.emit(False)
-                self.sigError.emit(f"Compare training failed: {error!r}")
-                continue
-            took = time.perf_counter() - started
-            chunk = max(1, min(5000, int(chunk * CHUNK_SECONDS / max(took, 1e-6)) if took else chunk * 2))
-            paced_steps += n
-            self.steps_per_second = n / max(took, 1e-9)
-            if pending:
-                pending -= n
-                if not pending:  # a step request ends with the picture of that step
-                    self._emit(comparison)
-                    continue
-            now = time.perf_counter()
-            if now - last_frame >= 1.0 / MAX_FPS and self.drawn.is_set():
-                last_frame = now
-                self._emit(comparison)
+        session = CompareSession(*self._args, send=self._relay, shares_the_gil=True)
 
-    def _emit(self, comparison: Comparison) -> None:
-        comparison.finish()  # probe the step shown, so the table speaks of it
-        self.drawn.clear()
-        self.sigFrame.emit(make_frame(comparison, self._grid))
-        self.drawn.wait(DRAW_WAIT)  # the window draws on the GUI thread: step aside meanwhile
+        def receive(block: bool):
+            try:
+                return self._commands.get(timeout=0.1) if block else self._commands.get_nowait()
+            except queue.Empty:
+                return None
+
+        session.run(receive)
+
+    def _relay(self, kind: str, value) -> None:
+        if kind == "frame":
+            self.sigFrame.emit(value)
+        elif kind == "running":
+            self.sigRunning.emit(value)
+        elif kind == "error":
+            self.sigError.emit(value)
+        elif kind == "rate":
+            self.steps_per_second = value
+
+
+class CompareProcessWorker(CompareThreadWorker):
+    """The same API, with the CompareSession in a child process (compare_session.serve): training
+    and the window's drawing then each have a core instead of sharing one GIL. This QThread only
+    relays the child's messages as signals (recv() waits without the GIL)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt threads
+        self._conn, child_conn = context.Pipe()
+        self._process = context.Process(target=serve, args=(child_conn, self._args), daemon=True,
+                                        name="playground-compare")
+        self._child_conn = child_conn
+        self._lock = threading.Lock()
+
+    def _send(self, command: str, value=None) -> None:
+        with self._lock:
+            try:
+                self._conn.send((command, value))
+            except (OSError, ValueError):  # the child is gone (closing): nothing to steer
+                pass
+
+    def stop(self, timeout_ms: int = 5000) -> None:
+        self._send("quit")
+        if self._process.pid is not None:
+            self._process.join(timeout_ms / 1000)
+            if self._process.is_alive():
+                self._process.terminate()
+                self._process.join(1.0)
+        self.wait(timeout_ms)
+
+    def run(self) -> None:  # Qt override: start the child, relay its messages
+        self._process.start()
+        self._child_conn.close()  # the child holds its own end now
+        while True:
+            try:
+                kind, value = self._conn.recv()
+            except (EOFError, OSError):
+                if self._process.exitcode not in (0, None):
+                    self.sigError.emit(f"the compare training process stopped (exit code {self._process.exitcode})")
+                return
+            if kind == "bye":
+                return
+            self._relay(kind, freeze(value) if kind == "frame" else value)
 
 
 class PanelBoundary(BoundaryView):
-    """The main window's BoundaryView without its colour bar (one scale for every panel, said once
-    in the note): in a sixth of a 1366-px screen the bar took half the width."""
-
-    Y_AXIS_PX = 34
+    """The main window's BoundaryView without its colour bar and axes (one scale for every panel,
+    said once in the note; the plane is the main window's ±6): in a sixth of a 1366-px screen the
+    bar took half the width, and the axes were half of each frame's repaint (pyqtgraph replays
+    each axis picture on every scene update)."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.graphics.removeItem(self.colorbar)
+        self.plot.hideAxis("left")
+        self.plot.hideAxis("bottom")
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override): square, with no colour bar to leave room for
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override): square, nothing beside it
         w, h = self.width(), self.height()
-        side = max(min(w - self.Y_AXIS_PX, h - AXIS_PX), 50)
-        pad_x = max(0, (w - side - self.Y_AXIS_PX) // 2)
-        pad_y = max(0, (h - side - AXIS_PX) // 2)
+        side = max(min(w, h), 50)
+        pad_x, pad_y = max(0, (w - side) // 2), max(0, (h - side) // 2)
         self.layout().setContentsMargins(pad_x, 0, pad_x, 2 * pad_y)
         QWidget.resizeEvent(self, event)
 
@@ -184,6 +187,7 @@ class VariantPanel(QFrame):
         self.color = color
         self.boundary = PanelBoundary()
         self.network = NetworkView(editable=False)
+        self.network.links_interval = LINKS_INTERVAL
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         for view in (self.boundary, self.network):  # the stretch factors decide, not the views' own hints
@@ -227,6 +231,7 @@ class AccuracyChart(pg.PlotWidget):
         self.showGrid(x=True, y=True, alpha=0.2)
         self.addLegend(offset=(-10, 10), labelTextSize="9pt")
         self.bands, self.means = [], []
+        self._drawn_at = -math.inf
         for name, color in zip(names, series):
             base = QColor(color)
             fill = QColor(base)
@@ -239,10 +244,13 @@ class AccuracyChart(pg.PlotWidget):
             self.bands.append((low, high))
             self.means.append(mean)
 
-    def show_frame(self, frame: CompareFrame) -> None:
+    def show_frame(self, frame: CompareFrame, force: bool = False) -> None:
+        """Redraw from `frame`, at most every CHART_INTERVAL seconds unless forced."""
         steps = frame.steps.astype(np.float64)
-        if not len(steps):
+        now = time.perf_counter()
+        if not len(steps) or (not force and now - self._drawn_at < CHART_INTERVAL):
             return
+        self._drawn_at = now
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a step where every seed has diverged: all NaN
             for v, ((low, high), mean) in enumerate(zip(self.bands, self.means)):
@@ -259,7 +267,7 @@ class CompareWindow(QMainWindow):
     sigDrawn = Signal(object)  # a frame has just been drawn (tests and screenshots wait on it)
 
     def __init__(self, experiment: Experiment, spec: str, seeds: int = 10, same_start: bool | None = None,
-                 start_worker: bool = True, grid_size: int = GRID):
+                 start_worker: bool = True, grid_size: int = GRID, worker_class=None):
         """spec: a --variants spec; a bad one raises compare.SpecError before any window exists."""
         field, variants = parse_variants(spec, experiment)
         if not 1 <= seeds <= MAX_SEEDS:
@@ -322,7 +330,8 @@ class CompareWindow(QMainWindow):
         self._draw_timer.setInterval(0)
         self._draw_timer.timeout.connect(self._draw_latest)
 
-        self.worker = CompareWorker(variants, seeds, field, same_start, grid_size)
+        # the app trains in a child process; tests may pass CompareThreadWorker
+        self.worker = (worker_class or CompareProcessWorker)(variants, seeds, field, same_start, grid_size)
         self.worker.sigFrame.connect(self._on_frame)
         self.worker.sigRunning.connect(self.run_bar.set_playing)
         self.worker.sigError.connect(lambda text: self.statusBar().showMessage(text))
@@ -370,7 +379,7 @@ class CompareWindow(QMainWindow):
             panel.show_variant(snapshot, result, frame.seeds)
         for row, result in enumerate(frame.results):
             self._fill_row(row, result, frame.seeds)
-        self.chart.show_frame(frame)
+        self.chart.show_frame(frame, force=not self.run_bar.play_button.isChecked())
         rate = self.worker.steps_per_second * len(self.variants) * self.seeds if self.run_bar.play_button.isChecked() else 0
         self.run_bar.set_counts(frame.step, frame.epoch)
         self.run_bar.scores.setText(

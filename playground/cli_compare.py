@@ -121,11 +121,12 @@ def _steps_text(result: VariantResult, seeds: int) -> str:
 
 def table_text(results: list[VariantResult], seeds: int) -> str:
     width = max(8, *(len(r.name) for r in results))
-    lines = [f"{'':{width}}  {'test accuracy':^20}  {'dead fraction':^20}  {'diverged':>8}  median steps to 95%",
-             f"{'variant':{width}}  {'mean':>6} {'min':>6} {'max':>6}  {'mean':>6} {'min':>6} {'max':>6}"]
+    lines = [f"{'':{width}}  {'test accuracy':^20}  {'dead fraction':^20}  {'any dead':>8}  {'diverged':>8}  median steps to 95%",
+             f"{'variant':{width}}  {'mean':>6} {'min':>6} {'max':>6}  {'mean':>6} {'min':>6} {'max':>6}  {'(seeds)':>8}"]
     for r in results:
         a, d = r.test_accuracy, r.dead_fraction
-        lines.append(f"{r.name:{width}}  {_three(a)}  {_three(d)}  {f'{r.diverged}/{seeds}':>8}  {_steps_text(r, seeds)}")
+        lines.append(f"{r.name:{width}}  {_three(a)}  {_three(d)}  {f'{r.seeds_with_dead}/{seeds}':>8}"
+                     f"  {f'{r.diverged}/{seeds}':>8}  {_steps_text(r, seeds)}")
     return "\n".join(lines)
 
 
@@ -137,8 +138,8 @@ def _three(stats) -> str:
 
 
 CSV_COLUMNS = ("variant", "seeds", "test_accuracy_mean", "test_accuracy_min", "test_accuracy_max",
-               "dead_fraction_mean", "dead_fraction_min", "dead_fraction_max", "diverged", "steps_to_95",
-               "reached_95")
+               "dead_fraction_mean", "dead_fraction_min", "dead_fraction_max", "seeds_with_dead", "diverged",
+               "steps_to_95", "reached_95")
 
 
 def table_csv(results: list[VariantResult], seeds: int) -> str:
@@ -147,7 +148,7 @@ def table_csv(results: list[VariantResult], seeds: int) -> str:
     writer.writerow(CSV_COLUMNS)
     for r in results:
         a, d = r.test_accuracy, r.dead_fraction
-        writer.writerow([r.name, seeds, a.mean, a.min, a.max, d.mean, d.min, d.max, r.diverged,
+        writer.writerow([r.name, seeds, a.mean, a.min, a.max, d.mean, d.min, d.max, r.seeds_with_dead, r.diverged,
                          "" if r.steps_to_95 is None else r.steps_to_95, r.reached_95])
     return out.getvalue()
 

@@ -379,6 +379,7 @@ class VariantResult:
     diverged: int  # seeds that diverged
     steps_to_95: float | None  # median over seeds (a seed that never got there counts as never)
     reached_95: int  # seeds that got there
+    seeds_with_dead: int  # seeds with at least one dead neuron ("ReLU: dead in 7 of 20 seeds")
     per_seed_test_accuracy: tuple[float, ...]
 
     def to_dict(self) -> dict:
@@ -580,6 +581,7 @@ class Comparison:
                 diverged=sum(m["diverged"] for m in metrics),
                 steps_to_95=median if math.isfinite(median) else None,
                 reached_95=sum(math.isfinite(r) for r in reached),
+                seeds_with_dead=sum(m["dead_fraction"] > 0 for m in metrics),
                 per_seed_test_accuracy=tuple(m["test_accuracy"] for m in metrics)))
         self._results = tuple(out)
         return out

@@ -83,8 +83,8 @@ def test_dying_relu_separates_relu_from_leaky_prelu_elu_over_10_seeds():
     comparison = Comparison(variants, seeds=10, field=field)
     comparison.step(300)
     relu, *fixed = comparison.results()
-    assert relu.dead_fraction.min >= 0.15  # dead in every one of the 10 seeds
+    assert relu.dead_fraction.min >= 0.15 and relu.seeds_with_dead == 10  # dead in every one of the 10 seeds
     for other in fixed:
-        assert other.dead_fraction.max == 0.0, other.name  # sleeping at worst, never dead
+        assert other.dead_fraction.max == 0.0 and other.seeds_with_dead == 0, other.name  # sleeping at worst
         assert other.test_accuracy.mean > relu.test_accuracy.mean
     assert min(o.test_accuracy.mean for o in fixed[1:]) > relu.test_accuracy.max  # PReLU, ELU beat ReLU's best seed

@@ -38,10 +38,11 @@ from .network_view import NetworkView
 CHART_INTERVAL = 0.25  # s between chart redraws: six bands cost ~3-5 ms each time (pyqtgraph paths)
 LINKS_INTERVAL = 0.5  # s between each panel's link redraws (NetworkView.links_interval): six panels of wide lines were the costliest part of a frame
 GRID = 60  # boundary and neuron maps per panel: 60×60 is plenty at panel size
-TABLE_COLUMNS = ("variant", "loss", "test acc.", "min – max", "dead", "diverged", "steps to 95%")
+TABLE_COLUMNS = ("variant", "loss", "test acc.", "min – max", "dead", "any dead", "diverged", "steps to 95%")
 TABLE_TIPS = ("the variant (its panel's colour)", "training loss, mean over the seeds that have not diverged",
               "test accuracy, mean over seeds", "test accuracy of the worst and the best seed",
               "share of hidden neurons dead (SCIENCE.md's definition), mean over seeds",
+              "seeds with at least one dead neuron",
               "seeds whose run diverged (non-finite loss or weights)",
               "median over seeds of the first probed step with test accuracy ≥ 95 % (reached / seeds)")
 
@@ -398,7 +399,7 @@ class CompareWindow(QMainWindow):
         none = acc.mean is None  # every seed diverged
         cells = (result.name, "—" if loss.mean is None else f"{loss.mean:.3f}", "—" if none else f"{acc.mean:.3f}",
                  "—" if none else f"{acc.min:.2f} – {acc.max:.2f}", f"{result.dead_fraction.mean:.1%}",
-                 f"{result.diverged}/{seeds}", steps)
+                 f"{result.seeds_with_dead}/{seeds}", f"{result.diverged}/{seeds}", steps)
         for column, text in enumerate(cells):
             item = self.table.item(row, column)
             if item is None:

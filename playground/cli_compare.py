@@ -7,15 +7,13 @@ dead fraction (mean, min, max over seeds), diverged seeds, median steps to 95 % 
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
-from .compare import MAX_SEEDS, Comparison, SpecError, VariantResult, parse_variants
+from .compare import MAX_SEEDS, Comparison, SpecError, VariantResult, parse_variants, table_csv
 
 PROGRESS_CHUNK = 50  # steps between progress-bar updates (a 6 × 20 step is ~1 ms: ~20 updates/s)
 
@@ -135,22 +133,6 @@ def _three(stats) -> str:
     if stats.mean is None:
         return f"{'—':>6} {'—':>6} {'—':>6}"
     return f"{stats.mean:6.3f} {stats.min:6.3f} {stats.max:6.3f}"
-
-
-CSV_COLUMNS = ("variant", "seeds", "test_accuracy_mean", "test_accuracy_min", "test_accuracy_max",
-               "dead_fraction_mean", "dead_fraction_min", "dead_fraction_max", "seeds_with_dead", "diverged",
-               "steps_to_95", "reached_95")
-
-
-def table_csv(results: list[VariantResult], seeds: int) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for r in results:
-        a, d = r.test_accuracy, r.dead_fraction
-        writer.writerow([r.name, seeds, a.mean, a.min, a.max, d.mean, d.min, d.max, r.seeds_with_dead, r.diverged,
-                         "" if r.steps_to_95 is None else r.steps_to_95, r.reached_95])
-    return out.getvalue()
 
 
 def _check_writable(path: str, error_type) -> None:

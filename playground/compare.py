@@ -21,7 +21,9 @@ against a Trainer run of the same experiment and seed.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 import math
 from dataclasses import dataclass
@@ -299,11 +301,11 @@ class _Stack:
         for i in range(i - 1, -1, -1):
             z, a, _, per_block = plan[i]
             if self.single is not None:
-                delta = self._layer_delta(self.single.layers[i], back, z, a)
+                delta = self._layer_delta(self.single.layers[i], back, z, a, np.empty_like(back))
             else:
                 delta = np.empty_like(back)
                 for block, (rows, zb, ab) in zip(self.blocks, per_block):
-                    delta[rows] = self._layer_delta(block.layers[i], back[rows], zb, ab)
+                    self._layer_delta(block.layers[i], back[rows], zb, ab, delta[rows])
             self._weight_grad(i, plan, delta)
             if i:
                 back = np.matmul(delta, self.WT[i])
@@ -317,11 +319,11 @@ class _Stack:
             np.sum(delta, axis=1, keepdims=True, out=self.grad_Wb[i][:, -1:])
 
     @staticmethod
-    def _layer_delta(act: _Activation, back: np.ndarray, z: np.ndarray, a: np.ndarray) -> np.ndarray:
-        """dL/dz from dL/da for one block (and PReLU's dL/dslope), as MLP.backward_into."""
+    def _layer_delta(act: _Activation, back: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """dL/dz from dL/da into `out` for one block (and PReLU's dL/dslope), as MLP.backward_into."""
         if act.grad_slope is not None:  # PReLU: d a / d slope = z where z <= 0
             np.sum(back * np.minimum(z, 0.0), axis=1, keepdims=True, out=act.grad_slope)
-        return back * act.spec.slope_at(z, a, act.slope, act.alpha)
+        return np.multiply(back, act.spec.slope_at(z, a, act.slope, act.alpha), out=out)
 
     def logits_everywhere(self) -> np.ndarray:
         """(N, n_train + n_test) logits on every point, train points first."""
@@ -656,3 +658,20 @@ def make_frame(comparison: Comparison, grid_size: int = 60) -> CompareFrame:
         accuracy=frozen(accuracy),
         snapshots=tuple(comparison.snapshot(v, 0, grid_size) for v in range(len(comparison.variants))),
         same_start=comparison.same_start)
+
+
+# ---- the table as CSV -----------------------------------------------------------------------------
+CSV_COLUMNS = ("variant", "seeds", "test_accuracy_mean", "test_accuracy_min", "test_accuracy_max",
+               "dead_fraction_mean", "dead_fraction_min", "dead_fraction_max", "seeds_with_dead", "diverged",
+               "steps_to_95", "reached_95")
+
+
+def table_csv(results: list[VariantResult], seeds: int) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in results:
+        a, d = r.test_accuracy, r.dead_fraction
+        writer.writerow([r.name, seeds, a.mean, a.min, a.max, d.mean, d.min, d.max, r.seeds_with_dead, r.diverged,
+                         "" if r.steps_to_95 is None else r.steps_to_95, r.reached_95])
+    return out.getvalue()

@@ -80,3 +80,17 @@ def test_view_compare_opens_a_window_from_the_main_windows_experiment(qtbot, mon
     finally:
         compare.shutdown()
         compare.close()
+
+
+def test_the_table_saves_as_csv_and_png(qtbot, window, tmp_path):
+    window.train_steps(10)
+    qtbot.waitUntil(lambda: window.frame.step == 10, timeout=20000)
+    assert window.save_table(str(tmp_path / "t.csv")) is None
+    lines = (tmp_path / "t.csv").read_text().splitlines()
+    assert lines[0].startswith("variant,seeds,test_accuracy_mean") and [l.split(",")[0] for l in lines[1:]] == ["relu", "tanh", "elu"]
+    assert window.save_table(str(tmp_path / "t.png")) is None
+    from PySide6.QtGui import QImage
+    assert QImage(str(tmp_path / "t.png")).width() > 300
+    assert "allowed: a .csv or a .png" in window.save_table(str(tmp_path / "t.txt"))
+    assert "cannot write" in window.save_table(str(tmp_path / "missing" / "t.csv"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.png"]

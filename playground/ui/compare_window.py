@@ -18,15 +18,16 @@ import queue
 import threading
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QThread, QTimer, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QFrame, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMainWindow,
-                               QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMainWindow,
+                               QPushButton, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from ..compare import MAX_SEEDS, CompareFrame, SpecError, parse_variants
+from ..compare import MAX_SEEDS, CompareFrame, SpecError, parse_variants, table_csv
 from ..compare_session import CompareSession, serve
 from ..train_server import freeze
 from ..experiment import Experiment
@@ -316,12 +317,20 @@ class CompareWindow(QMainWindow):
         # every row in sight without scrolling: the header and one line a variant
         self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height()
                                     + len(variants) * self.table.verticalHeader().defaultSectionSize() + 6)
+        self._bottom = bottom
+        self.save_button = QPushButton("Save table…")
+        self.save_button.setToolTip("the table as CSV, or the table and the chart as a PNG picture")
+        self.save_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.save_button.clicked.connect(self._ask_save_table)
+        note_row = QHBoxLayout()
+        note_row.addWidget(self.note, 1)
+        note_row.addWidget(self.save_button)
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(4, 0, 4, 4)
         column.setSpacing(2)
         column.addWidget(self.run_bar)
-        column.addWidget(self.note)
+        column.addLayout(note_row)
         column.addWidget(split, 1)
         self.setCentralWidget(central)
         self.resize(1280, 800)
@@ -408,6 +417,37 @@ class CompareWindow(QMainWindow):
             item.setText(text)
             if column == 0:
                 item.setForeground(QColor(self.panels[row].color))
+
+    # ---- export ----------------------------------------------------------------------------------
+    def _ask_save_table(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save the table", "compare.csv",
+                                              "CSV table (*.csv);;PNG picture of the table and chart (*.png)")
+        if path:
+            problem = self.save_table(path)
+            self.statusBar().showMessage(problem or f"Saved {path}", 8000)
+
+    def save_table(self, path: str) -> str | None:
+        """Write the table shown as .csv, or the table and the chart as they look as .png.
+        Returns None, or what went wrong in one line (nothing half-written is left)."""
+        frame = self.frame
+        if frame is None:
+            return "nothing to save yet: no frame has been drawn"
+        suffix = Path(path).suffix.lower()
+        if suffix not in (".csv", ".png"):
+            return f"{path}: allowed: a .csv or a .png file"
+        tmp = Path(path).with_name(Path(path).name + ".tmp" + suffix)
+        try:
+            if suffix == ".csv":
+                tmp.write_text(table_csv(list(frame.results), frame.seeds), encoding="utf-8")
+            elif not self._bottom.grab().save(str(tmp)):
+                return f"{path}: cannot write the picture there"
+            tmp.replace(path)
+        except OSError as error:
+            return f"{path}: cannot write there ({error.strerror or error})"
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return None
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self.shutdown()

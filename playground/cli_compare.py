@@ -39,6 +39,9 @@ def register_cli(subparsers) -> None:
                        help="each variant starts from its own init")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--csv", metavar="OUT.csv", help="also write the table as CSV")
+    p.add_argument("--export", metavar="OUT", help="also write the compare window side by side as it trains: "
+                                                   ".gif or .mp4 (about 60 frames), or .png (the last one)")
+    p.add_argument("--size", default="1280x720", metavar="WxH", help="with --export: pixels (default 1280x720)")
     p.set_defaults(func=cmd_compare)
 
 
@@ -77,7 +80,10 @@ def cmd_compare(args) -> int:
     if args.csv:
         _check_writable(args.csv, BadInput)
     started = time.perf_counter()
-    _train(comparison, args.steps)
+    if args.export:
+        comparison = _export(args, experiment, BadInput)
+    else:
+        _train(comparison, args.steps)
     seconds = time.perf_counter() - started
     results = comparison.results()
     if args.csv:
@@ -86,11 +92,51 @@ def cmd_compare(args) -> int:
         print(json.dumps({"variants": [r.to_dict() for r in results], "seeds": args.seeds}))
         return 0
     networks = len(variants) * args.seeds
+    rate = ("training and drawing the animation" if args.export
+            else f"{networks * comparison.step_count / max(seconds, 1e-9):,.0f} network-updates/s")
     print(f"{args.experiment}: {len(variants)} variants × {args.seeds} seeds, {comparison.step_count} steps "
-          f"in {seconds:.2f} s ({networks * comparison.step_count / max(seconds, 1e-9):,.0f} network-updates/s); "
+          f"in {seconds:.2f} s ({rate}); "
           f"start: {'the same weights for every variant' if comparison.same_start else 'each its own init'}")
     print(table_text(results, args.seeds))
     return 0
+
+
+def _export(args, experiment, error_type) -> Comparison:
+    """Train through the exporter (it draws the window every steps/60 steps); its Comparison."""
+    import os
+
+    from .export import ExportError, format_for, parse_size
+
+    try:
+        format_for(args.export)
+        size = parse_size(args.size)
+    except ExportError as error:
+        raise error_type(str(error)) from None
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen needed
+    from PySide6.QtWidgets import QApplication
+
+    from .ui.compare_window import export_comparison
+    from .ui.export_render import quiet_harmless_qt_messages
+
+    quiet_harmless_qt_messages()
+    app = QApplication.instance() or QApplication(["playground"])  # noqa: F841 (widgets need it)
+    bar = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(unit="frame", file=sys.stderr, leave=False, desc="export")
+    try:
+        comparison, frames = export_comparison(
+            experiment, args.variants, args.seeds, args.steps, args.export, size=size, same_start=args.same_start,
+            progress=(lambda done, total: (setattr(bar, "total", total), bar.update(1))) if bar else None)
+    except ExportError as error:
+        raise error_type(str(error)) from None
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"playground: wrote {args.export} ({frames} frames)", file=sys.stderr)
+    return comparison
 
 
 def _train(comparison: Comparison, steps: int) -> None:
@@ -112,8 +158,8 @@ def _train(comparison: Comparison, steps: int) -> None:
 
 
 def _steps_text(result: VariantResult, seeds: int) -> str:
-    if result.steps_to_95 is None:
-        return f"never ({result.reached_95}/{seeds} reached)" if result.reached_95 else "never"
+    if result.steps_to_95 is None:  # the median seed did not get there in the steps trained
+        return f"median not reached ({result.reached_95}/{seeds} did)" if result.reached_95 else "not reached"
     return f"{result.steps_to_95:g} ({result.reached_95}/{seeds} reached)"
 
 

@@ -88,3 +88,16 @@ def test_dying_relu_separates_relu_from_leaky_prelu_elu_over_10_seeds():
         assert other.dead_fraction.max == 0.0 and other.seeds_with_dead == 0, other.name  # sleeping at worst
         assert other.test_accuracy.mean > relu.test_accuracy.mean
     assert min(o.test_accuracy.mean for o in fixed[1:]) > relu.test_accuracy.max  # PReLU, ELU beat ReLU's best seed
+
+
+def test_export_writes_the_side_by_side_animation(small, tmp_path, capsys):
+    from PIL import Image
+
+    out = tmp_path / "race.gif"
+    assert main(["compare", small, "--variants", "activation=tanh,relu", "--seeds", "2", "--steps", "40",
+                 "--export", str(out), "--size", "800x500"]) == 0
+    image = Image.open(out)
+    assert image.size == (800, 500) and image.n_frames == 41  # steps 0..40, every step (40 < 60 frames)
+    assert "tanh" in capsys.readouterr().out
+    assert main(["compare", small, "--variants", "activation=tanh,relu", "--export", str(tmp_path / "x.avi")]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["race.gif", "small.json"]

@@ -24,7 +24,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QThread, QTimer, Qt, Signal
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMainWindow,
+from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMainWindow,
                                QPushButton, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..compare import MAX_SEEDS, CompareFrame, SpecError, parse_variants, table_csv
@@ -396,13 +396,13 @@ class CompareWindow(QMainWindow):
             f"{len(self.variants)} variants × {frame.seeds} seeds" + (f" · {rate:,.0f} network-updates/s" if rate else ""))
         start = ("every variant starts from the first one's weights" if frame.same_start
                  else "each variant starts from its own init")
-        self.note.setText(f"Seed s is the same data, minibatch order and seed in every variant; {start}. "
-                          f"Panels draw seed 0 (P(label 1): orange 0 → blue 1); the table and the chart cover all {frame.seeds} seeds.")
+        self.note.setText(f"Seed s: the same data and minibatches in every variant; {start}. Panels: seed 0 "
+                          f"(P(label 1): orange 0 → blue 1); table and chart: all {frame.seeds} seeds.")
 
     def _fill_row(self, row: int, result, seeds: int) -> None:
         acc, loss = result.test_accuracy, result.train_loss
-        if result.steps_to_95 is None:
-            steps = f"never ({result.reached_95}/{seeds})" if result.reached_95 else "not yet"
+        if result.steps_to_95 is None:  # the median seed has not got there (yet)
+            steps = f"median not reached ({result.reached_95}/{seeds})" if result.reached_95 else "not reached"
         else:
             steps = f"{result.steps_to_95:,.0f} ({result.reached_95}/{seeds})"
         none = acc.mean is None  # every seed diverged
@@ -540,3 +540,50 @@ def run_compare(experiment_path: str | None, spec: str, seeds: int = 10, steps: 
         return 1
     print(f"playground: saved {screenshot} at step {window.frame.step if window.frame else 0}")
     return 0
+
+
+def export_comparison(experiment: Experiment, spec: str, seeds: int, steps: int, out: str, *, frames: int = 60,
+                      size: tuple[int, int] = (1280, 720), fps: float = 10.0, same_start: bool | None = None,
+                      progress=None):
+    """The comparison as one side-by-side animation (GIF or MP4; PNG: the last frame): the compare
+    window itself, drawn offscreen every steps/frames steps while the comparison trains here.
+    Returns (the Comparison, trained to `steps`; the number of frames written). Raises
+    export.ExportError or compare.SpecError; a failed export leaves no file."""
+    from ..compare import Comparison, make_frame
+    from ..export import AtomicFile, ExportOptions, check_frame_count, format_for, open_writer
+    from .export_render import qimage_to_rgb
+
+    fmt = format_for(out)
+    field, variants = parse_variants(spec, experiment)
+    every = max(1, steps // max(frames, 1))
+    marks = list(range(0, steps + 1, every))
+    if marks[-1] != steps:
+        marks.append(steps)
+    check_frame_count(len(marks), ExportOptions(format=fmt, size=size))
+    target = AtomicFile(out)  # an unwritable place fails here, before any training
+    window = CompareWindow(experiment, spec, seeds, same_start, start_worker=False)
+    writer = None
+    try:
+        window.setFixedSize(*size)
+        window.show()
+        comparison = Comparison(variants, seeds=seeds, same_start=same_start, field=field)
+        writer = open_writer(fmt, target.temp, size, fps)
+        for i, mark in enumerate(marks):
+            comparison.step(mark - comparison.step_count)
+            comparison.finish()
+            window.show_frame(make_frame(comparison, GRID))
+            window.chart.show_frame(window.frame, force=True)
+            QApplication.processEvents()
+            writer.append(qimage_to_rgb(window.grab().toImage()))
+            if progress:
+                progress(i + 1, len(marks))
+        writer.close()
+        target.commit()
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        target.discard()
+        raise
+    finally:
+        window.close()
+    return comparison, len(marks)

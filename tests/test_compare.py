@@ -197,3 +197,30 @@ def test_the_session_loop_answers_step_reset_and_quit_without_qt():
     assert [f.step for f in frames] == [0, 12, 0]  # the start, the end of the step request, the reset
     assert all(len(f.snapshots) == 2 and f.snapshots[0].step == f.step for f in frames)
     assert frames[1].results[0].test_accuracy.mean is not None
+
+
+def test_the_speed_limit_holds_the_session_to_its_steps_per_second():
+    import time
+
+    from playground.compare_session import CompareSession
+
+    field, variants = parse_variants("activation=relu,tanh", BASE)
+    sent = []
+    session = CompareSession(variants, 1, field, None, 8, lambda kind, value: sent.append((kind, value)))
+    commands = [("speed", 40.0), ("play", None)]
+    started = []
+
+    def receive(block):
+        if commands:
+            return commands.pop(0)
+        if not started:
+            started.append(time.perf_counter())
+        if time.perf_counter() - started[0] > 0.5:
+            return ("quit", None)
+        return ("drawn", None) if sent and sent[-1][0] == "frame" else None
+
+    session.run(receive)
+    elapsed = time.perf_counter() - started[0]
+    # never ahead of the limit, however fast the machine (a slow one only does fewer)
+    assert 0 < session.comparison.step_count <= 40.0 * elapsed + 1
+    assert ("running", True) in sent

@@ -6,8 +6,9 @@ marks), drawn by the main window's own BoundaryView and NetworkView from real Sn
 the seeds (loss, test accuracy mean and range, dead fraction, diverged seeds, steps to 95 %); one chart
 of test accuracy over steps with a band (min to max over seeds) and a mean line per variant.
 
-Training runs on a QThread (CompareWorker) that owns the Comparison and sends immutable CompareFrames;
-the window draws the newest and tells the worker when it has, so frames never pile up.
+Training runs in a child process (CompareProcessWorker running compare_session.py's loop) that owns the
+Comparison and sends immutable CompareFrames; the window draws the newest and tells the worker when it
+has, so frames never pile up.
 """
 
 from __future__ import annotations

@@ -466,6 +466,14 @@ def register_cli(subparsers) -> None:
 
 
 def cmd_bench(args) -> int:
+    try:  # the engine's figures are ratios to a plain torch loop
+        import torch  # noqa: F401
+    except ImportError:
+        from .cli import BadInput
+
+        raise BadInput("bench needs torch (the app itself does not), and it is not installed: "
+                       "pip install torch==2.13.0 (from a checkout, with the bench extra: "
+                       "pip install torch==2.13.0 && pip install -e '.[bench]')") from None
     log = None if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
     result = run_bench(quick=args.quick, scale=args.scale, log=log)
     print(json.dumps(result) if args.json else format_table(result))

@@ -10,17 +10,29 @@ import argparse
 import json
 import sys
 import time
-from . import bench, cli_compare, export
+from . import __version__, bench, bundled, cli_compare, export
 from .experiment import Experiment, ExperimentError
 from .health import counts
+
+WINDOW_MIN, WINDOW_MAX = (640, 480), (7680, 4320)  # gui --size: a small laptop's screen up to 8K
 
 class BadInput(Exception):
     """A user error: the message is printed as one line and the exit code is 2."""
 
 
+def experiment_path(path: str) -> str:
+    """`path` itself, or the example of that name when no such file exists (`playground dying_relu`)."""
+    import os
+
+    if os.path.exists(path):
+        return path
+    example = bundled.find_example(path)
+    return str(example) if example else path
+
+
 def load_experiment(path: str) -> Experiment:
     try:
-        return Experiment.load(path)
+        return Experiment.load(experiment_path(path))
     except ExperimentError as error:
         raise BadInput(str(error)) from None
 
@@ -47,7 +59,7 @@ def train_summary(trainer, seconds: float) -> dict:
     return {
         "steps": snap.step,
         "train_loss": _finite_or_none(snap.train_loss), "test_loss": _finite_or_none(snap.test_loss),
-        "train_accuracy": snap.train_accuracy, "test_accuracy": snap.test_accuracy,
+        "train_accuracy": _finite_or_none(snap.train_accuracy), "test_accuracy": _finite_or_none(snap.test_accuracy),
         "diverged": snap.diverged, "seconds": round(seconds, 4),
         "neurons": snap.counts(), "layers": layers,
         "prelu_slopes": slopes or None,
@@ -85,7 +97,9 @@ def cmd_train(args) -> int:
         print(f"  DIVERGED: {trainer.message}")
     else:
         print(f"  loss      train {result['train_loss']:.4f}   test {result['test_loss']:.4f}")
-    print(f"  accuracy  train {result['train_accuracy']:.3f}   test {result['test_accuracy']:.3f}")
+    print("  accuracy  " + "   ".join(
+        f"{part} " + ("—" if result[f"{part}_accuracy"] is None else f"{result[f'{part}_accuracy']:.3f}")
+        for part in ("train", "test")))
     print(f"  neurons   {n['alive']} alive, {n['sleeping']} sleeping, {n['saturated']} saturated, "
           f"{n['dead']} dead of {n['total']}")
     for i, layer in enumerate(result["layers"], start=1):
@@ -98,24 +112,86 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_gui(args) -> int:
-    from .ui.app import run
+def window_size(text: str | None) -> tuple[int, int] | None:
+    """`--size 1366x768` → (1366, 768); BadInput naming what is allowed otherwise."""
+    if text is None:
+        return None
+    parts = text.lower().replace("×", "x").split("x")
+    try:
+        size = tuple(int(part) for part in parts)
+    except ValueError:
+        size = ()
+    if len(size) != 2 or not all(lo <= v <= hi for v, lo, hi in zip(size, WINDOW_MIN, WINDOW_MAX)):
+        raise BadInput(f"--size {text!r} is not allowed: WIDTHxHEIGHT in pixels, e.g. 1366x768, width "
+                       f"{WINDOW_MIN[0]}-{WINDOW_MAX[0]}, height {WINDOW_MIN[1]}-{WINDOW_MAX[1]}")
+    return size
 
+
+def cmd_gui(args) -> int:
+    size = window_size(args.size)
+    path = experiment_path(args.experiment) if args.experiment else None
+    from .ui import app, system_libs  # system_libs imports no Qt: it runs before Qt can abort
+
+    platform = system_libs.qt_platform()
+    if platform is None and args.screenshot:
+        platform = "offscreen"  # app.run takes a screenshot offscreen when there is no screen
+    if platform is not None and (problem := system_libs.problem(platform)):
+        raise BadInput(problem)
     if args.compare:
-        return cli_compare.cmd_gui_compare(args)
-    return run(experiment_path=args.experiment, steps=args.steps, screenshot=args.screenshot)
+        return cli_compare.cmd_gui_compare(args, path, size)
+    return app.run(experiment_path=path, steps=args.steps, screenshot=args.screenshot, size=size,
+                   presentation=args.presentation)
+
+
+def cmd_examples(args) -> int:
+    files = bundled.example_files()
+    if not files:
+        raise BadInput(f"no example experiments in {bundled.examples_dir()} (a broken install?)")
+    print(f"Example experiments in {bundled.examples_dir()} (open one: playground NAME):")
+    for path in files:
+        print(f"  {path.stem:<22} {path}")
+    return 0
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (not the usage block first), still exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="playground", description="A neural-network playground for activation functions.")
-    sub = parser.add_subparsers(dest="command")
+    parser = OneLineParser(
+        prog="playground", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="A neural-network playground for activation functions: train small 2-D classifiers "
+                    "live and watch their neurons.",
+        epilog=f"`playground` opens the window on the built-in experiment; `playground FILE` opens it on\n"
+               f"a .json or .toml experiment, or on an example by name (`playground dying_relu`).\n"
+               f"Examples: {bundled.examples_dir()}  (list them: playground examples)\n"
+               f"Each command's options: playground COMMAND --help")
+    parser.add_argument("--version", action="version", version=f"playground {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_parser = sub.add_parser
 
-    gui = sub.add_parser("gui", help="open the window (the default)")
-    gui.add_argument("experiment", nargs="?", help="a .json or .toml experiment (default: the built-in one)")
+    def add_with_description(name, **kwargs):  # `playground X --help` opens with the same line as the list
+        kwargs.setdefault("description", kwargs.get("help"))
+        return add_parser(name, **kwargs)
+
+    sub.add_parser = add_with_description
+
+    gui = sub.add_parser("gui", help="open the window on an experiment (the default command)")
+    gui.add_argument("experiment", nargs="?", help="a .json or .toml experiment, or an example's name "
+                                                  "(default: the built-in one)")
     gui.add_argument("--steps", type=positive_int, default=0, help="train this many steps first")
     gui.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window after --steps, then exit")
     cli_compare.add_gui_options(gui)
+    gui.add_argument("--size", metavar="WxH", help="the window's size in pixels, e.g. 1366x768")
+    gui.add_argument("--presentation", action="store_true",
+                     help="start in presentation mode (larger text; full screen, or --size)")
     gui.set_defaults(func=cmd_gui)
+
+    examples = sub.add_parser("examples", help="list the example experiments and where they are")
+    examples.set_defaults(func=cmd_examples)
 
     train = sub.add_parser("train", help="train headless and print a summary")
     train.add_argument("experiment", help="a .json or .toml experiment")
@@ -127,15 +203,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.register_cli(sub)
     bench.register_cli(sub)
     cli_compare.register_cli(sub)
+    parser.commands = set(sub.choices)  # main(): any other first word is a file for the window
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    known = {"gui", "train", "export", "bench", "compare"}
-    if not argv or (argv[0] not in known and argv[0] not in ("-h", "--help")):
-        argv.insert(0, "gui")  # `playground` and `playground FILE` open the window
     parser = build_parser()
+    if not argv or (argv[0] not in parser.commands and argv[0] not in ("-h", "--help", "--version")):
+        argv.insert(0, "gui")  # `playground` and `playground FILE` open the window
     args = parser.parse_args(argv)
     try:
         return args.func(args)
@@ -144,7 +220,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `playground examples | head`: the reader left early, nothing went wrong
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 0
     except Exception as error:  # an internal error (exit 1): the traceback is for the bug report
+        if isinstance(error, ImportError):  # Qt's own libraries missing (export, a view): one line
+            from .ui.system_libs import problem_from_import_error
+
+            if problem := problem_from_import_error(error):
+                print(f"playground: {problem}", file=sys.stderr)
+                return 2
         import traceback
 
         traceback.print_exc()

@@ -52,10 +52,11 @@ def add_gui_options(gui) -> None:
     gui.add_argument("--seeds", type=_seeds, default=10, metavar="M", help="with --compare: seeds per variant (default 10)")
 
 
-def cmd_gui_compare(args) -> int:
+def cmd_gui_compare(args, path: str | None = None, size: tuple[int, int] | None = None) -> int:
+    """From cmd_gui, after its checks: path is the experiment file (an example's name resolved)."""
     from .ui.compare_window import run_compare
 
-    return run_compare(args.experiment, args.compare, seeds=args.seeds, steps=args.steps, screenshot=args.screenshot)
+    return run_compare(path, args.compare, seeds=args.seeds, steps=args.steps, screenshot=args.screenshot, size=size)
 
 
 def _seeds(text: str) -> int:

@@ -119,6 +119,42 @@ def features(points: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class InputScaling:
+    """What the network sees of each input feature: (feature - mean) / std, measured on the training
+    split and applied alike to the test split and the plotting grid (data.standardize).
+
+    Tuples of floats, so it can key a cache. A feature constant over the training split keeps
+    std 1 (as scikit-learn's StandardScaler does): shifted, never divided by zero.
+    """
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    @classmethod
+    def measure(cls, points: np.ndarray, names: tuple[str, ...]) -> InputScaling:
+        x = features(points, names).astype(np.float64)
+        std = x.std(axis=0)
+        std[std < 1e-6] = 1.0
+        return cls(tuple(names), tuple(float(m) for m in x.mean(axis=0)), tuple(float(s) for s in std))
+
+    def apply(self, x: np.ndarray) -> np.ndarray:
+        """(n, n_features) float32 features -> the same standardised, float32, C-contiguous."""
+        mean, std = np.asarray(self.mean, np.float32), np.asarray(self.std, np.float32)
+        return np.ascontiguousarray((x - mean) / std, dtype=np.float32)
+
+
+def network_inputs(points: np.ndarray, names: tuple[str, ...], scaling: InputScaling | None) -> np.ndarray:
+    """(n, 2) raw points -> (n, len(names)) float32: what the first layer sees."""
+    x = features(points, names)
+    if scaling is None:
+        return x
+    if scaling.features != tuple(names):
+        raise ValueError(f"the scaling was measured on {scaling.features}, not {tuple(names)}")
+    return scaling.apply(x)
+
+
+@dataclass(frozen=True)
 class DataSplit:
     """The points a run trains and tests on; arrays are read-only so they can cross threads."""
 
@@ -126,6 +162,7 @@ class DataSplit:
     train_labels: np.ndarray  # (n_train,) float32 in {0, 1}
     test_points: np.ndarray
     test_labels: np.ndarray
+    scaling: InputScaling | None = None  # data.standardize: measured on train_points; None = raw inputs
 
 
 def make_split(data: Data, seed: int) -> DataSplit:
@@ -142,7 +179,8 @@ def make_split(data: Data, seed: int) -> DataSplit:
     parts = [np.ascontiguousarray(a) for a in (X[:n_train], y[:n_train], X[n_train:], y[n_train:])]
     for part in parts:
         part.setflags(write=False)
-    return DataSplit(*parts)
+    scaling = InputScaling.measure(parts[0], tuple(data.features)) if data.standardize else None
+    return DataSplit(*parts, scaling=scaling)
 
 
 def load_points_csv(path: str | Path) -> tuple[list[list[float]], list[str]]:

@@ -119,7 +119,7 @@ class MLP:
                 slope = slope_default
                 init_slope = slope_default
             W, b = _init_weights(rng, fan_in, fan_out, name, network, init_slope)
-            if name is not None:
+            if name is not None and network.bias_init is not None:  # given: it wins over the init's rule
                 b[:] = network.bias_init
             layer = Layer(W, b, name, slope, network.param("alpha"))
             if network.batch_norm and name is not None:
@@ -485,8 +485,11 @@ def frozen_copy(array: np.ndarray) -> np.ndarray:
 
 
 def _init_weights(rng, fan_in, fan_out, activation, network: Network, slope):
-    """Weights per the init scheme (times init_gain); biases zero for now."""
-    if network.init == "torch":  # nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for both
+    """Weights per the init scheme (times init_gain), and biases by the scheme's own rule (zero, or
+    torch's uniform); an explicit network.bias_init replaces the hidden ones afterwards."""
+    if network.init == "torch":
+        # nn.Linear.reset_parameters: kaiming_uniform_(a=√5) has bound gain·√(3/fan_in) with gain
+        # √(2/(1+5)), i.e. 1/√fan_in; the bias is U(±1/√fan_in) too (torch/nn/modules/linear.py)
         bound = 1.0 / np.sqrt(fan_in)
         W = rng.uniform(-bound, bound, (fan_in, fan_out)) * network.init_gain
         b = rng.uniform(-bound, bound, fan_out)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .datasets import DataSplit, features
+from .datasets import DataSplit, InputScaling, features, network_inputs
 from .experiment import Experiment
 from .health import counts
 from .model import MLP
@@ -103,6 +103,15 @@ def grid_inputs(feature_names: tuple[str, ...], size: int, extent: float = GRID_
     return frozen(np.ascontiguousarray(features(grid_points(size, extent), feature_names).T))
 
 
+@functools.lru_cache(maxsize=16)
+def grid_network_inputs(feature_names: tuple[str, ...], size: int, extent: float,
+                        scaling: InputScaling | None) -> np.ndarray:
+    """grid_inputs as the network sees them (standardised with the split's scaling), read-only."""
+    if scaling is None:
+        return grid_inputs(feature_names, size, extent)
+    return frozen(np.ascontiguousarray(network_inputs(grid_points(size, extent), feature_names, scaling).T))
+
+
 _DATA_CACHE: dict = {}  # (id(data), names, form) -> (data, value); data kept so the id stays its own
 _DATA_CACHE_SIZE = 8
 
@@ -118,10 +127,12 @@ def _cached_for(data: DataSplit, key: tuple, make):
 
 
 def data_features(data: DataSplit, feature_names) -> tuple[np.ndarray, np.ndarray]:
-    """(x_train, x_test) network inputs of a split, computed once per split and features (read-only)."""
+    """(x_train, x_test) network inputs of a split (standardised when the split says so), computed
+    once per split and features (read-only)."""
     names = tuple(feature_names)
     return _cached_for(data, (names, "rows"), lambda: (
-        frozen(features(data.train_points, names)), frozen(features(data.test_points, names))))
+        frozen(network_inputs(data.train_points, names, data.scaling)),
+        frozen(network_inputs(data.test_points, names, data.scaling))))
 
 
 def data_columns(data: DataSplit, feature_names) -> tuple[np.ndarray, np.ndarray]:
@@ -137,14 +148,18 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def render_grids(model: MLP, feature_names, size: int, extent: float = GRID_EXTENT):
+def render_grids(model: MLP, feature_names, size: int, extent: float = GRID_EXTENT,
+                 scaling: InputScaling | None = None):
     """The features, every hidden neuron and the output over the grid (inference mode).
 
+    The grid is the plane in raw coordinates, and the feature maps returned are the raw features
+    (x₁² looks like x₁²); the network is fed them through `scaling` (the split's standardisation).
     Points as columns (MLP.forward_columns): each neuron's map is a reshape of a fresh array.
     C3 at 100×100: ~1 ms.
     """
-    inputs = grid_inputs(tuple(feature_names), size, extent)  # (n_features, G²)
-    logits, kept = model.forward_columns(inputs)
+    names = tuple(feature_names)
+    inputs = grid_inputs(names, size, extent)  # (n_features, G²)
+    logits, kept = model.forward_columns(grid_network_inputs(names, size, extent, scaling))
     with np.errstate(over="ignore"):
         output = np.multiply(logits, 0.5, dtype=np.float32)
         np.tanh(output, out=output)

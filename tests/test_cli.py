@@ -94,3 +94,57 @@ def test_core_never_imports_qt():
             "print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_version_and_top_level_help():
+    version = run_cli("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"playground {__import__('playground').__version__}"
+    top = run_cli("--help")
+    assert top.returncode == 0
+    assert "`playground FILE` opens" in top.stdout and "playground examples" in top.stdout
+    examples_dir = str(Path(__file__).resolve().parent.parent / "resources" / "experiments")
+    assert examples_dir in top.stdout  # where the examples are, as found by playground.bundled
+
+
+def test_every_subcommand_help_opens_with_a_one_line_description():
+    from playground.cli import build_parser
+
+    commands = build_parser().commands
+    assert {"gui", "train", "export", "bench", "examples"} <= commands
+    for command in sorted(commands):
+        result = run_cli(command, "--help")
+        assert result.returncode == 0, command
+        paragraphs = result.stdout.split("\n\n")
+        assert paragraphs[0].startswith(f"usage: playground {command}")
+        description = paragraphs[1].strip()
+        assert description and not description.startswith(("positional", "options")), (command, description)
+
+
+def test_examples_are_listed_and_open_by_name(capsys):
+    assert main(["examples"]) == 0
+    out = capsys.readouterr().out
+    assert "dying_relu" in out and str(Path("resources/experiments/xor_tanh.toml")) in out
+    assert main(["train", "xor_tanh", "--steps", "20", "--json"]) == 0  # an example's name, no path
+    assert json.loads(capsys.readouterr().out)["steps"] == 20
+
+
+@pytest.mark.parametrize("size", ["big", "1366", "10x10", "1366x768x2", "99999x768", "-1366x768"])
+def test_a_bad_window_size_is_one_line_and_exit_2(size):
+    result = run_cli("gui", f"--size={size}", "--screenshot", "never.png")
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"--size {size!r} is not allowed: WIDTHxHEIGHT" in lines[0]
+    assert not Path("never.png").exists()
+
+
+def test_a_usage_error_is_one_line_too():
+    for args in (["gui", "--size"], ["train"], ["train", "x.json", "--stepz", "3"]):
+        result = run_cli(*args)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1 and "--help" in lines[0], (args, result.stderr)
+
+
+def test_output_cut_short_by_a_pipe_is_not_an_error():
+    result = subprocess.run(f"{sys.executable} -m playground examples | head -1", shell=True, capture_output=True,
+                            text=True, timeout=60)
+    assert result.stdout.startswith("Example experiments in ") and result.stderr == ""

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from playground.datasets import DATASETS, features, load_points_csv, make_split
+from playground.datasets import DATASETS, InputScaling, features, load_points_csv, make_split, network_inputs
 from playground.experiment import Data, ExperimentError
 
 
@@ -61,6 +61,37 @@ def test_custom_points_are_used_as_given():
     assert len(split.train_points) == 10
     together = np.concatenate([split.train_points[:, 0], split.test_points[:, 0]])
     assert sorted(together.tolist()) == [float(i) for i in range(20)]
+
+
+ALL_FEATURES = ("x1", "x2", "x1_sq", "x2_sq", "x1x2", "sin_x1", "sin_x2")
+
+
+def test_standardize_measures_the_training_split_and_applies_it_to_the_test_split():
+    split = make_split(Data(dataset="spiral", features=ALL_FEATURES), 3)
+    assert split.scaling is not None and split.scaling.features == ALL_FEATURES
+    train = network_inputs(split.train_points, ALL_FEATURES, split.scaling)
+    np.testing.assert_allclose(train.mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(train.std(axis=0), 1.0, rtol=1e-4)
+    raw_test = features(split.test_points, ALL_FEATURES)
+    expected = (raw_test - np.array(split.scaling.mean)) / np.array(split.scaling.std)  # the train statistics
+    np.testing.assert_allclose(network_inputs(split.test_points, ALL_FEATURES, split.scaling), expected,
+                               rtol=1e-5, atol=1e-5)
+    assert not np.allclose(network_inputs(split.test_points, ALL_FEATURES, split.scaling).mean(axis=0), 0.0,
+                           atol=1e-4)  # test statistics are not used
+    assert np.std(features(split.train_points, ("x1_sq",))) > 5  # what the network would see without it
+
+
+def test_standardize_off_keeps_raw_inputs_and_a_constant_feature_is_only_shifted():
+    split = make_split(Data(dataset="circle", standardize=False), 0)
+    assert split.scaling is None
+    np.testing.assert_array_equal(network_inputs(split.train_points, ("x1", "x2"), None),
+                                  features(split.train_points, ("x1", "x2")))
+    flat = np.column_stack([np.full(12, 2.0), np.arange(12.0)]).astype(np.float32)
+    scaling = InputScaling.measure(flat, ("x1", "x2"))
+    assert scaling.std[0] == 1.0 and scaling.mean[0] == 2.0
+    assert np.all(np.isfinite(scaling.apply(features(flat, ("x1", "x2")))))
+    with pytest.raises(ValueError, match="measured on"):
+        network_inputs(flat, ("x1",), scaling)
 
 
 def test_csv_import_skips_junk_rows_with_a_warning(tmp_path):

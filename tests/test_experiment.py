@@ -9,9 +9,9 @@ from playground.experiment import Experiment, ExperimentError
 DOC_EXAMPLE = {
     "version": 1, "seed": 0,
     "data": {"dataset": "circle", "noise": 0.0, "train_fraction": 0.5, "n_points": 500,
-             "features": ["x1", "x2"], "points": None},
+             "features": ["x1", "x2"], "points": None, "standardize": True},
     "network": {"hidden": [4, 2], "activation": "tanh", "activation_params": {},
-                "init": "auto", "init_gain": 1.0, "bias_init": 0.0, "batch_norm": False},
+                "init": "auto", "init_gain": 1.0, "bias_init": None, "batch_norm": False},
     "training": {"optimizer": "sgd", "learning_rate": 0.03, "batch_size": 10, "loss": "bce",
                  "regularization": "none", "regularization_rate": 0.0, "grad_clip": None},
 }
@@ -69,6 +69,10 @@ def test_toml_loads(tmp_path):
     ({"network": {"activation_params": {"alpha": -1}}}, "network.activation_params.alpha", "0.0 to 10.0"),
     ({"network": {"init": "orthogonal"}}, "network.init", "xavier"),
     ({"network": {"batch_norm": "yes"}}, "network.batch_norm", "true or false"),
+    ({"network": {"bias_init": 11}}, "network.bias_init", "null (the init's own rule) or a number from -10.0 to 10.0"),
+    ({"network": {"bias_init": "zero"}}, "network.bias_init", "null"),
+    ({"data": {"standardize": "yes"}}, "data.standardize", "true or false"),
+    ({"data": {"standardize": 1}}, "data.standardize", "true or false"),
     ({"training": {"optimizer": "rmsprop"}}, "training.optimizer", "adam"),
     ({"training": {"learning_rate": 0}}, "training.learning_rate", "1e-06 to 10.0"),
     ({"training": {"learning_rate": "fast"}}, "training.learning_rate", "a number"),
@@ -122,3 +126,24 @@ def test_save_is_atomic_and_keeps_the_old_file_on_failure(tmp_path):
     with pytest.raises(OSError):
         Experiment(seed=2).save(path)
     assert Experiment.load(path).seed == 1
+
+
+def test_bias_init_unset_is_null_and_a_given_zero_stays_given(tmp_path):
+    """None means "the init's own rule"; a file written before the field could be null still reads,
+    and its explicit 0.0 stays explicit (for init torch it keeps the biases at 0, as it did)."""
+    assert Experiment().network.bias_init is None
+    old = Experiment.from_dict({"network": {"init": "torch", "bias_init": 0.0}})
+    assert old.network.bias_init == 0.0
+    path = tmp_path / "old.json"
+    old.save(path)
+    assert json.loads(path.read_text())["network"]["bias_init"] == 0.0
+    assert Experiment.load(path) == old
+    unset = Experiment.from_dict({"network": {"bias_init": None}})
+    assert unset == Experiment() and Experiment.from_dict(unset.to_dict()) == unset
+
+
+def test_standardize_is_on_by_default_and_can_be_turned_off(tmp_path):
+    assert Experiment().data.standardize is True
+    path = tmp_path / "raw.toml"
+    path.write_text("[data]\nstandardize = false\n")
+    assert Experiment.load(path).data.standardize is False

@@ -79,3 +79,44 @@ def test_state_round_trip_is_a_deep_copy():
 def test_same_seed_same_weights_different_seed_different():
     assert np.array_equal(build("relu").layers[0].W, build("relu").layers[0].W)
     assert not np.array_equal(build("relu").layers[0].W, build("relu", seed=1).layers[0].W)
+
+
+def _torch_linear_draws(fan_in, fan_out, n_layers):
+    """Weights and biases of n_layers fresh torch.nn.Linear(fan_in, fan_out), flattened."""
+    torch.manual_seed(0)
+    layers = [torch.nn.Linear(fan_in, fan_out) for _ in range(n_layers)]
+    return (np.concatenate([lin.weight.detach().numpy().ravel() for lin in layers]),
+            np.concatenate([lin.bias.detach().numpy().ravel() for lin in layers]))
+
+
+def test_init_torch_is_nn_linear_weights_and_biases():
+    """init "torch" draws both weights and biases as nn.Linear does: U(±1/√fan_in). Compared with
+    torch's own draws over many layers: same bounds, and a two-sample KS test cannot tell them apart."""
+    from scipy.stats import ks_2samp
+
+    network = Experiment.from_dict({"network": {"hidden": [16, 16], "activation": "relu", "init": "torch"}}).network
+    ours_w, ours_b = [], []
+    for seed in range(300):
+        middle = MLP.build(3, network, seed).layers[1]  # a 16 -> 16 layer
+        ours_w.append(middle.W.ravel())
+        ours_b.append(middle.b.ravel())
+    ours_w, ours_b = np.concatenate(ours_w), np.concatenate(ours_b)
+    torch_w, torch_b = _torch_linear_draws(16, 16, 300)
+    bound = 1 / np.sqrt(16)
+    for ours, theirs in ((ours_w, torch_w), (ours_b, torch_b)):
+        assert np.abs(ours).max() <= bound and np.abs(theirs).max() <= bound
+        assert np.abs(ours).max() > 0.99 * bound  # the whole interval is used, not a narrower one
+        assert ks_2samp(ours, theirs).pvalue > 0.01
+        assert np.std(ours) == pytest.approx(bound / np.sqrt(3), rel=0.03)  # U(±a) has std a/√3
+    assert np.std(ours_b) > 0.1  # biases really are random (they used to be set to 0)
+
+
+def test_explicit_bias_init_wins_over_the_init_rule():
+    for init in ("torch", "he", "xavier"):
+        network = Experiment.from_dict({"network": {"init": init, "bias_init": 0.25}}).network
+        model = MLP.build(2, network, 0)
+        assert all(np.all(layer.b == np.float32(0.25)) for layer in model.layers[:-1])
+    zero = MLP.build(2, Experiment.from_dict({"network": {"init": "torch", "bias_init": 0.0}}).network, 0)
+    assert all(np.all(layer.b == 0) for layer in zero.layers[:-1])
+    default = MLP.build(2, Experiment().network, 0)  # auto: Xavier weights, biases 0 by its rule
+    assert all(np.all(layer.b == 0) for layer in default.layers)

@@ -1,7 +1,7 @@
-"""The science of SCIENCE.md reproduced on our own datasets (raw TF Playground coordinates).
-
-Our inputs are raw coordinates in about ±6 rather than standardised, so the dying-ReLU scenario needs
-a bias of -4 (not -2) to kill the same share of units; every other setting is SCIENCE.md's.
+"""The science of SCIENCE.md reproduced on our own datasets, as written there: its reference
+experiments use standardised inputs, and so does the playground by default (data.standardize), so
+the dying-ReLU scenario takes SCIENCE.md's bias of -2 (on raw coordinates in ±6 it took -4).
+TF Playground's own four configurations are in test_defaults.py.
 """
 
 import numpy as np
@@ -22,14 +22,15 @@ def run(data, network, training, steps, seed=0):
 
 
 def dying_relu(activation, seed):
-    return run(SPIRALS, {"hidden": [16, 16, 16], "activation": activation, "init": "he", "bias_init": -4.0},
+    return run(SPIRALS, {"hidden": [16, 16, 16], "activation": activation, "init": "he", "bias_init": -2.0},
                {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 32}, 2000, seed)
 
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_dying_relu_under_a_negative_bias_init(seed):
     _, start, relu = dying_relu("relu", seed)
-    assert start.counts()["dead"] / 48 > 0.5  # dead from step 0 ...
+    assert start.data.scaling is not None  # standardised, as SCIENCE.md measured it
+    assert start.counts()["dead"] / 48 > 0.5  # dead from step 0 (SCIENCE.md: 73 %; here 62-73 %) ...
     assert relu.counts()["dead"] / 48 > 0.5  # ... to the end
     assert relu.train_accuracy < 0.6  # near chance
     _, leaky_start, leaky = dying_relu("leaky_relu", seed)
@@ -73,29 +74,6 @@ def test_exploding_gradients_and_their_two_fixes(seed):
     assert not clipped.diverged and clipped.train_accuracy > 0.6
     _, _, normed = exploding(seed, batch_norm=True)
     assert not normed.diverged and normed.train_accuracy > 0.9
-
-
-@pytest.mark.parametrize("dataset, hidden, activation, features, best_floor, median_floor", [
-    ("circle", [4, 2], "tanh", ["x1", "x2"], 0.98, 0.98),  # TF Playground: 99.9 %
-    ("xor", [4, 2], "tanh", ["x1", "x2"], 0.97, 0.97),  # 99.2 %
-    ("spiral", [8] * 6, "relu", ["x1", "x2"], 0.97, 0.95),  # 98.6 %
-    ("spiral", [8] * 6, "tanh", ["x1", "x2", "x1_sq", "x2_sq", "x1x2", "sin_x1", "sin_x2"], 0.95, 0.80),  # 96.0 %
-])
-def test_on_a_par_with_tensorflow_playground(dataset, hidden, activation, features, best_floor, median_floor):
-    """Its settings: 500 points, half for training, batch 10, SGD 0.03, 500 epochs (12,500 steps).
-
-    Five seeds: the best reaches TF Playground's figure (one run, as its page shows) and the median
-    stays near it. The deep spiral nets are chaotic: rounding in the last bit (the compiled engine
-    against numpy) parts two runs within ~500 steps, and a run can lose neurons early and stall.
-    Measured over seeds 0-7, 7-feature tanh: 0.78-0.97 compiled, 0.80-0.98 numpy.
-    """
-    accuracies = []
-    for seed in range(5):
-        trainer = Trainer(Experiment.from_dict({"seed": seed, "data": {"dataset": dataset, "features": features},
-                                                "network": {"hidden": hidden, "activation": activation}}))
-        trainer.step(12500)
-        accuracies.append(trainer.snapshot().test_accuracy)
-    assert max(accuracies) >= best_floor and sorted(accuracies)[2] >= median_floor, accuracies
 
 
 def test_steps_to_target_orders_activations():

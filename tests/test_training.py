@@ -136,6 +136,7 @@ def test_divergence_stops_cleanly_with_a_message():
     assert trainer.step(10) == 0
     snap = trainer.snapshot()
     assert snap.diverged and np.isnan(snap.train_loss) and snap.message == trainer.message
+    assert np.isnan(snap.train_accuracy) and np.isnan(snap.test_accuracy)  # no accuracy from NaN outputs
     trainer.reset()
     assert not trainer.diverged and trainer.step_count == 0 and trainer.step(1) == 1
 
@@ -169,3 +170,25 @@ def test_bce_is_never_negative_yet_lets_nan_through():
     with np.errstate(all="ignore"):
         assert math.isnan(bce_loss(np.array([np.nan], np.float32), np.array([1.0], np.float32)))
     assert bce_loss(np.zeros(4, np.float32), np.ones(4, np.float32)) == pytest.approx(math.log(2.0))
+
+
+def test_the_network_trains_on_standardised_inputs_and_the_views_keep_raw_coordinates():
+    """data.standardize: the trainer's inputs (both engines read them) are the training split's
+    features at mean 0, std 1; the grid stays the raw plane and its feature maps the raw features."""
+    names = ["x1", "x2", "x1_sq"]
+    on = Trainer(exp(data={"dataset": "spiral", "features": names}, network={"hidden": [5]}), grid_size=30)
+    off = Trainer(exp(data={"dataset": "spiral", "features": names, "standardize": False}, network={"hidden": [5]}),
+                  grid_size=30)
+    np.testing.assert_allclose(on._x_train.mean(axis=0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(on._x_train.std(axis=0), 1.0, rtol=1e-4)
+    np.testing.assert_allclose(on._x_train_aug[:, :-1], on._x_train)
+    assert off._x_train.std(axis=0)[2] > 5  # x1² raw
+    a, b = on.snapshot(), off.snapshot()
+    np.testing.assert_array_equal(a.data.train_points, b.data.train_points)  # the points drawn are raw
+    np.testing.assert_array_equal(a.feature_grids, b.feature_grids)  # so are the input maps and the axis
+    assert a.grid_axis()[0] == -6.0 and a.feature_grids[0][0, -1] == pytest.approx(6.0)
+    # what the network sees at the grid's corner (6, -6) is that point standardised, not the raw point
+    mean, std = np.array(on.data.scaling.mean), np.array(on.data.scaling.std)
+    corner = (np.array([6.0, -6.0, 36.0]) - mean) / std
+    np.testing.assert_allclose(on.model.forward(corner[None].astype(np.float32))[0],
+                               np.log(a.output_grid[0, -1] / (1 - a.output_grid[0, -1])), rtol=1e-3, atol=1e-3)

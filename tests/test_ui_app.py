@@ -67,3 +67,22 @@ def test_worker_steps_resets_and_throttles(qtbot, start_worker):
     finally:
         worker.stop()
     assert not worker.isRunning()
+
+
+def test_screenshot_at_a_size_in_presentation_mode(qtbot, tmp_path, monkeypatch):
+    """--size WxH --presentation: the picture a 1280x720 projector shows, presentation mode on before training."""
+    from playground.ui.main_window import MainWindow
+
+    modes = []
+    original = MainWindow.set_presentation
+    monkeypatch.setattr(MainWindow, "set_presentation",
+                        lambda self, on: (modes.append((on, self.snapshot.step if self.snapshot else 0)),
+                                          original(self, on)))
+    out = tmp_path / "projector.png"
+    assert app.run(None, steps=30, screenshot=str(out), size=(1280, 720), presentation=True) == 0
+    assert modes == [(True, 0)]  # switched on once, before any training step
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1280, 720)
+    plain = tmp_path / "laptop.png"
+    assert app.run(None, steps=0, screenshot=str(plain), size=(1366, 768)) == 0
+    assert (QImage(str(plain)).width(), QImage(str(plain)).height()) == (1366, 768) and len(modes) == 1

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..activations import ACTIVATIONS
 from ..experiment import ACTIVATION_NAMES
 from . import colors
+from .charts import FontAxis
+
+CURVE_LINES = 6.0  # the curve's plot is at least this many text lines tall (84 px at 9 pt, 114 at 12 pt)
 
 Z = np.linspace(-4.0, 4.0, 401, dtype=np.float32)
 
@@ -41,13 +45,15 @@ class ActivationView(QWidget):
         self.formula = QLabel()
         self.formula.setWordWrap(False)
         self.formula.setMinimumWidth(10)  # may be cut at the right rather than widen the panel
-        self.plot = pg.PlotWidget()
-        self.plot.setMinimumHeight(70)
+        # the legend sits beside the formula, in the text's font: never over the curves
+        self.key = QLabel(f"<span style='color:{colors.BLUE}'><b>━ f(x)</b></span>&nbsp;&nbsp;"
+                          f"<span style='color:{colors.ORANGE}'><b>╍ f′(x)</b></span>")
+        self.key.setToolTip("the activation (solid) and its slope (dashed)")
+        self.plot = pg.PlotWidget(axisItems={"bottom": FontAxis("bottom"), "left": FontAxis("left")})
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         self.plot.setMouseEnabled(False, False)
         self.plot.showGrid(x=True, y=True, alpha=0.25)
-        self.plot.addLegend(offset=(4, 2), labelTextSize="8pt", verSpacing=-6)
         self.plot.setXRange(-4, 4, padding=0)
         self.curve = self.plot.plot(pen=pg.mkPen(colors.BLUE, width=2.5), name="f(x)")
         self.derivative = self.plot.plot(pen=pg.mkPen(colors.ORANGE, width=2, style=Qt.PenStyle.DashLine),
@@ -65,9 +71,28 @@ class ActivationView(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(2)
         layout.addLayout(form)
-        layout.addWidget(self.formula)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.formula, 1)
+        row.addWidget(self.key)
+        layout.addLayout(row)
         layout.addWidget(self.plot, 1)
         self._param_name: str | None = None
+        self._apply_font()
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.FontChange:  # presentation mode: the curve's text follows
+            self._apply_font()
+        super().changeEvent(event)
+
+    def _apply_font(self) -> None:
+        font = QFont(self.font())
+        for name in ("bottom", "left"):
+            self.plot.getAxis(name).setStyle(tickFont=font)
+        line = QFontMetricsF(font).height()
+        self.plot.setMinimumHeight(round(CURVE_LINES * line))
+        # the window sizes the boundary above from this: the curve keeps its lines at any font
+        self.setMinimumHeight(self.minimumSizeHint().height())
 
     def show_snapshot(self, snapshot) -> None:
         self.set_network(snapshot.experiment.network)

@@ -33,8 +33,13 @@ def worker_class():
     return ProcessTrainingWorker
 
 
-def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | None = None) -> int:
-    """Open the window; returns the exit code (2 when the file was bad and a screenshot was asked for)."""
+def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | None = None,
+        size: tuple[int, int] | None = None, presentation: bool = False) -> int:
+    """Open the window; returns the exit code (2 when the file was bad and a screenshot was asked for).
+
+    `size` (width, height) resizes the window; `presentation` turns presentation mode on first. With both
+    and a screenshot the window keeps presentation mode's text but takes `size` instead of the screen's:
+    the picture a projector of that size would show."""
     from .export_render import quiet_harmless_qt_messages
 
     if not has_screen():
@@ -60,6 +65,14 @@ def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | No
     window = MainWindow(experiment, experiment_path, worker_class=worker_class())
     window.resize(1280, 800)
     window.show()
+    if presentation:
+        window.set_presentation(True)
+        if screenshot and not size:  # full screen even where no window manager obeys (Xvfb, offscreen)
+            size = window.screen().geometry().width(), window.screen().geometry().height()
+    if size:
+        if presentation:
+            window.showNormal()  # leave full screen only: the larger text stays
+        window.resize(*size)
     if problem and not screenshot:
         window._warn("Cannot open the experiment", problem)
     elif problem:
@@ -101,5 +114,6 @@ def _train_and_grab(app, window, steps: int, out: str) -> bool:
     if not window.grab().save(out):
         print(f"playground: cannot write the screenshot {out!r} (allowed: a writable .png path)", file=sys.stderr)
         return False
-    print(f"playground: saved {out} at step {window.snapshot.step if window.snapshot else 0}")
+    print(f"playground: saved {out} ({window.width()}x{window.height()}) at step "
+          f"{window.snapshot.step if window.snapshot else 0}")
     return True

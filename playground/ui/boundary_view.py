@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QEvent, QRectF
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -61,6 +61,7 @@ class BoundaryView(QWidget):
         colors.cache_decorations(self.plot)
         self.colorbar.setCacheMode(self.colorbar.CacheMode.DeviceCoordinateCache)  # it never changes
         self._set_extent(6.0)
+        self._apply_font()
         self._brushes = (pg.mkBrush(colors.ORANGE), pg.mkBrush(colors.BLUE))
 
     def _set_extent(self, extent: float) -> None:
@@ -105,13 +106,18 @@ class BoundaryView(QWidget):
         self.layout().setContentsMargins(pad_x, 0, pad_x, 2 * pad_y)  # top-aligned, like the network
         super().resizeEvent(event)
 
-    def set_font_scale(self, scale: float) -> None:
-        """Bigger axis text for presentation mode."""
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.FontChange:  # presentation mode: the axes follow the font
+            self._apply_font()
+        super().changeEvent(event)
+
+    def _apply_font(self) -> None:
         font = QFont(self.font())
-        font.setPointSizeF(font.pointSizeF() * scale)
         for name in ("bottom", "left"):
             self.plot.getAxis(name).setStyle(tickFont=font)
             self.plot.getAxis(name).label.setFont(font)
+        self.colorbar.axis.setStyle(tickFont=font)
+        self.colorbar.getAxis("left").label.setFont(font)  # "P(label 1)"
 
     def _draw_points(self) -> None:
         data = self._data

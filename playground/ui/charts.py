@@ -6,13 +6,14 @@ gradient-norm curves are recreated, and only when the number of weight layers ch
 
 from __future__ import annotations
 
+import html
 import math
 import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtCore import QEvent, QRectF, Qt, QTimer
+from PySide6.QtGui import QFont, QFontMetrics, QFontMetricsF
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from . import colors
@@ -28,6 +29,13 @@ def _pen(index: int, dashed: bool = False, width: float = 2.0):
 FALLBACK_DELAY = 0.15  # s after min_interval: draw the newest if no snapshot came to draw it
 PX_PER_POINT = 2.0  # the curves keep about one history row per this many pixels of plot width
 GRAD_SMOOTHING = 8  # records in the gradient-norm curves' trailing geometric mean
+TITLE_TIPS = {
+    "loss": "training and test loss over the steps",
+    "accuracy": "training and test accuracy over the steps",
+    "health": "the share of hidden neurons that are dead, saturated or sleeping",
+    "grads": f"each weight layer's gradient norm ‖∂L/∂W‖ on a log scale, a geometric mean over the last "
+             f"{GRAD_SMOOTHING} records; L1 is the first layer, out the output layer",
+}
 
 
 def _nice_ceil(value: float) -> float:
@@ -40,7 +48,67 @@ def _nice_ceil(value: float) -> float:
     return 10.0 * decade
 
 
-class StepAxis(pg.AxisItem):
+class FontAxis(pg.AxisItem):
+    """An axis whose ticks are never closer than their labels need at the axis's own font.
+
+    pyqtgraph picks tick spacing by axis length alone, so a 1.35x presentation font on a 1280 px
+    projector ran the step labels together ("5001000"). Here the spacing is the finest 1-2-5 step
+    whose labels fit with a gap of most of a character between them; in log mode, whole decades
+    (1, 2, 3, 5 … apart) labelled 0.01, 0.1, 1 rather than pyqtgraph's minor 2 … 9 ticks.
+    """
+
+    def _metrics(self) -> QFontMetricsF:
+        return QFontMetricsF(self.style["tickFont"] or self.font())
+
+    def _extent(self, labels: list[str]) -> float:
+        """How much of the axis a row of labels takes: their width (x) or their height (y)."""
+        metrics = self._metrics()
+        if self.orientation in ("top", "bottom"):
+            return max((metrics.horizontalAdvance(t) for t in labels), default=0.0) + metrics.height() * 0.8
+        return metrics.height() * 1.6
+
+    def tickSpacing(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph override)
+        if self._tickSpacing is not None:
+            return self._tickSpacing
+        span = abs(maxVal - minVal)
+        if span == 0 or size <= 0:
+            return []
+        if self.logMode:
+            steps = [1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0]
+        else:
+            exponent = math.floor(math.log10(span)) - 3
+            steps = [f * 10.0 ** e for e in range(exponent, exponent + 6) for f in (1.0, 2.0, 5.0)]
+        # no label is narrower than most of a line: skip the steps that could not fit, so at most a
+        # few dozen labels are ever measured (a 300k-step axis at step 100 would be 3,000)
+        finest = span * self._metrics().height() * 0.8 / size
+        for step in steps:
+            if step < finest and step != steps[-1]:
+                continue
+            start = math.ceil(min(minVal, maxVal) / step) * step
+            values = list(np.arange(start, max(minVal, maxVal) + step * 1e-6, step))
+            labels = self.tickStrings(values, self.autoSIPrefixScale * self.scale, step)
+            if step / span * size >= self._extent(labels):
+                return [(step, 0.0)]
+        return [(steps[-1], 0.0)]
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph override)
+        if not self.logMode:
+            return super().tickValues(minVal, maxVal, size)
+        levels = self.tickSpacing(minVal, maxVal, size)
+        if not levels:
+            return []
+        step = levels[0][0]
+        low, high = sorted((minVal, maxVal))
+        first = math.ceil(low / step - 1e-9) * step
+        return [(step, list(np.arange(first, high + 1e-9, step)))]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph override)
+        if self.logMode:
+            return [f"{10.0 ** v:g}" for v in values]
+        return super().tickStrings(values, scale, spacing)
+
+
+class StepAxis(FontAxis):
     """Training steps on the x axis, in short form past 10,000 (50k, 1.5M): long runs at full speed
     printed "100000200000300000" in a 250 px plot."""
 
@@ -74,26 +142,41 @@ class ChartsView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
         self.plots = {}
-        titles = {"loss": "Loss", "accuracy": "Accuracy", "health": "Neurons (share)",
-                  "grads": "‖∂L/∂W‖ per layer (log, smoothed)"}
-        for i, (key, title) in enumerate(titles.items()):
+        # Each plot's legend is part of its title ("Loss ━ train ━ test"): a strip of its own above
+        # the data, so it never covers a curve, and it grows with the font like the title.
+        self.titles = {"loss": "Loss", "accuracy": "Accuracy", "health": "Neurons",
+                       "grads": "‖∂L/∂W‖ per layer"}
+        self.keys: dict[str, list[tuple[str, str]]] = {
+            "loss": [("train", colors.SERIES[0]), ("test", colors.SERIES[1])],
+            "accuracy": [("train", colors.SERIES[0]), ("test", colors.SERIES[1])],
+            "health": [("dead", colors.STATE_COLORS[3]), ("saturated", colors.STATE_COLORS[2]),
+                       ("sleeping", colors.SERIES[8])],
+            "grads": [],
+        }
+        self._title_lines: dict[str, list[str]] = {}
+        self._titles_timer = QTimer(self)
+        self._titles_timer.setSingleShot(True)
+        self._titles_timer.setInterval(0)
+        self._titles_timer.timeout.connect(self._render_titles)
+        for i, key in enumerate(self.titles):
             if i and i % columns == 0:
                 self.graphics.nextRow()
-            plot = self.graphics.addPlot(title=title, axisItems={"bottom": StepAxis("bottom")})
+            plot = self.graphics.addPlot(title=self.titles[key],
+                                         axisItems={"bottom": StepAxis("bottom"), "left": FontAxis("left")})
             plot.setMenuEnabled(False)
             plot.hideButtons()
             plot.setMouseEnabled(False, False)
             plot.showGrid(x=False, y=True, alpha=0.25)
-            plot.getAxis("bottom").setStyle(maxTickLevel=0)  # fewer ticks keep small plots readable
-            plot.getAxis("bottom").setTickDensity(0.6)
-            # a faint backdrop: over a deep net's gradient curves the names stay readable, the curves visible
-            plot.addLegend(offset=(-2, 2), labelTextSize="8pt", verSpacing=-6, brush=(255, 255, 255, 130))
-            plot.titleLabel.setMaximumHeight(18)
+            _wrapped_title(plot.titleLabel)
+            plot.titleLabel.setToolTip(TITLE_TIPS[key])
+            # re-wrap once the layout has given the plot its width (settles: unchanged lines return early)
+            plot.titleLabel.geometryChanged.connect(self._titles_timer.start)
             self.plots[key] = plot
-        self.plots["accuracy"].legend.setOffset((-2, -2))  # bottom right: accuracy climbs to the top
         for plot in self.plots.values():
             colors.cache_decorations(plot)
-        self._fix_axis_widths()
+        if columns == 4:  # the neuron states' and a deep net's legends are the longest: a little more room
+            for column, stretch in enumerate((10, 10, 12, 13)):
+                self.graphics.ci.layout.setColumnStretchFactor(column, stretch)
         p = self.plots
         self.curves = {
             "train_loss": p["loss"].plot(pen=_pen(0), name="train"),
@@ -117,6 +200,7 @@ class ChartsView(QWidget):
         self.no_gradient.setWordWrap(True)
         self.no_gradient.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.no_gradient.hide()
+        self._apply_font()
 
     def show_snapshot(self, snapshot) -> None:
         """Draw a Snapshot's history (at most once per min_interval; the newest is kept for later)."""
@@ -201,16 +285,23 @@ class ChartsView(QWidget):
 
     def _show_no_gradient(self, show: bool) -> None:
         if show:
-            area = self.plots["grads"].vb.sceneBoundingRect()  # the data area, axes left out
+            # the data area, axes and the title strip (where the legend is) left out
+            area = self.graphics.mapFromScene(self.data_rect("grads")).boundingRect()
             # as wide as it needs, but never past the plot: wrapped onto more lines when it would be
             # (presentation mode's bigger font on a 1280 px projector)
             self.no_gradient.setFixedWidth(10_000)
             natural = self.no_gradient.sizeHint().width()
             self.no_gradient.setFixedWidth(max(60, min(natural, int(area.width()) - 8)))
-            self.no_gradient.setFixedHeight(self.no_gradient.heightForWidth(self.no_gradient.width()))
+            height = min(self.no_gradient.heightForWidth(self.no_gradient.width()), max(area.height() - 2, 10))
+            self.no_gradient.setFixedHeight(height)
             self.no_gradient.move(int(area.center().x() - self.no_gradient.width() / 2),
-                                  int(area.center().y() - self.no_gradient.height() / 2))
+                                  max(area.top() + 1, int(area.center().y() - height / 2)))
         self.no_gradient.setVisible(show)
+
+    def note_rect(self) -> QRectF:
+        """Where the "no gradient" note is, in the scene's coordinates (tests)."""
+        g = self.no_gradient.geometry()
+        return self.graphics.mapToScene(g).boundingRect()
 
     def _set_range(self, key: str, x: tuple | None, y: tuple | None) -> None:
         if self._ranges.get(key) == (x, y):
@@ -227,29 +318,70 @@ class ChartsView(QWidget):
         # whole decades, in log10 units (the plot is in log mode); before any gradient, 0.001 to 10
         # rather than pyqtgraph's default, which labels minor ticks 2 ... 9 of a decade
         low, high = (np.floor(np.log10(norms.min())), np.ceil(np.log10(norms.max()))) if len(norms) else (-3.0, 1.0)
-        high = max(high, low + 1)
-        if self._ranges.get("grads", (None, None))[1] != (float(low), float(high)):
-            # decades only, labelled by hand: pyqtgraph's log axis labels every minor tick
-            decades = range(int(low), int(high) + 1)
-            step = max(1, len(decades) // 4)
-            self.plots["grads"].getAxis("left").setTicks(
-                [[(float(d), f"{10.0 ** d:g}") for d in decades[::step]], []])
+        high = max(high, low + 1)  # the axis labels whole decades, as many as its height holds
         self._set_range("grads", x, (float(low), float(high)))
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
-        if self.no_gradient.isVisible():  # the plots move once the scene has its new size: then follow
-            QTimer.singleShot(0, self, lambda: self._show_no_gradient(self.no_gradient.isVisible()))
+        # the plots take their new sizes once the scene has its own: then wrap the titles and
+        # follow with the note
+        QTimer.singleShot(0, self, self._after_resize)
 
-    def set_font_scale(self, scale: float) -> None:
-        """Bigger axis and title text for presentation mode."""
+    def _after_resize(self) -> None:
+        self._render_titles()
+        if self.no_gradient.isVisible():
+            self._show_no_gradient(True)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.FontChange:  # presentation mode: ticks, titles, legends follow
+            self._apply_font()
+        super().changeEvent(event)
+
+    def _apply_font(self) -> None:
+        """Axis labels, titles and legends in the widget's font (the window's, bigger when presenting)."""
         font = QFont(self.font())
-        font.setPointSizeF(font.pointSizeF() * scale)
         for plot in self.plots.values():
             for name in ("bottom", "left"):
                 plot.getAxis(name).setStyle(tickFont=font)
-            plot.titleLabel.setMaximumHeight(18 * scale)
         self._fix_axis_widths(font)
+        self._title_lines = {}
+        self._render_titles()
+
+    def _render_titles(self) -> None:
+        """Each title with its legend: on one line when it fits the plot, else the legend on a line of
+        its own under the title; every title as tall as the tallest, so the data areas line up."""
+        font = self.font()
+        metrics = QFontMetricsF(font)
+        lines = {}
+        for key, plot in self.plots.items():
+            # the title spans the data column only (not the left axis); its text has a 4 px margin each side
+            width = plot.titleLabel.width() or plot.geometry().width() - plot.getAxis("left").width()
+            room = max(width, 40.0) - 10
+            title = html.escape(self.titles[key])
+            title_w = metrics.horizontalAdvance(self.titles[key] + "    ")
+            key_html, key_w = _legend_line(self.keys[key], room - title_w, font)
+            if key_w <= room - title_w:
+                lines[key] = [f"{title}&nbsp;&nbsp;&nbsp;&nbsp;{key_html}" if key_html else title]
+            else:
+                lines[key] = [title, _legend_line(self.keys[key], room, font)[0]]
+        if lines == self._title_lines:
+            return
+        self._title_lines = lines
+        n_lines = max(len(v) for v in lines.values())
+        height = math.ceil(metrics.lineSpacing() * n_lines + metrics.height() * 0.35)
+        for key, plot in self.plots.items():
+            label = plot.titleLabel
+            label.setText("<br>".join(lines[key]), size=f"{font.pointSizeF():g}pt")
+            label.setMaximumHeight(height)
+            plot.layout.setRowFixedHeight(0, height)
+
+    def legend_rect(self, key: str) -> QRectF:
+        """Where a plot's legend is (its title strip), in the scene's coordinates."""
+        return self.plots[key].titleLabel.sceneBoundingRect()
+
+    def data_rect(self, key: str) -> QRectF:
+        """A plot's data area, in the scene's coordinates."""
+        return self.plots[key].vb.sceneBoundingRect()
 
     def _fix_axis_widths(self, font: QFont | None = None) -> None:
         """Left axes of a fixed width, wide enough for the labels each plot shows.
@@ -269,13 +401,61 @@ class ChartsView(QWidget):
         plot = self.plots["grads"]
         for curve in self.grad_curves:
             plot.removeItem(curve)
-        plot.legend.clear()
         self.grad_curves = []
-        plot.legend.setColumnCount(1 if n_layers <= 4 else 3)  # deep nets: a compact legend
+        self.keys["grads"] = []
         for i in range(n_layers):
             name = "out" if i == n_layers - 1 else f"L{i + 1}"
             # first layer to last in one palette order, so "layer 1 sinks" reads the same every time
             self.grad_curves.append(plot.plot(pen=_pen(i, width=1.6), name=name))
+            self.keys["grads"].append((name, colors.SERIES[i % len(colors.SERIES)]))
+        self._render_titles()
+
+
+def _wrapped_title(label: pg.LabelItem) -> None:
+    """Let a plot's title ask for no width: it is wrapped to the plot (_render_titles), and
+    pyqtgraph's LabelItem would otherwise widen its plot to the title's one-line width."""
+
+    def update_min() -> None:
+        height = label.itemRect().height()
+        label.setMinimumWidth(0)
+        label.setMinimumHeight(height)
+        label._sizeHint = {Qt.SizeHint.MinimumSize: (0, height), Qt.SizeHint.PreferredSize: (0, height),
+                           Qt.SizeHint.MaximumSize: (-1, -1), Qt.SizeHint.MinimumDescent: (0, 0)}
+        label.updateGeometry()
+
+    label.updateMin = update_min
+
+
+def _legend_line(entries: list[tuple[str, str]], room: float, font: QFont) -> tuple[str, float]:
+    """A legend as one line of names in their curves' colours, and its width in px.
+
+    The widest form that fits `room`: "— train   — test", then the names alone ("dead  saturated
+    sleeping"), then, for a deep net's gradients, the first and last layers with "…" for the ones
+    between (the palette runs first to last in the same order every time); then a smaller font.
+    """
+    if not entries:
+        return "", 0.0
+    forms = [(entries, "— ", 3), (entries, "", 2), (entries, "", 1)]
+    if len(entries) > 4:  # deep nets: drop middle layers, keeping both ends
+        for keep in range(len(entries) - 1, 1, -1):
+            head = (keep + 1) // 2
+            forms.append((entries[:head] + [("…", "#555555")] + entries[len(entries) - (keep - head):], "", 1))
+    html_text, width = "", 0.0
+    for scale in (1.0, 0.85, 0.75):  # 0.75 of presentation's 1.35x font is still the normal one
+        bold = QFont(font)
+        bold.setBold(True)
+        bold.setPointSizeF(font.pointSizeF() * scale)
+        metrics = QFontMetricsF(bold)
+        for shown, mark, gap in forms:
+            texts = [name if name == "…" else mark + name for name, _ in shown]
+            width = metrics.horizontalAdvance((" " * gap).join(texts))
+            size = f"; font-size:{bold.pointSizeF():.1f}pt" if scale != 1.0 else ""
+            html_text = ("&nbsp;" * gap).join(  # &nbsp;: the label keeps the line whole
+                f"<span style='color:{color}; font-weight:bold{size}'>{html.escape(text).replace(' ', '&nbsp;')}</span>"
+                for text, (_, color) in zip(texts, shown))
+            if width <= room:
+                return html_text, width
+    return html_text, width
 
 
 def smooth_log(values: np.ndarray, window: int = GRAD_SMOOTHING) -> np.ndarray:

@@ -482,7 +482,7 @@ def open_compare(parent: QWidget, experiment: Experiment) -> CompareWindow | Non
 
 
 def run_compare(experiment_path: str | None, spec: str, seeds: int = 10, steps: int = 0,
-                screenshot: str | None = None) -> int:
+                screenshot: str | None = None, size: tuple[int, int] | None = None) -> int:
     """`playground gui [EXPERIMENT] --compare SPEC`: the compare window; with --screenshot, train
     `steps`, save the window and exit. A bad spec or file: one line on stderr, exit 2."""
     import os
@@ -515,7 +515,9 @@ def run_compare(experiment_path: str | None, spec: str, seeds: int = 10, steps: 
     except ValueError as error:  # e.g. batch norm, not trained in compare mode yet
         print(f"playground: {error}", file=sys.stderr)
         return 2
-    if screenshot:  # the picture fills the (virtual) screen, as a maximised window would
+    if size:
+        window.resize(*size)
+    elif screenshot:  # the picture fills the (virtual) screen, as a maximised window would
         window.resize(app.primaryScreen().availableSize())
     window.show()
     if not screenshot:

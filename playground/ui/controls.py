@@ -7,6 +7,8 @@ the widgets back in line with the experiment, signals blocked, after every accep
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
@@ -35,6 +37,11 @@ def compact(value: float) -> str:
     if abs(value) >= 1e5:
         return f"{value / 1e3:.0f}k"
     return f"{value:,.0f}"
+
+
+def _score(value, spec: str) -> str:
+    """A loss or accuracy, or "—" when there is none (None, NaN or infinite: a diverged network)."""
+    return "—" if value is None or not math.isfinite(value) else format(value, spec)
 
 
 def _block(widget, setter, value) -> None:
@@ -111,11 +118,12 @@ class RunBar(QWidget):
     def show_snapshot(self, snapshot) -> None:
         self.set_counts(snapshot.step, snapshot.epoch)
         if snapshot.diverged:
-            self.scores.setText("<span style='color:#e0001b'><b>diverged</b></span>")
+            self.scores.setText("<span style='color:#e0001b'><b>diverged</b></span> · Loss — · Accuracy —")
             return
         self.scores.setText(
-            f"Loss train <b>{snapshot.train_loss:.3f}</b> test <b>{snapshot.test_loss:.3f}</b> · "
-            f"Accuracy train <b>{snapshot.train_accuracy:.0%}</b> test <b>{snapshot.test_accuracy:.0%}</b>")
+            f"Loss train <b>{_score(snapshot.train_loss, '.3f')}</b> test <b>{_score(snapshot.test_loss, '.3f')}</b> · "
+            f"Accuracy train <b>{_score(snapshot.train_accuracy, '.0%')}</b> "
+            f"test <b>{_score(snapshot.test_accuracy, '.0%')}</b>")
 
 
 # ---- data panel ---------------------------------------------------------------------------------
@@ -359,5 +367,5 @@ class HyperPanel(QWidget):
         _block(self.batch_norm, self.batch_norm.setChecked, n.batch_norm)
         _block(self.init, self.init.setCurrentText, n.init)
         _block(self.init_gain, self.init_gain.setValue, n.init_gain)
-        _block(self.bias_init, self.bias_init.setValue, n.bias_init)
+        _block(self.bias_init, self.bias_init.setValue, 0.0 if n.bias_init is None else n.bias_init)  # None: the init's rule
         _block(self.seed, self.seed.setValue, experiment.seed)

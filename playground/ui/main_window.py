@@ -352,9 +352,7 @@ class MainWindow(QMainWindow):
         font = QFont(self._base_font)
         if on:
             font.setPointSizeF(self._base_font.pointSizeF() * PRESENTATION_SCALE)
-        self.setFont(font)
-        self.boundary_view.set_font_scale(PRESENTATION_SCALE if on else 1.0)
-        self.charts.set_font_scale(1.15 if on else 1.0)  # small plots: bigger ticks would collide
+        self.setFont(font)  # the views follow their font (ticks spaced by it, legends, hover card)
         self.presentation_action.setChecked(on)
         if on:
             self.showFullScreen()

@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QActionGroup, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QToolTip, QWidget
 
 from ..activations import ACTIVATIONS
 from ..datasets import FEATURE_LABELS
@@ -28,13 +28,20 @@ from ..experiment import ACTIVATION_NAMES, MAX_LAYERS, MAX_UNITS
 from ..health import NeuronState
 from . import colors
 
-TILE_MAX = 76  # px: the largest neuron heatmap
+# Sizes are in text lines (the font's height, 14 px at the default 9 pt), so the whole view grows
+# with the font: presentation mode's 1.35x font gives 1.35x tiles, buttons, legend and hover card.
+TILE_MAX_LINES = 5.4  # the largest neuron heatmap (76 px at the default font)
 TILE_STRIDE = 2  # neuron heatmaps use at least every 2nd grid point: 50×50 is plenty for ≤ 76 px
 LINKS_PER_TASK = 120  # links drawn per event-loop task when the window spreads a redraw (~3 ms)
-HEADER = 58  # px above the neurons for titles (and the architecture controls)
-LEGEND = 26  # px below for the legend
 LINKS_ANTIALIASED = 120  # at most this many links are drawn antialiased
-MARGIN = 36  # px left and right (feature labels on the left, slopes on the right)
+CARD_IMAGE_LINES = 10.7  # the hover card's heatmap (150 px at the default font)
+CARD_TEXT_LINES = 15.0  # the hover card's text column (210 px)
+BUTTON_CSS = (  # flat buttons sized to their text: the default style's padding and menu arrow
+    # (~19 px) did not fit 8 layers side by side at 1280×720 with the presentation font
+    "QToolButton { padding: 0px 2px; border: 1px solid #a0a0a0; border-radius: 3px; background: #f7f7f7; }"
+    "QToolButton:hover { background: #e3eef8; } QToolButton:pressed { background: #cfe0f0; }"
+    "QToolButton:disabled { color: #b0b0b0; border-color: #d0d0d0; }"
+    "QToolButton::menu-indicator { image: none; width: 0px; }")
 
 
 @dataclass
@@ -44,6 +51,9 @@ class _Layout:
     tile: float
     columns: list[float]  # x centre of each column (inputs, hidden layers, output)
     rects: list[list[QRectF]]  # per column, per neuron
+    widths: list[float]  # the room each column has (its share of the width)
+    rows: dict[str, float]  # y of the header rows: bar, title, units, chooser; and "top" of the neurons
+    legend: list[tuple[QRectF, str, object]]  # legend entries: (rect, tooltip, what)
 
 
 def _weight_color(sign: int, alpha: int) -> QColor:
@@ -55,24 +65,39 @@ def _weight_color(sign: int, alpha: int) -> QColor:
 class NeuronDetail(QFrame):
     """The hover card: a big heatmap, the neuron's state and its incoming weights."""
 
-    SIZE = 150
-
     def __init__(self, parent: QWidget):
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.Box)
         self.setStyleSheet("NeuronDetail { background: #ffffff; border: 1px solid #666; }")
         self.image = QLabel()
-        self.image.setFixedSize(self.SIZE, self.SIZE)
         self.text = QLabel()
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setWordWrap(True)
-        self.text.setFixedWidth(210)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.image)
         layout.addWidget(self.text)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.fit_font()
         self.hide()
+
+    @property
+    def size_px(self) -> int:
+        """The heatmap's side: grows with the font (presentation mode)."""
+        return self.image.width()
+
+    def fit_font(self) -> None:
+        self.text.setFont(self.font())  # the card's style sheet keeps its children from inheriting it
+        line = QFontMetricsF(self.font()).height()
+        side = round(CARD_IMAGE_LINES * line)
+        self.image.setFixedSize(side, side)
+        self.text.setFixedWidth(round(CARD_TEXT_LINES * line))
+        margin = round(line * 0.4)
+        self.layout().setContentsMargins(margin, margin, margin, margin)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.FontChange:
+            self.fit_font()
+        super().changeEvent(event)
 
 
 class NetworkView(QWidget):
@@ -99,7 +124,10 @@ class NetworkView(QWidget):
         self._links_timer = QTimer(self)
         self._links_timer.setSingleShot(True)
         self._links_timer.timeout.connect(self.update)
-        self._headers: list[QWidget] = []
+        self._headers: list[QWidget] = []  # per hidden layer: its +/− buttons
+        self._choosers: list[QToolButton] = []  # per hidden layer: its activation button
+        self._layer_buttons: tuple = ()
+        self._layer_bar = None
         self._layer_bar = self._make_layer_bar() if editable else None
         self.detail = NeuronDetail(self)
         self.setAutoFillBackground(True)
@@ -199,7 +227,7 @@ class NetworkView(QWidget):
         A 100×100 grid in a 32 px tile is ~10 samples a pixel; converting them all cost ~3 ms a frame
         for 48 neurons. The hover card and the boundary keep the full grid.
         """
-        pixels = max(1.0, (self._layout.tile if self._layout else TILE_MAX) * self.devicePixelRatioF())
+        pixels = max(1.0, (self._layout.tile if self._layout else TILE_MAX_LINES * self._line()) * self.devicePixelRatioF())
         return max(TILE_STRIDE, int(grid_size // math.ceil(pixels)))
 
     def _make_images(self, snapshot) -> None:
@@ -225,25 +253,120 @@ class NetworkView(QWidget):
         self._images, self._buffers = images, columns  # the buffers keep the QImages' memory alive
 
     # ---- layout ----------------------------------------------------------------------------------
+    def _line(self) -> float:
+        """One line of the view's text in px: the unit every size here is measured in."""
+        return QFontMetricsF(self.font()).height()
+
+    def _button_height(self) -> int:
+        return round(self._line() + 6)
+
     def _relayout(self, counts: list[int] | None = None) -> None:
         if counts is None:
             counts = [len(col) for col in self._images] if self._images else [2, 1]
-        n_cols = len(counts)
+        line = self._line()
+        bold = QFont(self.font())
+        bold.setBold(True)
+        bold_metrics = QFontMetricsF(bold)
         width, height = max(self.width(), 100), max(self.height(), 100)
-        top, bottom = HEADER, height - LEGEND
+        n_cols, n_hidden = len(counts), len(counts) - 2
+        pad = max(2.0, round(line * 0.15))
+        button = self._button_height()
+        # Header rows, top to bottom: the layer count, every column's title, a layer's +/-, its
+        # activation; each in a row of its own so nothing shares a line with anything else.
+        rows, y = {}, pad
+        if self.editable:
+            rows["bar"] = y
+            y += button + pad
+        rows["title"] = y
+        y += line
+        if self.editable and n_hidden:
+            rows["units"] = y + 1
+            rows["chooser"] = y + 2 + button
+            y += 2 + 2 * button
+        elif n_hidden:
+            rows["label"] = y
+            y += line
+        top = y + line * 0.7  # the S / z badges stand out above a tile by ~0.4 of a line
+        legend, legend_height = self._legend_layout(width, height, line)
+        bottom = height - legend_height - pad
+        rows["top"], rows["bottom"] = top, bottom
         avail_h = max(bottom - top, 40)
-        step_x = (width - 2 * MARGIN) / max(n_cols, 1)
-        tile = min(TILE_MAX, step_x * 0.5, avail_h / (max(counts) * 1.25))
-        tile = max(tile, 6.0)
-        columns = [MARGIN + step_x * (i + 0.5) for i in range(n_cols)]
+
+        features = self._snapshot.experiment.data.features if self._snapshot is not None else ("x1", "x2")
+        side_metrics = QFontMetricsF(self.font())
+        left = max(side_metrics.horizontalAdvance(FEATURE_LABELS[f]) for f in features) + line * 0.5
+        inner = width - left - pad
+        tile = min(TILE_MAX_LINES * line, avail_h / (max(counts) * 1.25))
+        # Inputs and Output need only their tile and title; when the columns are tight (many layers,
+        # big font) the hidden layers share what is left, so their controls get the room.
+        io = [max(tile, bold_metrics.horizontalAdvance(t)) + line * 0.8 for t in ("Inputs", "Output")]
+        uniform = inner / n_cols
+        if n_hidden == 0 or uniform >= max(io):
+            widths = [uniform] * n_cols
+        else:
+            rest = (inner - io[0] - io[1]) / n_hidden
+            widths = [io[0], *[rest] * n_hidden, io[1]]
+        tile = max(6.0, min(tile, min(widths) * 0.5))
+        columns = list(left + np.cumsum([0.0, *widths[:-1]]) + np.asarray(widths) / 2)
         rects = []
         for x, count in zip(columns, counts):
             gap = min(tile * 0.25 + (avail_h - count * tile * 1.25) / max(count, 1), tile * 0.6)
             pitch = tile + gap
             y0 = top + (avail_h - (count * pitch - gap)) / 2
             rects.append([QRectF(x - tile / 2, y0 + k * pitch, tile, tile) for k in range(count)])
-        self._layout = _Layout(tile, columns, rects)
+        self._layout = _Layout(tile, [float(c) for c in columns], rects, widths, rows, legend)
         self._place_headers()
+
+    def _legend_entries(self) -> list[tuple[str, str, object]]:
+        states = [(colors.STATE_LABELS[s], colors.STATE_DEFINITIONS[s], s)
+                  for s in (NeuronState.ALIVE, NeuronState.SLEEPING, NeuronState.SATURATED, NeuronState.DEAD)]
+        return states + [("± weight", "a link's colour is its weight's sign (blue +, orange −), "
+                                      "its width the weight's size |w|", 0)]
+
+    def _legend_layout(self, width: float, height: float, line: float) -> tuple[list, float]:
+        """The legend's entries flowed into as many rows as the width needs, at the bottom."""
+        metrics = QFontMetricsF(self.font())
+        box, gap, row_h = line * 0.95, line * 0.9, line * 1.35
+        placed, x, row = [], 8.0, 0
+        for label, tip, what in self._legend_entries():
+            w = box + line * 0.4 + metrics.horizontalAdvance(label)
+            if x > 8.0 and x + w > width - 8:
+                x, row = 8.0, row + 1
+            placed.append((x, row, w, label, tip, what))
+            x += w + gap
+        n_rows = row + 1
+        y0 = height - n_rows * row_h
+        legend = [(QRectF(x, y0 + r * row_h, w, row_h), tip, (label, what)) for x, r, w, label, tip, what in placed]
+        return legend, n_rows * row_h
+
+    def title_rects(self) -> list[tuple[QRectF, str]]:
+        """Every column's title and where it is drawn (hidden layers: "8 neurons", or "8" when narrow)."""
+        layout = self._layout
+        if layout is None or self._snapshot is None:
+            return []
+        bold = QFont(self.font())
+        bold.setBold(True)
+        metrics = QFontMetricsF(bold)
+        n_hidden = len(layout.columns) - 2
+        out = []
+        for c, (x, room) in enumerate(zip(layout.columns, layout.widths)):
+            if c == 0:
+                title = "Inputs"
+            elif c == n_hidden + 1:
+                title = "Output"
+            else:
+                units = len(layout.rects[c])
+                title = f"{units} {'neuron' if units == 1 else 'neurons'}"
+                if metrics.horizontalAdvance(title) > room - 4:
+                    title = str(units)  # narrow columns (many layers, big fonts): the number alone
+            w = metrics.horizontalAdvance(title) + 2
+            left = min(max(x - w / 2, 0.0), self.width() - w)  # never cut at the widget's edges
+            out.append((QRectF(left, layout.rows["title"], w, metrics.height()), title))
+        return out
+
+    def legend_rects(self) -> list[tuple[QRectF, str]]:
+        """The legend's entries (mark and label) and their tooltips."""
+        return [(QRectF(r), tip) for r, tip, _ in (self._layout.legend if self._layout else [])]
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self._layout = None
@@ -351,7 +474,8 @@ class NetworkView(QWidget):
             self._badge(painter, rect, colors.STATE_MARKS[state], color)
 
     def _badge(self, painter: QPainter, rect: QRectF, mark: str, color: QColor) -> None:
-        size = max(11.0, min(16.0, rect.width() * 0.42))
+        line = self._line()
+        size = max(line * 0.8, min(line * 1.15, rect.width() * 0.42))
         badge = QRectF(rect.right() - size * 0.6, rect.top() - size * 0.4, size, size)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(color)
@@ -369,40 +493,34 @@ class NetworkView(QWidget):
         font = QFont(self.font())
         font.setBold(True)
         painter.setFont(font)
-        n_hidden = len(snapshot.neuron_grids)
-        for c, x in enumerate(layout.columns):
-            if c == 0:
-                title = "Inputs"
-            elif c == n_hidden + 1:
-                title = "Output"
-            else:
-                units = len(snapshot.states[c - 1])
-                title = f"{units} {'neuron' if units == 1 else 'neurons'}"
-                spacing = layout.columns[1] - layout.columns[0] if len(layout.columns) > 1 else 999
-                if painter.fontMetrics().horizontalAdvance(title) > spacing - 6:
-                    title = str(units)  # narrow columns (many layers, big fonts): the number alone
-            hidden_column = 0 < c <= n_hidden
-            # editable: the +/− and activation controls sit under a hidden column's title
-            top = 0 if (self.editable and hidden_column) else HEADER - 36 if hidden_column else HEADER - 18
-            rect = QRectF(x - 60, top, 120, 16)
+        for rect, title in self.title_rects():
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, title)
-            if not self.editable and 0 < c <= n_hidden:
-                label = ACTIVATIONS[snapshot.layer_activations[c - 1]].label
-                font2 = QFont(self.font())
-                painter.setFont(font2)
-                painter.drawText(QRectF(x - 60, top + 16, 120, 16), Qt.AlignmentFlag.AlignCenter, label)
-                painter.setFont(font)
+        if not self.editable and "label" in layout.rows:  # the exporter's frames: the activation as text
+            painter.setFont(self.font())
+            metrics = painter.fontMetrics()
+            for c, name in enumerate(snapshot.layer_activations, start=1):
+                room = layout.widths[c] - 2
+                label = ACTIVATIONS[name].label
+                if metrics.horizontalAdvance(label) > room:
+                    label = TINY_LABELS.get(name, label)
+                label = metrics.elidedText(label, Qt.TextElideMode.ElideRight, int(room))
+                painter.drawText(QRectF(layout.columns[c] - room / 2, layout.rows["label"], room, self._line()),
+                                 Qt.AlignmentFlag.AlignCenter, label)
 
     def _paint_side_labels(self, painter: QPainter, snapshot, layout: _Layout) -> None:
-        font = QFont(self.font())
-        font.setPixelSize(max(9, min(13, int(layout.tile * 0.45))))
-        painter.setFont(font)
+        painter.setFont(self.font())
         painter.setPen(QColor("#333333"))
+        metrics = painter.fontMetrics()
         for k, name in enumerate(snapshot.experiment.data.features):
             rect = layout.rects[0][k]
-            painter.drawText(QRectF(rect.left() - 60, rect.top(), 56, rect.height()),
-                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, FEATURE_LABELS[name])
+            label = FEATURE_LABELS[name]
+            room = metrics.horizontalAdvance(label) + 2
+            painter.drawText(QRectF(rect.left() - room - 3, rect.top(), room, rect.height()),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
         backdrop = QColor(255, 255, 255, 210)  # the slopes sit on the links: keep them legible over 16 × 16 of them
+        small = QFont(self.font())
+        small.setPointSizeF(self.font().pointSizeF() * 0.85)
+        painter.setFont(small)
         metrics = painter.fontMetrics()
         for c, slopes in enumerate(snapshot.prelu_slopes, start=1):
             if slopes is None:
@@ -410,32 +528,60 @@ class NetworkView(QWidget):
             for k, slope in enumerate(slopes):
                 rect = layout.rects[c][k]
                 text = f"a={0.0 if abs(slope) < 0.005 else slope:.2f}"  # no "a=-0.00"
-                box = QRectF(rect.right() + 2, rect.bottom() - 14, metrics.horizontalAdvance(text) + 4, 14)
+                h = metrics.height()
+                box = QRectF(rect.right() + 2, rect.bottom() - h, metrics.horizontalAdvance(text) + 4, h)
                 painter.fillRect(box, backdrop)
                 painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_legend(self, painter: QPainter) -> None:
-        font = QFont(self.font())
-        font.setPixelSize(12)
-        painter.setFont(font)
-        metrics = painter.fontMetrics()
-        x, y = 8.0, self.height() - LEGEND + 6
-        box = 15.0
-        for state in (NeuronState.ALIVE, NeuronState.SLEEPING, NeuronState.SATURATED, NeuronState.DEAD):
-            rect = QRectF(x, y, box, box)
-            painter.fillRect(rect, QColor(colors.MIDDLE))
-            self._paint_state(painter, rect, int(state), False)
+        painter.setFont(self.font())
+        line = self._line()
+        box = line * 0.95
+        for rect, _, (label, what) in self._layout.legend:
+            mark = QRectF(rect.left(), rect.center().y() - box / 2, box, box)
+            if isinstance(what, NeuronState):
+                painter.fillRect(mark, QColor(colors.MIDDLE))
+                self._paint_state(painter, mark, int(what), False)
+            else:  # the weights: a blue line over an orange one
+                pen_width = max(2.0, line * 0.2)
+                for sign, dy in ((1, -box * 0.22), (-1, box * 0.22)):
+                    painter.setPen(QPen(_weight_color(sign, 255), pen_width))
+                    y = mark.center().y() + dy
+                    painter.drawLine(QPointF(mark.left(), y), QPointF(mark.right(), y))
             painter.setPen(QColor("#333333"))
-            painter.setFont(font)
-            label = colors.STATE_LABELS[state]
-            painter.drawText(QPointF(x + box + 8, y + box - 2), label)
-            x += box + 18 + metrics.horizontalAdvance(label)
-        for sign, label in ((1, "+ weight"), (-1, "− weight")):
-            painter.setPen(QPen(_weight_color(sign, 255), 3))
-            painter.drawLine(QPointF(x, y + box / 2), QPointF(x + 18, y + box / 2))
-            painter.setPen(QColor("#333333"))
-            painter.drawText(QPointF(x + 24, y + box - 2), label)
-            x += 34 + metrics.horizontalAdvance(label)
+            painter.setFont(self.font())
+            text = QRectF(mark.right() + line * 0.4, rect.top(), rect.right() - mark.right(), rect.height())
+            painter.drawText(text, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, label)
+
+    def event(self, event) -> bool:  # noqa: D102 (Qt override): the legend's marks explain themselves
+        if event.type() == QEvent.Type.ToolTip and self._layout is not None:
+            for rect, tip, _ in self._layout.legend:
+                if rect.contains(QPointF(event.pos())):
+                    QToolTip.showText(event.globalPos(), tip, self, rect.toRect())
+                    return True
+            QToolTip.hideText()
+            event.ignore()
+            return True
+        return super().event(event)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.FontChange:  # presentation mode: everything follows the font
+            # (children with a style sheet do not inherit a font change: hand it over)
+            self.detail.setFont(self.font())
+            for button in self._layer_buttons:
+                button.setFont(self.font())
+            if self._shape_key is not None and self.editable:
+                self._rebuild_headers()
+            self._layout = None
+            if self._images:
+                self._relayout()
+                self._make_images(self._snapshot)
+            if self._layer_bar is not None:
+                self._fit_layer_bar()
+            if self._hover is not None:
+                self._update_detail()
+            self.update()
+        super().changeEvent(event)
 
     # ---- hover -----------------------------------------------------------------------------------
     def _neuron_at(self, pos: QPointF) -> tuple[int, int] | None:
@@ -503,7 +649,7 @@ class NetworkView(QWidget):
         argb = np.ascontiguousarray(argb[::-1])
         h, w = argb.shape
         image = QImage(argb.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()  # copy: own the memory
-        return image.scaled(NeuronDetail.SIZE, NeuronDetail.SIZE)
+        return image.scaled(self.detail.size_px, self.detail.size_px)
 
     def _describe(self, snapshot, c: int, k: int) -> str:
         n_hidden = len(snapshot.neuron_grids)
@@ -539,29 +685,40 @@ class NetworkView(QWidget):
         plus = _small_button("+", "add a hidden layer")
         minus.clicked.connect(lambda: self._edit_layers(-1))
         plus.clicked.connect(lambda: self._edit_layers(+1))
-        self._layers_label = QLabel("layers")
+        self._layers_label = QLabel("hidden layers")
         row.addWidget(minus)
         row.addWidget(plus)
+        row.addSpacing(4)
         row.addWidget(self._layers_label)
+        self._layer_buttons = (minus, plus)
+        self._fit_layer_bar()
         bar.adjustSize()
         bar.move(4, 2)
         return bar
 
+    def _fit_layer_bar(self) -> None:
+        bar = self._layer_bar if hasattr(self, "_layer_bar") and self._layer_bar is not None else None
+        for button in self._layer_buttons:
+            _fit_small_button(button)
+        if bar is not None:
+            bar.adjustSize()
+            bar.move(4, int(self._layout.rows["bar"]) if self._layout is not None else 2)
+
     def _rebuild_headers(self) -> None:
-        for header in self._headers:
-            header.hide()
-            header.setParent(None)  # out of findChild's reach now; deleted later, outside its own signal
-            header.deleteLater()
-        self._headers = []
+        for widget in (*self._headers, *self._choosers):
+            widget.hide()
+            widget.setParent(None)  # out of findChild's reach now; deleted later, outside its own signal
+            widget.deleteLater()
+        self._headers, self._choosers = [], []
         _, hidden, activations = self._shape_key
-        self._layers_label.setText(f"{len(hidden)} layer{'s' if len(hidden) != 1 else ''}")
-        self._layer_bar.adjustSize()
+        self._layers_label.setText(f"{len(hidden)} hidden layer{'s' if len(hidden) != 1 else ''}")
+        self._layer_buttons[0].setEnabled(len(hidden) > 0)
+        self._layer_buttons[1].setEnabled(len(hidden) < MAX_LAYERS)
+        self._fit_layer_bar()
         for i, (units, name) in enumerate(zip(hidden, activations)):
             header = QWidget(self)
-            column = QVBoxLayout(header)
-            column.setContentsMargins(0, 0, 0, 0)
-            column.setSpacing(1)
-            row = QHBoxLayout()
+            row = QHBoxLayout(header)
+            row.setContentsMargins(0, 0, 0, 0)
             row.setSpacing(2)
             minus = _small_button("−", f"one neuron fewer in layer {i + 1}")
             plus = _small_button("+", f"one neuron more in layer {i + 1}")
@@ -569,46 +726,83 @@ class NetworkView(QWidget):
             plus.setEnabled(units < MAX_UNITS)
             minus.clicked.connect(lambda _=False, i=i: self._edit_units(i, -1))
             plus.clicked.connect(lambda _=False, i=i: self._edit_units(i, +1))
+            for button in (minus, plus):
+                button.setFont(self.font())
             row.addWidget(minus)
             row.addWidget(plus)
-            column.addLayout(row)
-            chooser = QToolButton()
-            chooser.setText(SHORT_LABELS.get(name, ACTIVATIONS[name].label))
-            chooser.setToolTip(f"activation of layer {i + 1}")
-            chooser.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-            menu = QMenu(chooser)
-            for option in ACTIVATION_NAMES:
-                action = menu.addAction(ACTIVATIONS[option].label)
-                action.triggered.connect(lambda _=False, i=i, option=option: self._edit_activation(i, option))
-            chooser.setMenu(menu)
-            chooser.setObjectName(f"activation_layer_{i + 1}")
-            column.addWidget(chooser, 0, Qt.AlignmentFlag.AlignHCenter)
             header.adjustSize()
             header.show()
             self._headers.append(header)
+            self._choosers.append(self._make_chooser(i, name))
+
+    def _make_chooser(self, layer: int, current: str) -> QToolButton:
+        """The layer's activation button; its menu ticks the activation the layer has."""
+        chooser = QToolButton(self)
+        chooser.setStyleSheet(BUTTON_CSS)
+        chooser.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        chooser.setObjectName(f"activation_layer_{layer + 1}")
+        menu = QMenu(chooser)
+        group = QActionGroup(menu)
+        group.setExclusive(True)
+        for option in ACTIVATION_NAMES:
+            action = menu.addAction(ACTIVATIONS[option].label)
+            action.setCheckable(True)
+            action.setChecked(option == current)
+            action.setData(option)
+            group.addAction(action)
+            action.triggered.connect(lambda _=False, i=layer, option=option: self._edit_activation(i, option))
+        chooser.setMenu(menu)
+        chooser.show()
+        return chooser
+
+    def activation_menu(self, layer: int) -> QMenu:
+        """The menu of hidden layer `layer` (0-based): one checkable action per activation."""
+        return self._choosers[layer].menu()
 
     def _place_headers(self) -> None:
         if not self.editable or self._layout is None:
             return
-        columns = self._layout.columns
-        spacing = columns[1] - columns[0] if len(columns) > 1 else 999
-        for i, header in enumerate(self._headers):
-            # many layers: keep each header inside its own column so neighbours never overlap
-            header.setMaximumWidth(max(46, int(spacing) - 4))
-            chooser = header.findChild(QToolButton, f"activation_layer_{i + 1}")
-            if chooser is not None:
-                name = self._shape_key[2][i]
-                chooser.setText(SHORT_LABELS.get(name, ACTIVATIONS[name].label))
-                if chooser.sizeHint().width() > spacing - 4:  # too narrow: the tiny label, full name in the tip
-                    chooser.setText(TINY_LABELS.get(name, chooser.text()))
-                chooser.setToolTip(f"activation of layer {i + 1}: {ACTIVATIONS[name].label}")
-                chooser.setMaximumWidth(max(46, int(spacing) - 4))
-            x = columns[i + 1]
+        layout = self._layout
+        self._fit_layer_bar()
+        height = self._button_height()
+        for i, (header, chooser) in enumerate(zip(self._headers, self._choosers)):
+            x, room = layout.columns[i + 1], layout.widths[i + 1] - 4  # each inside its own column
+            buttons = header.findChildren(QToolButton)
+            for button in buttons:
+                _fit_small_button(button)
+                if 2 * button.width() + 2 > room:  # very narrow columns: narrower signs, still a line high
+                    button.setFixedWidth(max(8, int((room - 2) / 2)))
             header.adjustSize()
-            header.move(int(x - header.width() / 2), 16)
-        # the layer bar sits over the inputs column; keep it clear of the first header
-        self._layer_bar.adjustSize()
-        self._layer_bar.move(4, 2)
+            header.move(round(x - header.width() / 2), round(layout.rows["units"]))
+            name = self._shape_key[2][i]
+            self._fit_chooser(chooser, name, room, height)
+            chooser.move(round(x - chooser.width() / 2), round(layout.rows["chooser"]))
+            # the menu follows an edit made elsewhere (the Activation box sets every layer)
+            for action in chooser.menu().actions():
+                action.setChecked(action.data() == name)
+
+    def _fit_chooser(self, chooser: QToolButton, name: str, room: float, height: int) -> None:
+        """The longest label that fits the column: the short name, a tiny one, then a smaller font."""
+        chooser.setToolTip(f"activation of this layer: {ACTIVATIONS[name].label} (click to change)")
+        font = QFont(self.font())
+        pad = 8  # the flat style's padding and border, both sides
+        candidates = [SHORT_LABELS.get(name, ACTIVATIONS[name].label), TINY_LABELS.get(name, ACTIVATIONS[name].label)]
+        for scale in (1.0, 0.9, 0.8, 0.7):  # never below 0.7 of the view's text
+            font.setPointSizeF(self.font().pointSizeF() * scale)
+            metrics = QFontMetricsF(font)
+            text = next((t for t in candidates if metrics.horizontalAdvance(t) + pad <= room), None)
+            if text is not None:
+                break
+        else:
+            text = metrics.elidedText(candidates[1], Qt.TextElideMode.ElideRight, max(1, int(room - pad)))
+        chooser.setFont(font)
+        chooser.setText(text)
+        chooser.setFixedSize(round(min(max(metrics.horizontalAdvance(text) + pad, height), max(room, 1))), height)
+
+    def header_widgets(self) -> list[QWidget]:
+        """The controls drawn in the header (tests check none overlaps another)."""
+        bar = [self._layer_bar] if self._layer_bar is not None else []
+        return [*bar, *self._headers, *self._choosers]
 
     def set_network(self, network) -> None:
         """The network edits start from (the window's newest), which may be ahead of the snapshot."""
@@ -660,8 +854,14 @@ def _small_button(text: str, tip: str) -> QToolButton:
     button = QToolButton()
     button.setText(text)
     button.setToolTip(tip)
-    button.setFixedSize(22, 20)
+    button.setStyleSheet(BUTTON_CSS)
     return button
+
+
+def _fit_small_button(button: QToolButton) -> None:
+    """A +/− button sized by its font: one line high, a sign wide."""
+    metrics = QFontMetricsF(button.font())
+    button.setFixedSize(round(metrics.horizontalAdvance("+") + 8), round(metrics.height() + 6))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,77 @@
+"""The default settings on TensorFlow Playground's own configurations (issue 15), and a diverged run
+that reports no accuracy.
+
+TF's settings: SGD 0.03, batch 10, 500 points half for training, noise 0, BCE, init auto.
+TF Playground's 5-seed test accuracy after 12,500 updates (SCIENCE.md): circle 0.999, xor 0.992,
+spiral [8]×6 ReLU 0.986, spiral with 7 features [8]×6 tanh 0.960. The floors below are what the
+defaults measured here (seeds and steps as in each test), a little under, so a change that breaks
+the defaults fails; the full 20-seed table is in the issue's note.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from playground.cli import main
+from playground.experiment import Experiment
+from playground.training import Trainer
+
+ALL_FEATURES = ["x1", "x2", "x1_sq", "x2_sq", "x1x2", "sin_x1", "sin_x2"]
+TF_CONFIGS = {
+    "circle": {"data": {"dataset": "circle"}, "network": {"hidden": [4, 2], "activation": "tanh"}},
+    "xor": {"data": {"dataset": "xor"}, "network": {"hidden": [4, 2], "activation": "tanh"}},
+    "spiral_relu": {"data": {"dataset": "spiral"}, "network": {"hidden": [8] * 6, "activation": "relu"}},
+    "spiral7_tanh": {"data": {"dataset": "spiral", "features": ALL_FEATURES},
+                     "network": {"hidden": [8] * 6, "activation": "tanh"}},
+}
+
+
+def mean_test_accuracy(config: str, seeds, steps: int) -> float:
+    accuracies = []
+    for seed in seeds:
+        trainer = Trainer(Experiment.from_dict({**TF_CONFIGS[config], "seed": seed}), grid_size=10)
+        trainer.step(steps)
+        accuracies.append(trainer.snapshot().test_accuracy)
+    return float(np.mean(accuracies))
+
+
+# (config, floor of the 5-seed mean): measured with the defaults over seeds 0-4 at 12,500 steps
+# (compiled engine): circle 1.000, xor 0.941 (seed 1 ends in a 0.71 local minimum), spiral ReLU
+# 0.955, spiral 7-feature tanh 0.985. circle and the 7-feature spiral reach TF Playground's figure;
+# xor and the ReLU spiral do not (see the issue's note: over 60 seeds both trail TF's 5-seed figure
+# with raw inputs too, 0.964 and 0.927).
+@pytest.mark.parametrize("config, floor", [
+    ("circle", 0.994),  # TF Playground 0.999: a tie within 0.005
+    ("xor", 0.93),  # TF 0.992
+    ("spiral_relu", 0.94),  # TF 0.986
+    ("spiral7_tanh", 0.955),  # TF 0.960
+])
+def test_defaults_on_tensorflow_playgrounds_settings(config, floor):
+    assert mean_test_accuracy(config, range(5), 12500) >= floor
+
+
+def test_standardising_is_what_rescues_the_seven_feature_spiral():
+    """Same seeds, same run: raw inputs (x1² and x1x2 reach 25-36) saturate tanh from the start.
+    Measured over seeds 0-2: 0.837 raw, 0.984 standardised."""
+    raw = dict(TF_CONFIGS["spiral7_tanh"], data={**TF_CONFIGS["spiral7_tanh"]["data"], "standardize": False})
+    TF_CONFIGS["spiral7_tanh_raw"] = raw
+    try:
+        assert mean_test_accuracy("spiral7_tanh", range(3), 12500) > mean_test_accuracy("spiral7_tanh_raw", range(3), 12500) + 0.05
+    finally:
+        del TF_CONFIGS["spiral7_tanh_raw"]
+
+
+def test_a_diverged_run_reports_no_accuracy(tmp_path, capsys):
+    """Non-finite outputs have no accuracy: JSON null, not the share of label 0 (~0.5)."""
+    path = tmp_path / "boom.json"
+    path.write_text(json.dumps({"data": {"dataset": "circle", "n_points": 400, "noise": 0.1},
+                                "network": {"hidden": [32] * 8, "activation": "relu", "init_gain": 2.0},
+                                "training": {"learning_rate": 0.05, "batch_size": 32}}))
+    assert main(["train", str(path), "--steps", "100", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["diverged"] is True
+    for key in ("train_loss", "test_loss", "train_accuracy", "test_accuracy"):
+        assert result[key] is None, key
+    assert main(["train", str(path), "--steps", "100"]) == 0
+    assert "accuracy  train —   test —" in capsys.readouterr().out

@@ -25,7 +25,7 @@ def register_cli(subparsers) -> None:
         "compare", help="train variants of an experiment side by side over many seeds",
         description="Train each variant of EXPERIMENT (one field changed) over --seeds seeds in lockstep, "
                     "on the same data, minibatches and (by default) starting weights per seed, and print "
-                    "a table of final test accuracy, dead fraction, diverged seeds and steps to 95%%.")
+                    "a table of final test accuracy, dead fraction, diverged seeds and steps to 95%.")
     p.add_argument("experiment", help="a .json or .toml experiment")
     p.add_argument("--variants", required=True, metavar="SPEC",
                    help="FIELD=V1,V2,... e.g. activation=relu,leaky_relu,elu or training.learning_rate=0.005,0.05")

@@ -28,6 +28,17 @@ class NeuronState(IntEnum):
 
 STATE_NAMES = {state: state.name.lower() for state in NeuronState}
 
+# The states in words, exactly as README.md's "Neuron health" section has them (tests/test_help.py
+# holds the two together); the window's Help menu, legend tooltips and hover card read them here.
+PROBE_WORDS = ("Probed on the whole training set, from each neuron's pre-activation z and the slope f′(z) "
+               f"(ε = {EPS:.0e})".replace("e-0", "e-"))  # "1e-3", as the README writes it
+STATE_DEFINITIONS = {
+    NeuronState.DEAD: "|f′(z)| < ε on every training point (a ReLU with max z ≤ 0; a fully saturated sigmoid/tanh)",
+    NeuronState.SATURATED: "|f′(z)| < ε on at least 99 % of the points",
+    NeuronState.SLEEPING: "rectifier family with max z ≤ 0 but a slope left (Leaky, PReLU, ELU): it can come back",
+    NeuronState.ALIVE: "everything else",
+}
+
 
 def classify(model: MLP, kept: list[tuple[np.ndarray, np.ndarray]]) -> list[np.ndarray]:
     """Per hidden layer, an int8 array of NeuronState, from the probe's kept (z, a), points as rows."""

@@ -26,3 +26,19 @@ def start_worker(qtbot):
         return seen
 
     return start
+
+
+@pytest.fixture(autouse=True)
+def settings_in_tmp(tmp_path_factory):
+    """The window keeps its size and place in QSettings: tests never read or write the user's own
+    (~/.config/playground). Each test starts from none. Qt is imported only if a test already has."""
+    import sys
+
+    if "PySide6.QtCore" not in sys.modules:
+        return
+    from PySide6.QtCore import QSettings
+
+    path = str(tmp_path_factory.mktemp("settings"))
+    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+        QSettings.setPath(QSettings.Format.NativeFormat, scope, path)
+        QSettings.setPath(QSettings.Format.IniFormat, scope, path)

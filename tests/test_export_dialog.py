@@ -1,12 +1,13 @@
 """File → Export animation… / Save picture…: the dialog's choices, a background export, cancel."""
 
 import time
+from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QDialog, QMainWindow
 
 from playground.experiment import Data, Experiment, Network
 from playground.recording import Recorder
@@ -115,3 +116,40 @@ def test_save_picture_writes_the_current_state(host, qtbot, tmp_path):
     assert png.shape[:2] == (300, 300)
     same = write_picture(state["snapshot"], tmp_path / "again.png", ExportOptions(format="png", size=(300, 300)))
     np.testing.assert_array_equal(iio.imread(same), png)  # drawing is deterministic
+
+
+def test_the_menu_defaults_to_about_ten_seconds_with_the_estimate_shown(host, qtbot, monkeypatch):
+    window, actions, recorder, _ = host
+    trainer = Trainer(EXP, grid_size=24)
+    long_run = Recorder(every=10)
+    long_run.train(trainer, 8000)  # 801 recorded steps: every one of them was 40 s at 20 fps
+    actions._recorder = lambda: long_run
+    seen = []
+
+    def look(dialog):
+        seen.append((dialog.options(), dialog.frame_count(), dialog.frames_label.text(), dialog.estimate()))
+        return QDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(ExportDialog, "exec", look)
+    assert actions.export_animation() is None
+    options, frames, label, estimate = seen[0]
+    assert options.format == "gif" and options.every == 4 and options.fps == 20
+    assert frames == 201 and label.startswith("201 frames, 10.1 s, about ")
+    assert 1e6 < estimate < 5e6 and f"{estimate / 1e6:.1f} MB" in label  # a few MB, said before writing
+
+
+def test_the_estimate_matches_a_real_default_export(host, qtbot, tmp_path):
+    # the calibration's own kind of run: the spiral example, a 600×600 boundary GIF of ~200 frames
+    window, actions, _, _ = host
+    spiral = Experiment.load(Path(__file__).resolve().parents[1] / "resources" / "experiments" / "spiral_relu.json")
+    recorder = Recorder(every=10)
+    recorder.train(Trainer(spiral, grid_size=100), 4000)
+    dialog = ExportDialog(window, steps=recorder.recording().steps, path=str(tmp_path / "slide.gif"))
+    assert dialog.frame_count() == 201 and dialog.options().size == (600, 600)
+    actions._recorder = lambda: recorder
+    job = actions.export_animation(dialog=dialog)
+    with qtbot.waitSignal(job.sigFinished, timeout=120000) as finished:
+        pass
+    real = finished.args[0].path.stat().st_size
+    print(f"estimate {dialog.estimate() / 1e6:.2f} MB, real {real / 1e6:.2f} MB")
+    assert 0.6 * dialog.estimate() < real < 1.25 * dialog.estimate()

@@ -19,7 +19,9 @@ from PySide6.QtWidgets import QToolTip
 
 from playground.experiment import Experiment
 from playground.training import Trainer
+from playground.health import NeuronState
 from playground.ui import colors
+from playground.ui.help import state_tip
 from playground.ui.charts import ChartsView
 from playground.ui.main_window import PRESENTATION_SCALE, MainWindow
 from playground.ui.network_view import NetworkView
@@ -223,13 +225,13 @@ def test_legend_marks_explain_the_states(qtbot):
     qtbot.waitExposed(view)
     view.show_snapshot(_snapshot(Experiment(), steps=0))
     tips = [tip for _, tip in view.legend_rects()]
-    for definition in colors.STATE_DEFINITIONS:
-        assert definition in tips
+    for state in NeuronState:
+        assert state_tip(state) in tips
     dead_rect = next(rect for rect, tip in view.legend_rects() if tip.startswith("dead"))
     pos = dead_rect.center().toPoint()
     event = QHelpEvent(QEvent.Type.ToolTip, pos, view.mapToGlobal(pos))
     assert view.event(event)
-    assert QToolTip.text() == colors.STATE_DEFINITIONS[3]
+    assert QToolTip.text() == state_tip(NeuronState.DEAD)
     assert "every training point" in QToolTip.text()
     QToolTip.hideText()
 

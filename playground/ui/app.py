@@ -62,8 +62,9 @@ def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | No
             problem = f"{error}. Opened the default experiment instead."
             print(f"playground: {problem}", file=sys.stderr)
             experiment_path = None
-    window = MainWindow(experiment, experiment_path, worker_class=worker_class())
-    window.resize(1280, 800)
+    window = MainWindow(experiment, experiment_path, worker_class=worker_class(), remember_placement=not screenshot)
+    if screenshot and app.platformName() == "offscreen":
+        window.set_size(1280, 800)  # no real screen to fit: take it at a laptop's size
     window.show()
     if presentation:
         window.set_presentation(True)

@@ -28,14 +28,6 @@ STATE_HINTS = (
     "saturated: slope < 1e-3 on at least 99 % of the training points",
     "dead: slope < 1e-3 on every training point; it gets no gradient and may never recover",
 )
-# The exact definitions (README "Neuron health", health.py): the legend's tooltips and the Help text.
-STATE_DEFINITIONS = (
-    "alive: everything else (not dead, saturated or sleeping)",
-    "sleeping: rectifier family with max z ≤ 0 but a slope left (Leaky, PReLU, ELU): it can come back",
-    "saturated: |f′(z)| < ε = 1e-3 on at least 99 % of the training points",
-    "dead: |f′(z)| < ε = 1e-3 on every training point (a ReLU with max z ≤ 0; a fully saturated sigmoid/tanh)",
-)
-
 # Chart series, from the Okabe-Ito palette so lines stay apart for colour-blind viewers.
 SERIES = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#000000", "#999999")
 

@@ -8,6 +8,7 @@ time; nothing is left on disk unless the export completes.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -25,6 +26,36 @@ FORMAT_LABELS = {"gif": "Animated GIF (.gif)", "mp4": "MP4 video, H.264 (.mp4)",
 VIEW_LABELS = {"boundary": "Decision boundary with points", "network": "Network with neuron maps",
                "window": "Whole window"}
 
+# A default animation a slide can hold: ~10 s (200 frames at 20 fps), a few MB as a 600×600 GIF.
+# From the menu the old default took every recorded step: 799 frames, 40 s, 11.9 MB.
+TARGET_SECONDS = 10.0
+# File bytes per pixel per frame, measured with `playground export spiral_relu.json --steps 4000
+# --every 20 --view V` (201 frames at 600×600): the busiest example, so a settled run comes out
+# smaller (the default circle: GIF boundary 0.045, network 0.021, window 0.018; 400×400 is ~15 %
+# more a pixel, 800×600 ~20 % less). tests/test_export_dialog.py checks a real export against it.
+BYTES_PER_PIXEL_FRAME = {
+    ("gif", "boundary"): 0.060, ("gif", "network"): 0.026, ("gif", "window"): 0.086,
+    ("mp4", "boundary"): 0.012, ("mp4", "network"): 0.0067, ("mp4", "window"): 0.0054,
+}
+
+
+def default_every(n_recorded: int, fps: float, seconds: float = TARGET_SECONDS) -> int:
+    """Every k-th recorded step, so the animation lasts about `seconds` at `fps`."""
+    return max(1, round(n_recorded / max(1.0, fps * seconds)))  # nearest: 7-13 s once there is enough
+
+
+def estimate_bytes(fmt: str, view: str, size: tuple[int, int], frames: int) -> int:
+    """About how big the file will be (BYTES_PER_PIXEL_FRAME); a PNG is one frame of a GIF's size."""
+    per_pixel = BYTES_PER_PIXEL_FRAME.get((fmt, view), BYTES_PER_PIXEL_FRAME[("gif", view)] if fmt == "png" else 0.06)
+    return int(per_pixel * size[0] * size[1] * frames)
+
+
+def describe_estimate(frames: int, fps: float, approx_bytes: int) -> str:
+    """ "201 frames, 10.1 s, about 4.3 MB" """
+    megabytes = approx_bytes / 1e6
+    weight = f"about {megabytes:.1f} MB" if megabytes >= 0.1 else f"about {approx_bytes / 1e3:.0f} KB"
+    return f"{frames:,} frames, {frames / max(fps, 1):.1f} s, {weight}"
+
 
 class ExportDialog(QDialog):
     """Format, view, size, fps, step range and caption; `picture=True` for a single PNG of the current state."""
@@ -35,7 +66,9 @@ class ExportDialog(QDialog):
         self.picture = picture
         self.steps = list(steps or [])
         self.setWindowTitle("Save picture" if picture else "Export animation")
-        options = options or ExportOptions()
+        if options is None:  # about TARGET_SECONDS of what was recorded, not every step of it
+            options = ExportOptions()
+            options = dataclasses.replace(options, every=default_every(len(self.steps), options.fps))
         form = QFormLayout(self)
 
         self.format_box = QComboBox()
@@ -110,8 +143,9 @@ class ExportDialog(QDialog):
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
 
-        for box in (self.every_box, self.first_box, self.last_box):
+        for box in (self.every_box, self.first_box, self.last_box, self.fps_box, self.width_box, self.height_box):
             box.valueChanged.connect(self._update_frames)
+        self.view_box.currentIndexChanged.connect(self._update_frames)
         self.format_box.currentIndexChanged.connect(self._format_changed)
         self._format_changed()
 
@@ -147,10 +181,15 @@ class ExportDialog(QDialog):
             self.path_edit.setText(str(Path(text).with_suffix("." + fmt)))
         self._update_frames()
 
+    def estimate(self) -> int:
+        """About how many bytes the file will take, before anything is written."""
+        size = (self.width_box.value(), self.height_box.value())
+        return estimate_bytes(self.format_box.currentData(), self.view_box.currentData(), size, self.frame_count())
+
     def _update_frames(self) -> None:
         n = self.frame_count()
-        seconds = n / max(self.fps_box.value(), 1)
-        self.frames_label.setText(f"{n:,} frames, {seconds:.1f} s" if n else "no recorded step in this range")
+        self.frames_label.setText(describe_estimate(n, self.fps_box.value(), self.estimate())
+                                  if n else "no recorded step in this range")
 
     def _browse(self) -> None:
         fmt = self.format_box.currentData()
@@ -319,7 +358,9 @@ class ExportActions(QObject):
             QMessageBox.information(self.window, "Export animation", "Nothing is recorded yet: train a few steps first.")
             return None
         if dialog is None:
-            dialog = ExportDialog(self.window, steps=recording.steps, options=self.options, path=self.last_path)
+            # the last choices, but about TARGET_SECONDS of this recording (it grows as training goes on)
+            options = dataclasses.replace(self.options, every=default_every(len(recording.steps), self.options.fps))
+            dialog = ExportDialog(self.window, steps=recording.steps, options=options, path=self.last_path)
             if dialog.exec() != QDialog.DialogCode.Accepted:
                 return None
         self.options, path = dialog.options(), dialog.path()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, QTimer, Qt, Signal
-from PySide6.QtGui import QAction, QFont, QKeySequence, QShortcut
+from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QRect, QSettings, QSize, QTimer, Qt, Signal
+from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea,
     QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget,
@@ -26,10 +26,28 @@ from .charts import ChartsView
 from .compare_window import open_compare
 from .controls import DataPanel, HyperPanel, RunBar
 from .export_dialog import ExportActions
+from .focus import ShortcutKeeper
+from .help import HelpMenu
 from .network_view import NetworkView
 from .worker import TrainingWorker
 
 PRESENTATION_SCALE = 1.35  # font scale in presentation mode (projectors)
+DEFAULT_SIZE = QSize(1280, 800)  # the first start, when it fits the screen
+MINIMUM_SIZE = QSize(1024, 640)  # ... and the least, when the screen has room for it
+FRAME_ALLOWANCE = QSize(16, 40)  # title bar and borders, until the window manager has framed the window
+SHORTCUT_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_S, Qt.Key.Key_Right, Qt.Key.Key_R)
+
+
+def window_settings() -> QSettings:
+    """Where the window's size and place are kept between runs (~/.config/playground/playground.conf
+    on Linux). Tests point QSettings.setPath at a temporary directory (tests/conftest.py)."""
+    return QSettings("playground", "playground")
+
+
+def available_geometry(widget: QWidget) -> QRect:
+    """The part of the widget's screen a window may use (no task bars, no docks)."""
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    return screen.availableGeometry()
 
 
 class DivergenceBanner(QFrame):
@@ -71,7 +89,10 @@ class MainWindow(QMainWindow):
     sigDrawn = Signal(object)  # a snapshot has just been drawn (tests and screenshots wait on it)
 
     def __init__(self, experiment: Experiment | None = None, path: str | None = None,
-                 start_worker: bool = True, grid_size: int = 100, worker_class=TrainingWorker):
+                 start_worker: bool = True, grid_size: int = 100, worker_class=TrainingWorker,
+                 remember_placement: bool = True):
+        """remember_placement: open at the last run's size and place and keep this one's on closing
+        (QSettings); a screenshot run takes neither, so it is the same on every machine's settings."""
         super().__init__()
         self.experiment = experiment or Experiment()
         self.path = path
@@ -91,8 +112,16 @@ class MainWindow(QMainWindow):
         self._build_shortcuts()
         self.statusBar()  # made now, not by the first message: the panels must not jump when one shows
         self._update_title()
-        self.resize(1280, 800)
-        self.setMinimumSize(1024, 640)
+        self._live = start_worker  # the exporter's hidden display neither restores nor keeps a placement
+        self._remembers = start_worker and remember_placement
+        self._fits_screen = True  # shrink into the screen (set_size turns it off)
+        self._fitted_once = False  # fitted again once shown, when the frame's real size is known
+        self._placement_before: tuple[QPoint, QSize] | None = None  # before presentation mode
+        if self._live:
+            self.restore_placement()
+        else:
+            self.resize(DEFAULT_SIZE)
+            self.setMinimumSize(MINIMUM_SIZE)
         self.data_panel.set_experiment(self.experiment)
         self.hyper_panel.set_experiment(self.experiment)
         # Any class with TrainingWorker's signals and methods will do (e.g. one that trains in a process).
@@ -101,6 +130,7 @@ class MainWindow(QMainWindow):
         self.worker.sigRunning.connect(self.run_bar.set_playing)
         self.worker.sigError.connect(lambda text: self.show_problem(text))
         self.worker.sigStatus.connect(self._show_status)
+        self.worker.set_speed(self.run_bar.speed.currentData())  # the run bar's paced default, not "max"
         self._rate_timer = QTimer(self)  # the measured speed, twice a second
         self._rate_timer.timeout.connect(self._show_rate)
         self._rate_timer.start(500)
@@ -157,6 +187,8 @@ class MainWindow(QMainWindow):
         top.splitterMoved.connect(lambda *_: self._fit_side())
 
         central = QWidget()
+        # takes the keyboard back from a field (focus.ShortcutKeeper), so the shortcuts work again
+        central.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         column = QVBoxLayout(central)
         column.setContentsMargins(4, 0, 4, 4)
         column.setSpacing(2)
@@ -197,6 +229,7 @@ class MainWindow(QMainWindow):
         for text, key, slot in (("Play / pause\tSpace", None, self.toggle_play),
                                 ("Step\tS", None, self.step_once), ("Reset\tR", None, self.reset)):
             self._action(run_menu, text, key, slot)
+        self.help_menu = HelpMenu(self, self.menuBar().addMenu("&Help"))
 
     def _action(self, menu, text, key, slot) -> QAction:
         action = QAction(text, self)
@@ -207,10 +240,16 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_shortcuts(self) -> None:
-        for key, slot in ((Qt.Key.Key_Space, self.toggle_play), (Qt.Key.Key_S, self.step_once),
-                          (Qt.Key.Key_Right, self.step_once), (Qt.Key.Key_R, self.reset)):
+        for key, slot, what in ((Qt.Key.Key_Space, self.toggle_play, "play / pause"),
+                                (Qt.Key.Key_S, self.step_once, "one step"),
+                                (Qt.Key.Key_Right, self.step_once, "one step"),
+                                (Qt.Key.Key_R, self.reset, "reset: fresh weights from the seed, same data")):
             shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setWhatsThis(what)  # Help → Keyboard shortcuts lists it with this
             shortcut.activated.connect(slot)
+        # ... wherever the focus is, except while the user types into a field
+        self.shortcut_keeper = ShortcutKeeper(self, SHORTCUT_KEYS, home=self.centralWidget())
+        self.centralWidget().setFocus()
 
     # ---- run control ---------------------------------------------------------------------------
     def set_playing(self, playing: bool) -> None:
@@ -256,9 +295,33 @@ class MainWindow(QMainWindow):
         except ExperimentError as error:
             self.show_problem(str(error))
             self._sync_panels()
+            self._note_refused(path, str(error))
             return False
+        if new != exp:  # a field committing its unchanged value again keeps the note
+            self._clear_notes()
         self.set_experiment(new)
         return True
+
+    def _note_refused(self, path: str, message: str) -> None:
+        """Say beside the field why its value was refused (the field is back at the last valid one)."""
+        t, n = self.experiment.training, self.experiment.network
+        kept = {"training.learning_rate": f"{t.learning_rate:g}", "training.regularization_rate":
+                f"{t.regularization_rate:g}", "training.batch_size": str(t.batch_size),
+                "training.grad_clip": "off" if t.grad_clip is None else f"{t.grad_clip:g}",
+                "network.init_gain": f"{n.init_gain:g}", "network.bias_init":
+                "the init's own rule" if n.bias_init is None else f"{n.bias_init:g}",
+                "seed": str(self.experiment.seed), "data.n_points": str(self.experiment.data.n_points)}
+        for panel in (self.hyper_panel, self.data_panel):
+            if panel.notes.show(path, message, kept.get(path, "the last value")):
+                return
+
+    def _clear_notes(self) -> None:
+        self.hyper_panel.notes.clear()
+        self.data_panel.notes.clear()
+
+    def revert_fields(self) -> None:
+        """Put every field back to the experiment (Escape in a field: focus.ShortcutKeeper)."""
+        self._sync_panels()
 
     def set_experiment(self, experiment: Experiment) -> None:
         if experiment == self.experiment:
@@ -297,9 +360,19 @@ class MainWindow(QMainWindow):
             return False
         self.path = path
         self._update_title()
-        self.set_playing(False)
-        self.set_experiment(experiment)
+        self.start_fresh(experiment)
         return True
+
+    def start_fresh(self, experiment: Experiment) -> None:
+        """A new run of `experiment`: paused at step 0 with its own weights from its seed, no banner
+        left from the last run. Also when it equals the current one (opening the same file again)."""
+        self.set_playing(False)
+        self.banner.hide()
+        self._clear_notes()
+        self.experiment = experiment
+        self._sync_panels()
+        self.worker.apply(experiment)
+        self.worker.reset()  # apply() keeps the weights of a "hot" change, and a diverged run
 
     def save_experiment(self, path: str | None = None) -> bool:
         if not path:
@@ -355,9 +428,12 @@ class MainWindow(QMainWindow):
         self.setFont(font)  # the views follow their font (ticks spaced by it, legends, hover card)
         self.presentation_action.setChecked(on)
         if on:
+            if not self.isFullScreen():
+                self._placement_before = (self.pos(), self.size())  # what save_placement keeps meanwhile
             self.showFullScreen()
         else:
             self.showNormal()
+            QTimer.singleShot(0, self, self.fit_to_screen)  # the size it returns to may not fit this screen
         QTimer.singleShot(0, self, self.fit_side_tabs)  # once the new font has reached the panels
 
     def fit_side_tabs(self) -> None:
@@ -470,8 +546,72 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         QTimer.singleShot(0, self._fit_side)  # after the splitters have taken their new sizes
 
+    # ---- size and place on the screen -----------------------------------------------------------
+    def restore_placement(self) -> None:
+        """Open at the size and place of the last run (QSettings), or 1280×800 centred, never larger
+        than the screen's available area (a 1366×768 laptop cut off the charts and status bar)."""
+        settings = window_settings()
+        size, pos = settings.value("window/size"), settings.value("window/pos")
+        if not self._remembers:
+            size = pos = None
+        size = size if isinstance(size, QSize) and size.isValid() else DEFAULT_SIZE
+        self.resize(size)
+        if isinstance(pos, QPoint) and QGuiApplication.screenAt(pos + QPoint(40, 20)) is not None:
+            self.move(pos)  # the remembered place is still on a screen (not an unplugged monitor)
+        else:
+            area = available_geometry(self)
+            self.move(area.center() - QPoint(size.width() // 2, size.height() // 2))
+        self.fit_to_screen()
+
+    def set_size(self, width: int, height: int) -> None:
+        """Exactly this size from now on, screen or not (a screenshot asked at a given size)."""
+        self._fits_screen = False
+        self.setMinimumSize(QSize(min(width, MINIMUM_SIZE.width()), min(height, MINIMUM_SIZE.height())))
+        self.resize(width, height)
+
+    def fit_to_screen(self) -> None:
+        """Shrink (never grow) the window into its screen's available area, frame included, and
+        move it inside it."""
+        if self.isFullScreen() or self.isMaximized() or not self._fits_screen:
+            return
+        area = available_geometry(self)
+        frame = self.frameGeometry().size() - self.size()
+        if frame.width() <= 0 and frame.height() <= 0 and not self.isVisible():
+            frame = FRAME_ALLOWANCE  # not framed yet: leave room for a title bar
+        room = QSize(max(area.width() - frame.width(), 200), max(area.height() - frame.height(), 200))
+        self.setMinimumSize(MINIMUM_SIZE.boundedTo(room))
+        size = self.size().boundedTo(room)
+        if size != self.size():
+            self.resize(size)
+        outer = QRect(self.frameGeometry().topLeft(), size + frame)
+        x = min(max(outer.left(), area.left()), area.right() + 1 - outer.width())
+        y = min(max(outer.top(), area.top()), area.bottom() + 1 - outer.height())
+        if (x, y) != (outer.left(), outer.top()):
+            self.move(x, y)
+
+    def save_placement(self) -> None:
+        """Remember the normal (not full-screen) size and place for the next run."""
+        pos, size = self.pos(), self.size()
+        if self.isFullScreen() and self._placement_before is not None:
+            pos, size = self._placement_before  # as it was before presentation mode
+        elif self.isMaximized() or self.isFullScreen():
+            geometry = self.normalGeometry()  # the client area: a title bar's height lower than pos()
+            pos, size = geometry.topLeft(), geometry.size()
+        settings = window_settings()
+        settings.setValue("window/size", size)
+        settings.setValue("window/pos", pos)
+        settings.sync()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if self._live and not self._fitted_once:  # once framed: the real title bar's height
+            self._fitted_once = True
+            QTimer.singleShot(0, self, self.fit_to_screen)
+
     # ---- closing -------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if self._remembers and self.isVisible():
+            self.save_placement()
         self.shutdown()
         super().closeEvent(event)
 

@@ -27,6 +27,7 @@ from ..datasets import FEATURE_LABELS
 from ..experiment import ACTIVATION_NAMES, MAX_LAYERS, MAX_UNITS
 from ..health import NeuronState
 from . import colors
+from .help import state_tip
 
 # Sizes are in text lines (the font's height, 14 px at the default 9 pt), so the whole view grows
 # with the font: presentation mode's 1.35x font gives 1.35x tiles, buttons, legend and hover card.
@@ -318,7 +319,7 @@ class NetworkView(QWidget):
         self._place_headers()
 
     def _legend_entries(self) -> list[tuple[str, str, object]]:
-        states = [(colors.STATE_LABELS[s], colors.STATE_DEFINITIONS[s], s)
+        states = [(colors.STATE_LABELS[s], state_tip(s), s)
                   for s in (NeuronState.ALIVE, NeuronState.SLEEPING, NeuronState.SATURATED, NeuronState.DEAD)]
         return states + [("± weight", "a link's colour is its weight's sign (blue +, orange −), "
                                       "its width the weight's size |w|", 0)]

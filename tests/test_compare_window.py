@@ -94,3 +94,13 @@ def test_the_table_saves_as_csv_and_png(qtbot, window, tmp_path):
     assert "allowed: a .csv or a .png" in window.save_table(str(tmp_path / "t.txt"))
     assert "cannot write" in window.save_table(str(tmp_path / "missing" / "t.csv"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.png"]
+
+
+def test_the_speed_menu_is_what_the_worker_runs_at(qtbot, window):
+    sent, send = [], window.worker._send
+    window.worker._send = lambda command, value=None: (sent.append((command, value)), send(command, value))
+    try:
+        window.run_bar.speed.setCurrentIndex(0)  # "1 step/s"
+    finally:
+        window.worker._send = send
+    assert sent == [("speed", window.run_bar.speed.itemData(0))]

@@ -350,6 +350,7 @@ class CompareWindow(QMainWindow):
         self.run_bar.sigStep.connect(self.step_once)
         self.run_bar.sigReset.connect(self.worker.reset)
         self.run_bar.sigSpeed.connect(self.worker.set_speed)
+        self.worker.set_speed(self.run_bar.speed.currentData())  # what the speed menu shows, from the start
         for key, slot in ((Qt.Key.Key_Space, lambda: self.set_playing(not self.run_bar.play_button.isChecked())),
                           (Qt.Key.Key_S, self.step_once), (Qt.Key.Key_Right, self.step_once),
                           (Qt.Key.Key_R, self.worker.reset)):

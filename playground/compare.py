@@ -168,9 +168,11 @@ class _Stack:
     every network; only the activations go block by block (one block per variant).
     """
 
-    def __init__(self, training, models: list[MLP], datas: list[DataSplit], seeds: list[int],
+    def __init__(self, trainings: list, models: list[MLP], datas: list[DataSplit], seeds: list[int],
                  blocks: list[tuple[slice, Experiment]], features: tuple[str, ...]):
-        self.training = training
+        self.training = trainings[0]  # the same for every network, but perhaps the learning rate:
+        rates = [t.learning_rate for t in trainings]
+        self.learning_rate = None if len(set(rates)) == 1 else np.array(rates, np.float64)[:, None]  # (N, 1)
         first = models[0]
         self.n = len(models)
         self.params = np.stack([m.params for m in models])  # (N, P) float32
@@ -250,7 +252,7 @@ class _Stack:
             self._backward(plan, dlogits)
             if adam:
                 self.adam_t += 1
-            descend(self.params, self.grad, self.weight_mask, training, self.state, self.adam_t)
+            descend(self.params, self.grad, self.weight_mask, training, self.state, self.adam_t, self.learning_rate)
 
     def _plan(self, n: int) -> list:
         """Work arrays for n points: per hidden layer z and a, contiguous (ufuncs writing into a
@@ -451,7 +453,7 @@ class Comparison:
             index = [(v, s) for v in members for s in range(M)]
             exps = [self.experiment(v, s) for v, s in index]
             blocks = [(slice(j * M, (j + 1) * M), self.variants[v].experiment) for j, v in enumerate(members)]
-            stack = _Stack(exps[0].training, [self.models[v][s] for v, s in index],
+            stack = _Stack([e.training for e in exps], [self.models[v][s] for v, s in index],
                            [datas[(e.data, e.seed)] for e in exps], [e.seed for e in exps], blocks,
                            exps[0].data.features)
             for row, (v, s) in enumerate(index):
@@ -623,11 +625,13 @@ class Comparison:
 
 
 def _stack_key(experiment: Experiment) -> tuple:
-    """What a stack's networks share: the data settings, the training settings and the parameter
-    layout (layer sizes; which layers are PReLU, whose slopes are parameters)."""
+    """What a stack's networks share: the data settings, the training settings but the learning
+    rate (a column of rates, one a network, is as cheap as one), and the parameter layout (layer
+    sizes; which layers are PReLU, whose slopes are parameters)."""
     network = experiment.network
     prelu = tuple(name == "prelu" for name in network.layer_activations())
-    return experiment.data, experiment.training, network.hidden, prelu, network.batch_norm
+    training = dataclasses.replace(experiment.training, learning_rate=1.0)
+    return experiment.data, training, network.hidden, prelu, network.batch_norm
 
 
 # ---- frames for the window -------------------------------------------------------------------------

@@ -370,12 +370,18 @@ def clip_gradient(g: np.ndarray, max_norm: float) -> np.ndarray:
     return np.where(total > max_norm, g * (max_norm / (total + CLIP_EPS)), g)
 
 
+def _rate(rate):
+    """A step size as the update uses it: a Python float multiplies float32 arrays in float32; a
+    float64 column of rates is cast the same way, so each row's step equals a single run's."""
+    return rate if np.ndim(rate) == 0 else rate.astype(np.float32)
+
+
 def descend(params: np.ndarray, grads: np.ndarray, weight_mask: np.ndarray, training, state: dict,
-            adam_t: int) -> None:
+            adam_t: int, learning_rate=None) -> None:
     """Regularise, clip, and take one optimiser step in place: params (P,) flat, or (networks, P)
     stacked with every row one network (compare mode). New arrays only: `grads` stays as it is, for
     the gradient norms. `state` holds the optimiser's moments; adam_t counts Adam's steps, this one
-    included."""
+    included. learning_rate: instead of training's, a (networks, 1) float64 column, one rate a row."""
     g = grads
     rate = training.regularization_rate
     if training.regularization != "none" and rate > 0:  # weights only: never biases, slopes or batch norm
@@ -383,9 +389,9 @@ def descend(params: np.ndarray, grads: np.ndarray, weight_mask: np.ndarray, trai
         g = g + rate * (extra * weight_mask)
     if training.grad_clip is not None:
         g = clip_gradient(g, training.grad_clip)
-    lr = training.learning_rate
+    lr = training.learning_rate if learning_rate is None else learning_rate
     if training.optimizer == "sgd":
-        params -= lr * g
+        params -= _rate(lr) * g
     elif training.optimizer == "momentum":  # torch.optim.SGD(momentum=0.9): v = μv + g
         v = state.get("velocity")
         if v is None:
@@ -393,7 +399,7 @@ def descend(params: np.ndarray, grads: np.ndarray, weight_mask: np.ndarray, trai
         else:
             v *= MOMENTUM
             v += g
-        params -= lr * v
+        params -= _rate(lr) * v
     elif training.optimizer == "adam":  # as torch.optim.Adam
         b1, b2 = ADAM_BETA1, ADAM_BETA2
         c1, c2 = 1 - b1 ** adam_t, 1 - b2 ** adam_t
@@ -404,7 +410,7 @@ def descend(params: np.ndarray, grads: np.ndarray, weight_mask: np.ndarray, trai
         m += (1 - b1) * g
         v *= b2
         v += (1 - b2) * g * g
-        params -= (lr / c1) * m / (np.sqrt(v / c2) + ADAM_EPS)
+        params -= _rate(lr / c1) * m / (np.sqrt(v / c2) + ADAM_EPS)
     else:
         raise ValueError(f"unknown optimizer {training.optimizer!r}")
 

@@ -224,3 +224,19 @@ def test_the_speed_limit_holds_the_session_to_its_steps_per_second():
     # never ahead of the limit, however fast the machine (a slow one only does fewer)
     assert 0 < session.comparison.step_count <= 40.0 * elapsed + 1
     assert ("running", True) in sent
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_learning_rate_variants_share_one_stack_and_still_equal_their_trainer_runs(optimizer):
+    base = BASE.with_field("training.optimizer", optimizer)
+    # (Adam at 0.3 on this spiral is chaotic: there float rounding alone, batched or not, moves weights ~1e-4)
+    rates = "0.001,0.01,0.03" if optimizer == "adam" else "0.003,0.03,0.3"
+    field, variants = parse_variants("training.learning_rate=" + rates, base)
+    comparison = Comparison(variants, seeds=2, field=field)
+    assert len(comparison._stacks) == 1  # one (6, P) stack with a column of rates
+    comparison.step(STEPS)
+    for v in range(3):
+        for s in range(2):
+            trainer = Trainer(comparison.experiment(v, s), engine="numpy")
+            trainer.step(STEPS)
+            _assert_matches_trainer(comparison, v, s, trainer)

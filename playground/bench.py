@@ -20,6 +20,8 @@ import subprocess
 import sys
 import time
 
+from . import bench_compare
+
 # TensorFlow Playground's settings (SCIENCE.md): 500 points, half for training, batch 10, SGD 0.03.
 C1 = {"data": {"dataset": "circle"}, "network": {"hidden": [4, 2], "activation": "tanh"},
       "training": {"batch_size": 10, "learning_rate": 0.03, "optimizer": "sgd", "loss": "bce"}}
@@ -41,12 +43,13 @@ KEYS = (
     "snapshot_c3_ms", "snapshot_c3_kb", "gui_lateness_p50_ms", "gui_lateness_p99_ms",
     "gui_lateness_p99_loaded_ms", "export_fps", "history_kb_per_1000_steps", "rss_growth_mb",
     "startup_s", "startup_first_picture_s", "startup_cold_s", "startup_first_picture_cold_s",
-)
+) + bench_compare.KEYS
 TARGETS = {  # key: (comparison, bound) — what the issues ask for
     "engine_c1_ratio_vs_tfp_engine": (">=", 3.0), "engine_c3_ratio_vs_tfp_engine": (">=", 10.0),
     "engine_c1_ratio_vs_plain_torch": (">=", 2.0),
     "gui_lateness_p99_ms": ("<=", 16.0), "gui_lateness_p99_loaded_ms": ("<=", 16.0),
     "snapshot_c3_ms": ("<=", 3.0), "rss_growth_mb": ("<=", 50.0), "startup_s": ("<=", 3.0),
+    **bench_compare.TARGETS,
 }
 UNITS = {  # what each figure counts, for the printed table
     "engine_c1_updates_per_s": "minibatch updates of 10 points /s", "engine_c3_updates_per_s": "updates/s",
@@ -678,6 +681,7 @@ def run_bench(quick: bool = False, scale: float = 1.0, log=None) -> dict:
             attempt([], f"live window {case} (thread worker)", thread_live)
     attempt(["export_fps", "history_kb_per_1000_steps"], "export", export)
     attempt(["rss_growth_mb"], "memory", memory)
+    attempt(bench_compare.KEYS, "compare mode", lambda: result.update(bench_compare.bench_keys(s)))
     result["reasons"] = reasons
     result["detail"] = detail
     result["targets"] = {key: _verdict(key, result[key]) for key in TARGETS}

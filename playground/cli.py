@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from . import __version__, bench, bundled, export
+from . import __version__, bench, bundled, cli_compare, export
 from .experiment import Experiment, ExperimentError
 from .health import counts
 
@@ -194,6 +194,8 @@ def cmd_gui(args) -> int:
         platform = "offscreen"  # app.run takes a screenshot offscreen when there is no screen
     if platform is not None and (problem := system_libs.problem(platform)):
         raise BadInput(problem)
+    if args.compare:
+        return cli_compare.cmd_gui_compare(args, path, size)
     return app.run(experiment_path=path, steps=args.steps, screenshot=args.screenshot, size=size,
                    presentation=args.presentation)
 
@@ -239,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                   "(default: the built-in one)")
     gui.add_argument("--steps", type=positive_int, default=0, help="train this many steps first")
     gui.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window after --steps, then exit")
+    cli_compare.add_gui_options(gui)
     gui.add_argument("--size", metavar="WxH", help="the window's size in pixels, e.g. 1366x768")
     gui.add_argument("--presentation", action="store_true",
                      help="start in presentation mode (larger text; full screen, or --size)")
@@ -256,6 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     export.register_cli(sub)
     bench.register_cli(sub)
+    cli_compare.register_cli(sub)
     parser.commands = set(sub.choices)  # main(): any other first word is a file for the window
     return parser
 

@@ -80,12 +80,18 @@ def _layer_rows(hidden) -> list[slice]:
 def _states(spec, slope_values: np.ndarray, z: np.ndarray, axis: int) -> np.ndarray:
     """The one definition (module docstring), with points along `axis` of f'(z) and z."""
     flat_share = np.add.reduce(np.abs(slope_values) < EPS, axis=axis) / z.shape[axis]
-    state = np.zeros(z.shape[1 - axis], dtype=np.int8)  # ALIVE
+    state = np.zeros(flat_share.shape, dtype=np.int8)  # ALIVE; any leading axes (compare's networks)
     if spec.rectifier:
         state[z.max(axis) <= 0] = NeuronState.SLEEPING
     state[flat_share >= SATURATED_SHARE] = NeuronState.SATURATED
     state[flat_share >= 1.0] = NeuronState.DEAD
     return state
+
+
+def states_along(spec, z: np.ndarray, slope, alpha: float, axis: int) -> np.ndarray:
+    """NeuronState of each neuron from its z with points along `axis`; other axes (e.g. compare
+    mode's stacked networks) are kept. The one definition, for activation `spec`."""
+    return _states(spec, spec.df(z, slope, alpha), z, axis=axis)
 
 
 def fractions(states: list[np.ndarray]) -> dict[str, float]:

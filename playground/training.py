@@ -142,7 +142,7 @@ class Trainer:
         """Fresh weights from the seed, step 0; the data stays."""
         exp = self._experiment
         self.model = MLP.build(self._x_train.shape[1], exp.network, exp.seed)
-        self._batch_rng = np.random.default_rng(np.random.SeedSequence([exp.seed, 3]))  # stream 3
+        self._batch_rng = batch_rng(exp.seed)
         self._shuffle()
         self.step_count = 0
         self.points_seen = 0
@@ -265,59 +265,16 @@ class Trainer:
         n = len(x)
         self.points_seen += n
         logits, cache = self.model.forward_train(x, augmented=True)
-        if training.loss == "bce":  # sigmoid(l) - y = (tanh(l/2) + 1 - 2y) / 2, divided by n for the mean
-            dlogits = np.multiply(logits, 0.5)
-            np.tanh(dlogits, out=dlogits)
-            dlogits += self._epoch_c[start:end]
-            dlogits *= 0.5 / n
-        else:  # d mean((p - y)²) / d logit
-            p = 0.5 + 0.5 * np.tanh(0.5 * logits)
-            dlogits = (p - self._epoch_y[start:end]) * p * (1.0 - p) * (2.0 / n)
+        dlogits = loss_gradient(logits, self._epoch_c[start:end], self._epoch_y[start:end], training.loss)
         grad = self.model.backward_into(cache, dlogits)
         self._has_grad = True
         self._descend(grad, training)
 
     def _descend(self, grads, training) -> None:
-        """Regularise, clip, and take one optimiser step over the flat parameter buffer.
-
-        `grads` is laid out like model.params. New arrays only: the raw gradient stays as it is,
-        for the gradient norms.
-        """
-        model = self.model
-        params = model.params
-        g = grads
-        rate = training.regularization_rate
-        if training.regularization != "none" and rate > 0:  # weights only: never biases, slopes or batch norm
-            extra = params if training.regularization == "l2" else np.sign(params)
-            g = g + rate * (extra * model.weight_mask)
-        if training.grad_clip is not None:
-            total = math.sqrt(float(np.dot(g, g)))
-            if total > training.grad_clip:
-                g = g * (training.grad_clip / (total + CLIP_EPS))  # torch's clip_grad_norm_
-        lr = training.learning_rate
-        state = self._optimizer_state
-        if training.optimizer == "sgd":
-            params -= lr * g
-        elif training.optimizer == "momentum":  # torch.optim.SGD(momentum=0.9): v = μv + g
-            v = state.get("velocity")
-            if v is None:
-                state["velocity"] = v = g.copy()
-            else:
-                v *= MOMENTUM
-                v += g
-            params -= lr * v
-        else:  # adam, as torch.optim.Adam
+        """Regularise, clip, and take one optimiser step over the flat parameter buffer (descend())."""
+        if training.optimizer == "adam":
             self._adam_t += 1
-            b1, b2 = ADAM_BETA1, ADAM_BETA2
-            c1, c2 = 1 - b1 ** self._adam_t, 1 - b2 ** self._adam_t
-            if "m" not in state:
-                state["m"], state["v"] = np.zeros_like(params), np.zeros_like(params)
-            m, v = state["m"], state["v"]
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * g * g
-            params -= (lr / c1) * m / (np.sqrt(v / c2) + ADAM_EPS)
+        descend(self.model.params, grads, self.model.weight_mask, training, self._optimizer_state, self._adam_t)
 
     # ---- health and history --------------------------------------------------------------------
     def _probe(self) -> None:
@@ -381,6 +338,81 @@ class Trainer:
             self._experiment, self.data, self.model, step=self.step_count, epoch=self.epoch,
             grad_norms=self.grad_norms(), history=self.history(), grid_size=self.grid_size,
             diverged=self.diverged, message=self.message, last_states=self.states)
+
+
+def batch_rng(seed: int) -> np.random.Generator:
+    """The minibatch order's random stream (stream 3 of the seed; data is 1, weights 2)."""
+    return np.random.default_rng(np.random.SeedSequence([seed, 3]))
+
+
+def loss_gradient(logits: np.ndarray, c: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
+    """dL/dlogit of the batch's mean loss, a new array; points along the last axis (any leading
+    axes, e.g. compare mode's networks). c is 1 - 2y, y the labels, both shaped like logits."""
+    n = logits.shape[-1]
+    if loss == "bce":  # sigmoid(l) - y = (tanh(l/2) + 1 - 2y) / 2, divided by n for the mean
+        dlogits = np.multiply(logits, 0.5)
+        np.tanh(dlogits, out=dlogits)
+        dlogits += c
+        dlogits *= 0.5 / n
+        return dlogits
+    if loss == "mse":  # d mean((p - y)²) / d logit
+        p = 0.5 + 0.5 * np.tanh(0.5 * logits)
+        return (p - y) * p * (1.0 - p) * (2.0 / n)
+    raise ValueError(f"unknown loss {loss!r}")
+
+
+def clip_gradient(g: np.ndarray, max_norm: float) -> np.ndarray:
+    """torch's clip_grad_norm_ on a flat gradient (P,), or on each row of stacked ones (networks, P)."""
+    if g.ndim == 1:
+        total = math.sqrt(float(np.dot(g, g)))
+        return g * (max_norm / (total + CLIP_EPS)) if total > max_norm else g
+    total = np.sqrt(np.einsum("ij,ij->i", g, g))[:, None]  # float32, as np.dot's
+    return np.where(total > max_norm, g * (max_norm / (total + CLIP_EPS)), g)
+
+
+def _rate(rate):
+    """A step size as the update uses it: a Python float multiplies float32 arrays in float32; a
+    float64 column of rates is cast the same way, so each row's step equals a single run's."""
+    return rate if np.ndim(rate) == 0 else rate.astype(np.float32)
+
+
+def descend(params: np.ndarray, grads: np.ndarray, weight_mask: np.ndarray, training, state: dict,
+            adam_t: int, learning_rate=None) -> None:
+    """Regularise, clip, and take one optimiser step in place: params (P,) flat, or (networks, P)
+    stacked with every row one network (compare mode). New arrays only: `grads` stays as it is, for
+    the gradient norms. `state` holds the optimiser's moments; adam_t counts Adam's steps, this one
+    included. learning_rate: instead of training's, a (networks, 1) float64 column, one rate a row."""
+    g = grads
+    rate = training.regularization_rate
+    if training.regularization != "none" and rate > 0:  # weights only: never biases, slopes or batch norm
+        extra = params if training.regularization == "l2" else np.sign(params)
+        g = g + rate * (extra * weight_mask)
+    if training.grad_clip is not None:
+        g = clip_gradient(g, training.grad_clip)
+    lr = training.learning_rate if learning_rate is None else learning_rate
+    if training.optimizer == "sgd":
+        params -= _rate(lr) * g
+    elif training.optimizer == "momentum":  # torch.optim.SGD(momentum=0.9): v = μv + g
+        v = state.get("velocity")
+        if v is None:
+            state["velocity"] = v = g.copy()
+        else:
+            v *= MOMENTUM
+            v += g
+        params -= _rate(lr) * v
+    elif training.optimizer == "adam":  # as torch.optim.Adam
+        b1, b2 = ADAM_BETA1, ADAM_BETA2
+        c1, c2 = 1 - b1 ** adam_t, 1 - b2 ** adam_t
+        if "m" not in state:
+            state["m"], state["v"] = np.zeros_like(params), np.zeros_like(params)
+        m, v = state["m"], state["v"]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * g * g
+        params -= _rate(lr / c1) * m / (np.sqrt(v / c2) + ADAM_EPS)
+    else:
+        raise ValueError(f"unknown optimizer {training.optimizer!r}")
 
 
 def _weight_norms(model: MLP, grad: np.ndarray) -> np.ndarray:

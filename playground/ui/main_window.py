@@ -27,6 +27,7 @@ from ..experiment import Experiment, ExperimentError
 from .activation_view import ActivationView
 from .boundary_view import BoundaryView
 from .charts import ChartsView
+from .compare_window import open_compare
 from .controls import DataPanel, HyperPanel, RunBar
 from .export_dialog import ExportActions
 from .focus import ShortcutKeeper
@@ -274,6 +275,7 @@ class MainWindow(QMainWindow):
         self.presentation_action = self._action(view_menu, "&Presentation mode", QKeySequence(Qt.Key.Key_F11),
                                                 self.set_presentation)
         self.presentation_action.setCheckable(True)
+        self._action(view_menu, "&Compare…", None, lambda: open_compare(self, self.experiment))
         run_menu = self.menuBar().addMenu("&Run")
         # Shortcuts live on the window (below); the menu shows them for discoverability.
         for text, key, slot in (("Play / pause\tSpace", None, self.toggle_play),

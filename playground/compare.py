@@ -1,0 +1,681 @@
+"""Compare mode: 2-6 variants of one experiment trained side by side over M seeds, in lockstep.
+
+A variant is the experiment with one field changed (`activation=relu,leaky_relu,elu`,
+`training.learning_rate=0.005,0.05`, any field by its dotted path). Seed index s runs the
+experiment with seed `base seed + s` in every variant: the same data, the same minibatch order and,
+by default, the same initial weights, so only the variant's difference differs.
+
+The variants × seeds networks train as stacked weights: one (networks, parameters) float32 buffer
+per group of networks that share an architecture and training settings, and numpy matmul over the
+leading network axis. Measured on a 2-8-8-1 net, batch 10, 6 activations × 20 seeds: ~3× the same
+networks trained one after another (GUIDE.md; `measure_speed` here measures it again). One thread:
+with two, BLAS collapses when the other core is busy with the window.
+
+The maths is the single-network engine's, called on stacked arrays: the activations' f and f'
+(activations.py), the loss gradient, regularisation, clipping and optimisers (training.descend), the
+init (MLP.build, the same random streams), health's definition (health.states_along). What is
+written here is only the stacked forward and backward (matmul over the network axis), mirroring
+MLP.forward_train / backward_into; tests/test_compare.py checks every activation and optimiser
+against a Trainer run of the same experiment and seed.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .activations import ACTIVATIONS
+from .datasets import DataSplit, make_split
+from .experiment import ACTIVATION_PARAM_NAMES, SECTIONS, Experiment, ExperimentError
+from .health import NeuronState, states_along
+from .model import MLP
+from .snapshot import History, Snapshot, data_features
+from .training import (LOSSES, PROBE_EVERY_STEP_UNTIL, PROBE_INTERVAL, Trainer, accuracy, batch_rng, descend, loss_gradient, make_snapshot)
+
+MIN_VARIANTS, MAX_VARIANTS = 2, 6
+MAX_SEEDS = 50
+TARGET_ACCURACY = 0.95  # "steps to 95 %": the first probed step whose test accuracy reaches this
+HISTORY_LIMIT = 2000  # chart rows kept; past this every other row is dropped (as the Trainer's history)
+# Fields that only change the starting weights: varying one of them must not copy weights across
+# variants (it would erase the difference), and variants differing only there can share a stack.
+INIT_FIELDS = ("network.init", "network.init_gain", "network.bias_init", "network.activation_params.prelu_init")
+
+ACCEPTED_FORMS = (
+    "FIELD=V1,V2[,...] with 2 to 6 different values, e.g. activation=relu,leaky_relu,elu or "
+    "training.learning_rate=0.005,0.05 or network.hidden=[8,8],[16]; FIELD is activation or any "
+    "experiment field by its dotted path (data.*, network.*, training.*, network.activation_params.NAME)")
+
+
+class SpecError(ValueError):
+    """A bad --variants spec: one line naming the problem and the accepted forms."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str  # for tables and panels: the value as written ("relu", "learning_rate=0.05")
+    experiment: Experiment
+
+
+# ---- the spec ----------------------------------------------------------------------------------
+def parse_variants(spec: str, base: Experiment) -> tuple[str, tuple[Variant, ...]]:
+    """`FIELD=V1,V2,...` -> (the field's dotted path, one Variant per value); SpecError if bad."""
+    def fail(problem: str):
+        raise SpecError(f"--variants {spec!r}: {problem}; expected {ACCEPTED_FORMS}")
+
+    if not isinstance(spec, str) or spec.count("=") < 1:
+        fail("no FIELD=")
+    field, _, values_text = spec.partition("=")
+    field = field.strip()
+    path = "network.activation" if field == "activation" else field
+    if not _known_field(path):
+        fail(f"unknown field {field!r}")
+    tokens = _split_values(values_text)
+    if tokens is None or any(not t for t in tokens):
+        fail("an empty or unbalanced value")
+    if not MIN_VARIANTS <= len(tokens) <= MAX_VARIANTS:
+        fail(f"{len(tokens)} value{'s' if len(tokens) != 1 else ''}")
+    variants, seen = [], set()
+    for token in tokens:
+        value = _parse_value(token)
+        key = json.dumps(value, sort_keys=True)
+        if key in seen:
+            fail(f"{token} given twice")
+        seen.add(key)
+        try:
+            experiment = _with_path(base, path, value)
+        except ExperimentError as error:
+            fail(str(error))
+        short = path.rsplit(".", 1)[1]
+        name = token if path == "network.activation" else f"{short}={token}"
+        variants.append(Variant(name, experiment))
+    return path, tuple(variants)
+
+
+def _known_field(path: str) -> bool:
+    parts = path.split(".")
+    if len(parts) == 3:
+        return parts[:2] == ["network", "activation_params"] and parts[2] in ACTIVATION_PARAM_NAMES
+    if len(parts) != 2 or parts[0] not in SECTIONS:
+        return False
+    return parts[1] in {f.name for f in dataclasses.fields(SECTIONS[parts[0]])}
+
+
+def _split_values(text: str) -> list[str] | None:
+    """Split on commas outside brackets: `[8,8],[16]` -> ['[8,8]', '[16]']; None if unbalanced."""
+    tokens, depth, current = [], 0, ""
+    for char in text:
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth < 0:
+                return None
+        if char == "," and depth == 0:
+            tokens.append(current.strip())
+            current = ""
+        else:
+            current += char
+    tokens.append(current.strip())
+    return tokens if depth == 0 else None
+
+
+def _parse_value(token: str):
+    """A JSON value (0.05, true, null, [8,8]) or else the bare word as a string (relu)."""
+    try:
+        return json.loads(token)
+    except json.JSONDecodeError:
+        return token
+
+
+def _with_path(base: Experiment, path: str, value) -> Experiment:
+    if path.startswith("network.activation_params."):
+        params = dict(base.network.activation_params)
+        params[path.rsplit(".", 1)[1]] = value
+        return base.with_field("network.activation_params", params)
+    return base.with_field(path, value)
+
+
+# ---- one stack of networks -----------------------------------------------------------------------
+@dataclass
+class _Activation:
+    """One hidden layer's activation in one block of rows: (spec, slope, alpha) as MLP layers hold them."""
+
+    spec: object  # activations.Activation
+    slope: np.ndarray | float  # Leaky's slope, or PReLU's (rows, 1, units) view of params
+    alpha: float
+    grad_slope: np.ndarray | None  # PReLU: (rows, 1, units) view of grad
+
+
+@dataclass
+class _Block:
+    """Consecutive rows of a stack whose networks share their activations (one variant's seeds)."""
+
+    rows: slice
+    layers: list[_Activation]  # per hidden layer
+
+
+class _Stack:
+    """Networks of one parameter layout and one training setting, trained together.
+
+    Row k of `params` is network k's MLP.params (the same layout), so the optimiser update is
+    training.descend on the whole (N, P) buffer at once, and each layer's matmul is one call for
+    every network; only the activations go block by block (one block per variant).
+    """
+
+    def __init__(self, trainings: list, models: list[MLP], datas: list[DataSplit], seeds: list[int],
+                 blocks: list[tuple[slice, Experiment]], features: tuple[str, ...]):
+        self.training = trainings[0]  # the same for every network, but perhaps the learning rate:
+        rates = [t.learning_rate for t in trainings]
+        self.learning_rate = None if len(set(rates)) == 1 else np.array(rates, np.float64)[:, None]  # (N, 1)
+        first = models[0]
+        self.n = len(models)
+        self.params = np.stack([m.params for m in models])  # (N, P) float32
+        self.grad = np.zeros_like(self.params)
+        self.weight_mask = first.weight_mask
+        self.Wb, self.grad_Wb, self.WT = [], [], []  # per layer (N, fan_in + 1, fan_out) views, W transposed
+        for places in first._places:  # the layout, as kernel.Plan reads it (issue 14: make it public)
+            where, shape = places["Wb"]
+            self.Wb.append(self.params[:, where].reshape(self.n, *shape))
+            self.grad_Wb.append(self.grad[:, where].reshape(self.n, *shape))
+            self.WT.append(self.Wb[-1][:, :-1].transpose(0, 2, 1))
+        self.blocks = []
+        for rows, experiment in blocks:
+            model = models[rows.start]
+            acts = []
+            for layer, places in zip(model.layers[:-1], model._places):
+                slope, grad_slope = layer.slope, None
+                if layer.learned_slope:
+                    where = places["slope"][0]
+                    slope = self.params[rows, where].reshape(rows.stop - rows.start, 1, -1)
+                    grad_slope = self.grad[rows, where].reshape(rows.stop - rows.start, 1, -1)
+                acts.append(_Activation(ACTIVATIONS[layer.activation], slope, layer.alpha, grad_slope))
+            self.blocks.append(_Block(rows, acts))
+        self.single = self.blocks[0] if len(self.blocks) == 1 else None
+        # data: one split per seed, shared by the networks of that seed
+        x_train, x_test, y_train, y_test = [], [], [], []
+        for data in datas:
+            a, b = data_features(data, features)
+            x_train.append(a)
+            x_test.append(b)
+            y_train.append(data.train_labels)
+            y_test.append(data.test_labels)
+        if len({len(y) for y in y_train}) != 1:
+            raise ValueError("compare mode needs the same number of training points for every seed")
+        ones = lambda x: np.concatenate([x, np.ones((*x.shape[:2], 1), np.float32)], axis=2)
+        self.x_train = ones(np.stack(x_train))  # (N, n_train, F + 1), with the bias input, as the Trainer's
+        self.y_train = np.stack(y_train)  # (N, n_train)
+        self.c_train = (1.0 - 2.0 * self.y_train).astype(np.float32)  # 1 - 2y, as the Trainer's
+        self.x_all = np.concatenate([self.x_train, ones(np.stack(x_test))], axis=1)  # train then test points
+        self.y_test = np.stack(y_test)
+        self.seeds = seeds
+        self._plans: dict[int, list] = {}
+        self.last_logits: np.ndarray | None = None  # (N, n_train + n_test) at the last probe (Comparison keeps it)
+        self.good_params = self.params.copy()  # each network's weights at its last probe with finite ones
+        unique = sorted(set(seeds))
+        self._rngs = [batch_rng(seed) for seed in unique]  # networks of one seed share its minibatch order
+        self._seed_row = np.array([unique.index(seed) for seed in seeds])  # network row -> its seed's
+        self._first_row_of_seed = np.array([seeds.index(seed) for seed in unique])
+        self.state: dict = {}
+        self.adam_t = 0
+        self._shuffle()
+
+    def _shuffle(self) -> None:
+        """A new epoch per seed, from its own stream, as Trainer._shuffle. The networks of one seed
+        share their data and order: gathered once per seed, then copied out to their rows (120
+        gathers took ~1.3 ms an epoch, 8 % of the training time of the bench's 6 × 20)."""
+        first = self._first_row_of_seed
+        order = np.stack([rng.permutation(self.x_train.shape[1]) for rng in self._rngs])  # (seeds, n_train)
+        rows = self._seed_row
+        self.epoch_x = np.take_along_axis(self.x_train[first], order[:, :, None], axis=1)[rows]
+        self.epoch_y = np.take_along_axis(self.y_train[first], order, axis=1)[rows]
+        self.epoch_c = np.take_along_axis(self.c_train[first], order, axis=1)[rows]
+        self.cursor = 0
+
+    def updates(self, count: int) -> None:
+        """`count` minibatch steps of every network (Trainer._update, stacked)."""
+        training = self.training
+        batch, loss, adam = training.batch_size, training.loss, training.optimizer == "adam"
+        n_train = self.epoch_x.shape[1]
+        for _ in range(count):
+            if self.cursor >= n_train:
+                self._shuffle()
+            start, end = self.cursor, self.cursor + batch
+            self.cursor = end
+            plan, logits = self.forward(self.epoch_x[:, start:end])
+            dlogits = loss_gradient(logits, self.epoch_c[:, start:end], self.epoch_y[:, start:end], loss)
+            self._backward(plan, dlogits)
+            if adam:
+                self.adam_t += 1
+            descend(self.params, self.grad, self.weight_mask, training, self.state, self.adam_t, self.learning_rate)
+
+    def _plan(self, n: int) -> list:
+        """Work arrays for n points: per hidden layer z and a, contiguous (ufuncs writing into a
+        strided a_aug column block ran 2-7× slower here: relu 1.3 -> 6.7 µs on 20 nets × 10 × 8),
+        a transposed, and each block's row views."""
+        plan = []
+        for Wb in self.Wb[:-1]:
+            z = np.empty((self.n, n, Wb.shape[2]), np.float32)
+            a = np.empty_like(z)
+            per_block = [(block.rows, z[block.rows], a[block.rows]) for block in self.blocks]
+            plan.append((z, a, a.transpose(0, 2, 1), per_block))
+        return plan
+
+    def forward(self, x: np.ndarray):
+        """x (N, n, F + 1) with a column of ones -> (the work plan holding every hidden layer's z
+        and a, logits (N, n)). MLP._forward_plain over a network axis; above the first layer the
+        bias is added apart, since a has no column of ones. The plan is reused by the next call
+        with n points."""
+        n = x.shape[1]
+        plan = self._plans.get(n)
+        if plan is None:
+            plan = self._plans[n] = self._plan(n)
+        self._xT = x.transpose(0, 2, 1)
+        below = x
+        for i, (z, a, _, per_block) in enumerate(plan):
+            self._linear(i, below, z)
+            for block, (_, zb, ab) in zip(self.blocks, per_block):
+                act = block.layers[i]
+                act.spec.f_into(zb, ab, act.slope, act.alpha)
+            below = a
+        out = np.empty((self.n, n, 1), np.float32)
+        self._linear(len(plan), below, out)
+        return plan, out[..., 0]
+
+    def _linear(self, i: int, below: np.ndarray, out: np.ndarray) -> None:
+        if i == 0:
+            np.matmul(below, self.Wb[0], out=out)  # the input carries its column of ones
+        else:
+            np.matmul(below, self.Wb[i][:, :-1], out=out)
+            out += self.Wb[i][:, -1:]
+
+    def _backward(self, plan: list, dlogits: np.ndarray) -> None:
+        """dL/dlogit (N, n) back into `grad` (MLP.backward_into over a network axis)."""
+        delta = dlogits[..., None]  # (N, n, 1)
+        i = len(plan)
+        self._weight_grad(i, plan, delta)
+        back = np.matmul(delta, self.WT[i])
+        for i in range(i - 1, -1, -1):
+            z, a, _, per_block = plan[i]
+            if self.single is not None:
+                delta = self._layer_delta(self.single.layers[i], back, z, a, np.empty_like(back))
+            else:
+                delta = np.empty_like(back)
+                for block, (rows, zb, ab) in zip(self.blocks, per_block):
+                    self._layer_delta(block.layers[i], back[rows], zb, ab, delta[rows])
+            self._weight_grad(i, plan, delta)
+            if i:
+                back = np.matmul(delta, self.WT[i])
+
+    def _weight_grad(self, i: int, plan: list, delta: np.ndarray) -> None:
+        """dL/dW and dL/db of layer i from its delta (N, n, fan_out), into grad."""
+        if i == 0:
+            np.matmul(self._xT, delta, out=self.grad_Wb[0])
+        else:
+            np.matmul(plan[i - 1][2], delta, out=self.grad_Wb[i][:, :-1])
+            np.sum(delta, axis=1, keepdims=True, out=self.grad_Wb[i][:, -1:])
+
+    @staticmethod
+    def _layer_delta(act: _Activation, back: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """dL/dz from dL/da into `out` for one block (and PReLU's dL/dslope), as MLP.backward_into."""
+        if act.grad_slope is not None:  # PReLU: d a / d slope = z where z <= 0
+            np.sum(back * np.minimum(z, 0.0), axis=1, keepdims=True, out=act.grad_slope)
+        return np.multiply(back, act.spec.slope_at(z, a, act.slope, act.alpha), out=out)
+
+    def logits_everywhere(self) -> np.ndarray:
+        """(N, n_train + n_test) logits on every point, train points first."""
+        return self.forward(self.x_all)[1]
+
+    def states(self, params: np.ndarray) -> list[np.ndarray]:
+        """Health on the training points (SCIENCE.md's definition, health.states_along) of the
+        networks with these parameters (N, P): per hidden layer (N, units) NeuronState."""
+        kept = self.params.copy()
+        self.params[...] = params
+        try:
+            plan, _ = self.forward(self.x_train)
+        finally:
+            self.params[...] = kept
+        states = []
+        for i, (z, *_) in enumerate(plan):
+            layer_states = np.empty((self.n, z.shape[2]), np.int8)
+            for block in self.blocks:
+                act = block.layers[i]
+                layer_states[block.rows] = states_along(act.spec, z[block.rows], act.slope, act.alpha, axis=1)
+            states.append(layer_states)
+        return states
+
+
+# ---- the comparison ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Stats:
+    """Mean, min and max over the seeds that have a value (a diverged seed has no accuracy or
+    loss: it is counted under `diverged` instead); None each when no seed has one."""
+
+    mean: float | None
+    min: float | None
+    max: float | None
+
+    @classmethod
+    def of(cls, values) -> Stats:
+        values = np.asarray(values, np.float64)
+        values = values[np.isfinite(values)]
+        if not len(values):
+            return cls(None, None, None)
+        return cls(float(values.mean()), float(values.min()), float(values.max()))
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean, "min": self.min, "max": self.max}
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    """One variant over its seeds, at one step."""
+
+    name: str
+    train_loss: Stats  # each over the seeds that did not diverge
+    test_accuracy: Stats
+    dead_fraction: Stats
+    diverged: int  # seeds that diverged
+    steps_to_95: float | None  # median over seeds (a seed that never got there counts as never)
+    reached_95: int  # seeds that got there
+    seeds_with_dead: int  # seeds with at least one dead neuron ("ReLU: dead in 7 of 20 seeds")
+    per_seed_test_accuracy: tuple[float, ...]
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "test_accuracy": self.test_accuracy.to_dict(),
+                "dead_fraction": self.dead_fraction.to_dict(), "diverged": self.diverged,
+                "steps_to_95": self.steps_to_95}
+
+
+class Comparison:
+    """variants × seeds networks trained in lockstep. Not thread-safe: one thread owns it."""
+
+    def __init__(self, variants: tuple[Variant, ...], seeds: int = 10, *, same_start: bool | None = None,
+                 field: str | None = None):
+        """same_start: every variant starts from the first variant's weights for each seed (its W
+        and b; PReLU's slopes start from prelu_init). None: on, unless `field` only changes the
+        starting weights (then the copy would erase the difference) or the shapes differ."""
+        if not MIN_VARIANTS <= len(variants) <= MAX_VARIANTS:
+            raise ValueError(f"{len(variants)} variants: compare takes {MIN_VARIANTS} to {MAX_VARIANTS}")
+        if not 1 <= seeds <= MAX_SEEDS:
+            raise ValueError(f"seeds = {seeds} is not allowed: 1 to {MAX_SEEDS}")
+        for variant in variants:
+            if variant.experiment.network.batch_norm:
+                raise ValueError(f"variant {variant.name}: compare mode does not train batch norm yet")
+        self.variants = variants
+        self.seeds = seeds
+        self.field = field
+        shapes_match = len({(v.experiment.network.hidden, v.experiment.data.features) for v in variants}) == 1
+        if same_start is None:
+            same_start = shapes_match and field not in INIT_FIELDS
+        elif same_start and not shapes_match:
+            raise ValueError("same start needs every variant to have the same layer sizes and inputs")
+        self.same_start = same_start
+        self.reset()
+
+    def experiment(self, variant: int, seed: int) -> Experiment:
+        base = self.variants[variant].experiment
+        return dataclasses.replace(base, seed=base.seed + seed)
+
+    def reset(self) -> None:
+        """Fresh weights from the seeds, step 0; rebuilds everything (the data is regenerated from
+        the same seeds, so it is the same)."""
+        V, M = len(self.variants), self.seeds
+        datas: dict[tuple, DataSplit] = {}
+        self.models: list[list[MLP]] = []
+        for v in range(V):
+            row = []
+            for s in range(M):
+                exp = self.experiment(v, s)
+                key = (exp.data, exp.seed)
+                if key not in datas:
+                    datas[key] = make_split(exp.data, exp.seed)
+                x_train, _ = data_features(datas[key], exp.data.features)
+                model = MLP.build(x_train.shape[1], exp.network, exp.seed)
+                if self.same_start and v:
+                    for layer, first in zip(model.layers, self.models[0][s].layers):
+                        layer.Wb[...] = first.Wb
+                row.append(model)
+            self.models.append(row)
+        # one stack per parameter layout and training setting: variants that differ only in their
+        # activations (but PReLU, whose slopes are parameters) or their start share one
+        groups: dict[tuple, list[int]] = {}
+        for v, variant in enumerate(self.variants):
+            groups.setdefault(_stack_key(variant.experiment), []).append(v)
+        self._stacks: list[tuple[_Stack, np.ndarray]] = []  # each with its networks' indices k = v * M + s
+        self._rows: list[tuple[_Stack, int]] = [None] * (V * M)  # k -> (stack, row)
+        for members in groups.values():
+            index = [(v, s) for v in members for s in range(M)]
+            exps = [self.experiment(v, s) for v, s in index]
+            blocks = [(slice(j * M, (j + 1) * M), self.variants[v].experiment) for j, v in enumerate(members)]
+            stack = _Stack([e.training for e in exps], [self.models[v][s] for v, s in index],
+                           [datas[(e.data, e.seed)] for e in exps], [e.seed for e in exps], blocks,
+                           exps[0].data.features)
+            for row, (v, s) in enumerate(index):
+                self._rows[v * M + s] = (stack, row)
+            self._stacks.append((stack, np.array([v * M + s for v, s in index])))
+        self.datas = [[datas[(self.experiment(v, s).data, self.experiment(v, s).seed)] for s in range(M)]
+                      for v in range(V)]
+        n = V * M
+        self.step_count = 0
+        self.diverged_at = np.full(n, -1, np.int64)  # the probed step it diverged at, -1 if it has not
+        self.reached_at = np.full(n, -1, np.int64)  # the first probed step at TARGET_ACCURACY or above
+        self._frozen_params: dict[int, np.ndarray] = {}  # a diverged network's weights when it diverged
+        self._accuracy = np.full(n, np.nan)  # test accuracy at the last probe
+        self._history_steps: list[int] = []
+        self._history_accuracy: list[np.ndarray] = []  # per row (n,) test accuracy
+        self._every = 1  # history rows every PROBE_INTERVAL * this steps past the first 100
+        self._probed_at = -1
+        self._probe()
+
+    # ---- training -------------------------------------------------------------------------------
+    def step(self, n: int = 1) -> int:
+        """n minibatch updates of every network, probing on the Trainer's schedule. Returns n."""
+        done = 0
+        with np.errstate(all="ignore"):  # diverging runs make inf/nan on purpose; probes catch them
+            while done < n:
+                run = min(n - done, Trainer._steps_to_probe(self.step_count))
+                for stack, _ in self._stacks:
+                    stack.updates(run)
+                done += run
+                self.step_count += run
+                if Trainer._probe_due(self.step_count):
+                    self._probe()
+        return done
+
+    def _probe(self, scheduled: bool = True) -> None:
+        """Test accuracy and health of every network. One that diverged (as the Trainer says: a
+        non-finite loss or weights at a probe) keeps what it had then: the Trainer stops it there.
+        An unscheduled probe (finish(), a frame for the window) only refreshes what results() read:
+        divergence, steps to 95 % and the chart's rows stay on the Trainer's schedule, so they do
+        not depend on when frames were drawn."""
+        step = self.step_count
+        for stack, ks in self._stacks:
+            logits = stack.logits_everywhere()
+            n_train = stack.x_train.shape[1]
+            finite = np.isfinite(logits).all(1) & np.isfinite(stack.params).all(1)
+            test_accuracy = (np.count_nonzero((logits[:, n_train:] > 0) == (stack.y_test > 0.5), axis=1)
+                             / stack.y_test.shape[1])  # training.accuracy, per network
+            test_accuracy[~np.isfinite(logits[:, n_train:]).all(1)] = np.nan  # a diverged network has none
+            active = self.diverged_at[ks] < 0
+            newly = active & ~finite if scheduled else np.zeros_like(active)
+            self.diverged_at[ks[newly]] = step
+            for row in np.flatnonzero(newly):
+                self._frozen_params[int(ks[row])] = stack.params[row].copy()
+            if stack.last_logits is None:
+                stack.last_logits = logits.copy()
+            stack.last_logits[active] = logits[active]
+            ok = active & finite  # a diverged network's health stays that of its last finite weights (Trainer.states)
+            stack.good_params[ok] = stack.params[ok]
+            self._accuracy[ks[active]] = test_accuracy[active]
+            if scheduled:
+                reached = ok & (test_accuracy >= TARGET_ACCURACY) & (self.reached_at[ks] < 0)
+                self.reached_at[ks[reached]] = step
+        self._states = None  # health is computed when asked for (states()), from good_params
+        self._results = None  # and results() once per probe (a live window asks ~20 times a second)
+        self._probed_at = step
+        if not scheduled:
+            return
+        if step <= PROBE_EVERY_STEP_UNTIL or step % (PROBE_INTERVAL * self._every) == 0:
+            self._history_steps.append(step)
+            self._history_accuracy.append(self._accuracy.copy())
+            if len(self._history_steps) > HISTORY_LIMIT:
+                self._history_steps = self._history_steps[::2]
+                self._history_accuracy = self._history_accuracy[::2]
+                self._every *= 2
+
+    # ---- results --------------------------------------------------------------------------------
+    def network_params(self, variant: int, seed: int) -> np.ndarray:
+        """Network (variant, seed)'s flat parameters, laid out as its MLP.params (a copy)."""
+        k = variant * self.seeds + seed
+        if k in self._frozen_params:
+            return self._frozen_params[k].copy()
+        stack, row = self._rows[k]
+        return stack.params[row].copy()
+
+    def network_metrics(self, variant: int, seed: int) -> dict:
+        """At the last probe: train_loss, test_accuracy, train_accuracy, dead_fraction, states, diverged."""
+        k = variant * self.seeds + seed
+        stack, row = self._rows[k]
+        logits = stack.last_logits[row]
+        states = tuple(layer[row].copy() for layer in self._stack_states(stack))
+        data = self.datas[variant][seed]
+        n_train = len(data.train_labels)
+        diverged = bool(self.diverged_at[k] >= 0)
+        loss = LOSSES[self.variants[variant].experiment.training.loss]
+        every = np.concatenate(states) if states else np.zeros(0, np.int8)
+        return {"train_loss": math.nan if diverged else loss(logits[:n_train], data.train_labels),
+                "test_accuracy": accuracy(logits[n_train:], data.test_labels),
+                "train_accuracy": accuracy(logits[:n_train], data.train_labels),
+                "dead_fraction": float(np.count_nonzero(every == NeuronState.DEAD) / max(len(every), 1)),
+                "states": states, "diverged": diverged}
+
+    def _stack_states(self, stack: _Stack) -> list[np.ndarray]:
+        """Health of a stack's networks at the last probe (each diverged one: at its last finite
+        weights, as the Trainer keeps them). Health is not probed at every probe as the Trainer's
+        is: compare shows no dead-share chart, so it is computed only when results or frames need
+        it (once per probe at most), which saves ~half of each probe."""
+        if self._states is None:
+            self._states = {}
+        if id(stack) not in self._states:
+            self._states[id(stack)] = stack.states(stack.good_params)
+        return self._states[id(stack)]
+
+    def results(self) -> list[VariantResult]:
+        """Per variant, over its seeds, at the last probe (the last step when it ends on a probe:
+        call finish() first to probe the last step)."""
+        if self._results is not None:  # nothing changed since the last call: no probe since
+            return list(self._results)
+        out = []
+        for v, variant in enumerate(self.variants):
+            metrics = [self.network_metrics(v, s) for s in range(self.seeds)]
+            ks = range(v * self.seeds, (v + 1) * self.seeds)
+            reached = [self.reached_at[k] if self.reached_at[k] >= 0 else math.inf for k in ks]
+            median = float(np.median(reached))
+            out.append(VariantResult(
+                name=variant.name,
+                train_loss=Stats.of([m["train_loss"] for m in metrics]),
+                test_accuracy=Stats.of([m["test_accuracy"] for m in metrics]),
+                dead_fraction=Stats.of([m["dead_fraction"] for m in metrics]),
+                diverged=sum(m["diverged"] for m in metrics),
+                steps_to_95=median if math.isfinite(median) else None,
+                reached_95=sum(math.isfinite(r) for r in reached),
+                seeds_with_dead=sum(m["dead_fraction"] > 0 for m in metrics),
+                per_seed_test_accuracy=tuple(m["test_accuracy"] for m in metrics)))
+        self._results = tuple(out)
+        return out
+
+    def finish(self) -> None:
+        """Probe now if the last step was not probed, so results() speak of the last step."""
+        if self._probed_at != self.step_count:
+            with np.errstate(all="ignore"):
+                self._probe(scheduled=False)
+
+    def accuracy_history(self) -> tuple[np.ndarray, np.ndarray]:
+        """(steps (T,), test accuracy (T, variants, seeds)) of the recorded probes, copies."""
+        steps = np.asarray(self._history_steps, np.int64)
+        values = np.asarray(self._history_accuracy, np.float32).reshape(len(steps), len(self.variants), self.seeds)
+        return steps, values
+
+    def snapshot(self, variant: int, seed: int = 0, grid_size: int = 100) -> Snapshot:
+        """A real Snapshot of one network (its MLP rebuilt with the stacked weights) for the views."""
+        exp = self.experiment(variant, seed)
+        model = self.models[variant][seed]
+        model.params[...] = self.network_params(variant, seed)
+        k = variant * self.seeds + seed
+        data = self.datas[variant][seed]
+        diverged = bool(self.diverged_at[k] >= 0)
+        n_layers = len(model.layers)
+        nothing = np.zeros(0, np.float32)
+        history = History(steps=np.zeros(0, np.int64), train_loss=nothing, test_loss=nothing, train_accuracy=nothing,
+                          test_accuracy=nothing, dead_fraction=nothing, saturated_fraction=nothing,
+                          sleeping_fraction=nothing, grad_norms=np.zeros((0, n_layers), np.float32))
+        step = int(self.diverged_at[k]) if diverged else self.step_count
+        epoch = step * exp.training.batch_size / len(data.train_labels)
+        message = f"Diverged at step {step}." if diverged else None
+        return make_snapshot(exp, data, model, step=step, epoch=epoch,
+                             grad_norms=np.full(n_layers, np.nan, np.float32), history=history,
+                             grid_size=grid_size, diverged=diverged, message=message,
+                             last_states=self.network_metrics(variant, seed)["states"])
+
+
+def _stack_key(experiment: Experiment) -> tuple:
+    """What a stack's networks share: the data settings, the training settings but the learning
+    rate (a column of rates, one a network, is as cheap as one), and the parameter layout (layer
+    sizes; which layers are PReLU, whose slopes are parameters)."""
+    network = experiment.network
+    prelu = tuple(name == "prelu" for name in network.layer_activations())
+    training = dataclasses.replace(experiment.training, learning_rate=1.0)
+    return experiment.data, training, network.hidden, prelu, network.batch_norm
+
+
+# ---- frames for the window -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CompareFrame:
+    """Everything the compare window draws at one step; immutable, so it can cross threads."""
+
+    step: int
+    epoch: float  # passes over the training set so far (every seed's set is the same size)
+    seeds: int
+    results: tuple[VariantResult, ...]  # per variant, over its seeds
+    steps: np.ndarray  # (T,) int64 recorded probe steps, read-only
+    accuracy: np.ndarray  # (T, variants, seeds) float32 test accuracy at those steps, read-only
+    snapshots: tuple[Snapshot, ...]  # per variant: seed 0's network, for its boundary and network views
+    same_start: bool
+
+
+def make_frame(comparison: Comparison, grid_size: int = 60) -> CompareFrame:
+    """A CompareFrame of the comparison now (health computed for it; seed 0 of each variant drawn)."""
+    from .snapshot import frozen
+
+    steps, accuracy = comparison.accuracy_history()
+    exp = comparison.variants[0].experiment
+    n_train = len(comparison.datas[0][0].train_labels)
+    return CompareFrame(
+        step=comparison.step_count, epoch=comparison.step_count * exp.training.batch_size / n_train,
+        seeds=comparison.seeds, results=tuple(comparison.results()), steps=frozen(steps),
+        accuracy=frozen(accuracy),
+        snapshots=tuple(comparison.snapshot(v, 0, grid_size) for v in range(len(comparison.variants))),
+        same_start=comparison.same_start)
+
+
+# ---- the table as CSV -----------------------------------------------------------------------------
+CSV_COLUMNS = ("variant", "seeds", "test_accuracy_mean", "test_accuracy_min", "test_accuracy_max",
+               "dead_fraction_mean", "dead_fraction_min", "dead_fraction_max", "seeds_with_dead", "diverged",
+               "steps_to_95", "reached_95")
+
+
+def table_csv(results: list[VariantResult], seeds: int) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in results:
+        a, d = r.test_accuracy, r.dead_fraction
+        writer.writerow([r.name, seeds, a.mean, a.min, a.max, d.mean, d.min, d.max, r.seeds_with_dead, r.diverged,
+                         "" if r.steps_to_95 is None else r.steps_to_95, r.reached_95])
+    return out.getvalue()

@@ -1,0 +1,446 @@
+"""Lessons: a demonstration a teacher opens with one click, and the check that proves its claim.
+
+A lesson is a file in resources/lessons/ (JSON or TOML), named by its stem without a leading
+"NN_" (01_linear_vs_tanh.json is the lesson `linear_vs_tanh`; the number orders the list):
+
+    title, claim         what it shows, the claim in one sentence
+    click, watch         short lines a teacher reads aloud: what to click, what to watch
+    speed                steps per second the window runs it at
+    seeds                the seeds the check runs over; share: how many must hold (default all)
+    experiment, check    the run: an experiment (inline table, an example's name, or a path relative
+                         to the lesson file) and its check
+    runs                 instead, a contrast: a list of {label, experiment, check}, each checked
+
+A check is one stage or a list: {"at_step": 300, "all": [{"metric": "dead_fraction", ">=": 0.5}, ...]},
+every condition evaluated on the run's Snapshot at that step (or at the step it diverged). Metrics are
+read from the Snapshot by METRICS below, the same function headless (`playground lessons --check`,
+the tests) and in the window (the lesson panel, on live snapshots).
+
+Compare-spec lessons (issue 11, "a lesson whose claim is a contrast uses compare mode"): the key
+`compare` is reserved for them; until compare mode lands, a contrast is `runs`, trained one after another.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import bundled
+from .experiment import Experiment, ExperimentError
+from .snapshot import Snapshot
+
+MAX_STEPS = 20000  # a check's at_step; a lesson must show its effect in a class, not overnight
+SHOW_WITHIN_S = 60.0  # issue 11: "the effect shows within a minute at the lesson's own speed"
+MAX_SEEDS = 50
+CHECK_GRID = 8  # the headless check never draws: the smallest grid keeps each snapshot cheap
+
+
+class LessonError(ValueError):
+    """A bad lesson file: the message names the file, the field and what is allowed."""
+
+
+def _fail(field_name: str, value: Any, allowed: str):
+    raise LessonError(f"{field_name} = {value!r} is not allowed: {allowed}")
+
+
+# ---- the figures a check can read -------------------------------------------------------------------
+def _fraction(state: str) -> Callable[[Snapshot], float]:
+    def read(snap: Snapshot) -> float:
+        n = snap.counts()
+        return n[state] / n["total"] if n["total"] else math.nan
+    return read
+
+
+def _grad_ratio(snap: Snapshot) -> float:
+    """‖∂L/∂W‖ of the first weight layer over the output layer's, on the last step (vanishing: ≪ 1)."""
+    norms = np.asarray(snap.grad_norms, np.float64)
+    if len(norms) < 2 or not np.isfinite(norms).all() or norms[-1] == 0:
+        return math.nan
+    return float(norms[0] / norms[-1])
+
+
+def _slopes(snap: Snapshot) -> np.ndarray:
+    parts = [s for s in snap.prelu_slopes if s is not None]
+    return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
+
+
+def _slope_spread(snap: Snapshot) -> float:
+    """Largest PReLU slope minus the smallest: every slope starts at prelu_init (spread 0)."""
+    slopes = _slopes(snap)
+    return float(slopes.max() - slopes.min()) if len(slopes) else math.nan
+
+
+METRICS: dict[str, tuple[Callable[[Snapshot], float], str]] = {
+    "test_accuracy": (lambda s: s.test_accuracy, "test accuracy"),
+    "train_accuracy": (lambda s: s.train_accuracy, "training accuracy"),
+    "test_loss": (lambda s: s.test_loss, "test loss"),
+    "train_loss": (lambda s: s.train_loss, "training loss"),
+    "dead_fraction": (_fraction("dead"), "dead units"),
+    "saturated_fraction": (_fraction("saturated"), "saturated units"),
+    "sleeping_fraction": (_fraction("sleeping"), "sleeping units"),
+    "alive_fraction": (_fraction("alive"), "alive units"),
+    "grad_ratio": (_grad_ratio, "gradient ratio first/last layer"),
+    "diverged": (lambda s: 1.0 if s.diverged else 0.0, "diverged"),
+    "prelu_slope_spread": (_slope_spread, "spread of the PReLU slopes"),
+    "prelu_slope_min": (lambda s: float(_slopes(s).min()) if len(_slopes(s)) else math.nan, "smallest PReLU slope"),
+    "prelu_slope_max": (lambda s: float(_slopes(s).max()) if len(_slopes(s)) else math.nan, "largest PReLU slope"),
+}
+OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b, "==": lambda a, b: a == b,
+}
+UNIT_STATES = {"dead_fraction": "dead", "saturated_fraction": "saturated", "sleeping_fraction": "sleeping",
+               "alive_fraction": "alive"}
+
+
+def metric(name: str, snap: Snapshot) -> float:
+    """The figure `name` of a snapshot (NaN where it has none: accuracy of a diverged run)."""
+    return float(METRICS[name][0](snap))
+
+
+@dataclass(frozen=True)
+class Condition:
+    metric: str
+    op: str
+    value: float
+
+    def holds(self, snap: Snapshot) -> bool:
+        return OPERATORS[self.op](metric(self.metric, snap), self.value)  # NaN compares False
+
+    def describe(self, snap: Snapshot | None = None) -> str:
+        """In words, with the figure when there is a snapshot: "dead units 11 of 16 (needs ≥ 0.5)"."""
+        label = METRICS[self.metric][1]
+        needs = f"{self.op} {_number(self.value)}" if self.metric != "diverged" else ("yes" if self.value else "no")
+        if snap is None:
+            return f"{label} {needs}"
+        if self.metric == "diverged":
+            return f"diverged: {'yes' if snap.diverged else 'no'} (needs {needs})"
+        value = metric(self.metric, snap)
+        if self.metric in UNIT_STATES:
+            n = snap.counts()
+            return f"{n[UNIT_STATES[self.metric]]} of {n['total']} units {UNIT_STATES[self.metric]} (needs {needs} of them)"
+        return f"{label} {_number(value)} (needs {needs})"
+
+
+def _number(value: float) -> str:
+    if value != value:
+        return "—"
+    if value != 0 and (abs(value) < 0.01 or abs(value) >= 1e4):
+        return f"{value:.2g}"
+    return f"{value:.3g}"
+
+
+@dataclass(frozen=True)
+class Stage:
+    at_step: int
+    conditions: tuple[Condition, ...]
+
+    def decided(self, snap: Snapshot) -> bool:
+        """Whether this snapshot decides the stage: it reached the step, or the run stopped (diverged)."""
+        return snap.step >= self.at_step or snap.diverged
+
+    def holds(self, snap: Snapshot) -> bool:
+        return all(c.holds(snap) for c in self.conditions)
+
+    def describe(self, snap: Snapshot | None = None) -> str:
+        return f"at step {self.at_step}: " + "; ".join(c.describe(snap) for c in self.conditions)
+
+
+@dataclass(frozen=True)
+class Run:
+    label: str
+    experiment: Experiment  # its seed is replaced by each of the lesson's seeds
+    check: tuple[Stage, ...]  # in order of at_step
+
+    @property
+    def steps(self) -> int:
+        return self.check[-1].at_step
+
+
+@dataclass(frozen=True)
+class Lesson:
+    name: str
+    title: str
+    claim: str
+    click: tuple[str, ...]
+    watch: tuple[str, ...]
+    speed: float  # steps per second in the window
+    seeds: tuple[int, ...]
+    share: float  # of the seeds on which every run's check must hold
+    runs: tuple[Run, ...]
+    path: Path
+    controls: tuple[str, ...] = ()  # the controls presentation mode keeps (issue 11); empty: all
+
+    def experiment(self, run: int = 0, seed: int | None = None) -> Experiment:
+        """The run's experiment on `seed` (default: the lesson's first seed)."""
+        return self.runs[run].experiment.with_field("seed", self.seeds[0] if seed is None else seed)
+
+    def needed(self) -> int:
+        """How many seeds must hold."""
+        return math.ceil(self.share * len(self.seeds) - 1e-9)
+
+
+# ---- reading and validating ---------------------------------------------------------------------
+LESSON_KEYS = ("title", "claim", "click", "watch", "speed", "seeds", "share", "experiment", "check", "runs",
+               "controls", "compare")
+RUN_KEYS = ("label", "experiment", "check")
+
+
+def _text(field_name: str, value: Any, limit: int = 200) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        _fail(field_name, value, f"a non-empty text of at most {limit} characters")
+    return value.strip()
+
+
+def _lines(field_name: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or len(value) > 8:
+        _fail(field_name, value, "a list of 1 to 8 short lines (texts)")
+    return tuple(_text(f"{field_name}[{i}]", line, 120) for i, line in enumerate(value))
+
+
+def _number_in(field_name: str, value: Any, low: float, high: float, integer: bool = False) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not low <= value <= high or (integer and not isinstance(value, int)):
+        _fail(field_name, value, f"{'a whole number' if integer else 'a number'} from {low} to {high}")
+    return value
+
+
+def _condition(field_name: str, raw: Any) -> Condition:
+    allowed = ('a table {"metric": NAME, OP: NUMBER} with OP one of ' + ", ".join(OPERATORS))
+    if not isinstance(raw, dict) or "metric" not in raw or len(raw) != 2:
+        _fail(field_name, raw, allowed)
+    name = raw["metric"]
+    if name not in METRICS:
+        _fail(f"{field_name}.metric", name, "one of " + ", ".join(METRICS))
+    (op, value), = ((k, v) for k, v in raw.items() if k != "metric")
+    if op not in OPERATORS:
+        _fail(f"{field_name}.{op}", value, "one operator of " + ", ".join(OPERATORS))
+    if isinstance(value, bool) and name == "diverged" and op == "==":
+        value = float(value)
+    _number_in(f"{field_name}.{op}", value, -1e9, 1e9)
+    return Condition(name, op, float(value))
+
+
+def _check(field_name: str, raw: Any) -> tuple[Stage, ...]:
+    stages = raw if isinstance(raw, list) else [raw]
+    if not stages:
+        _fail(field_name, raw, 'a stage {"at_step": N, "all": [conditions]} or a list of them')
+    out = []
+    for i, stage in enumerate(stages):
+        name = f"{field_name}[{i}]" if isinstance(raw, list) else field_name
+        if not isinstance(stage, dict) or set(stage) != {"at_step", "all"}:
+            _fail(name, stage, 'a table with exactly at_step (a step) and all (a list of conditions)')
+        at = int(_number_in(f"{name}.at_step", stage["at_step"], 0, MAX_STEPS, integer=True))
+        conditions = stage["all"]
+        if not isinstance(conditions, list) or not conditions:
+            _fail(f"{name}.all", conditions, 'a non-empty list of {"metric": NAME, OP: NUMBER}')
+        out.append(Stage(at, tuple(_condition(f"{name}.all[{j}]", c) for j, c in enumerate(conditions))))
+    if [s.at_step for s in out] != sorted(s.at_step for s in out):
+        _fail(field_name, [s.at_step for s in out], "stages in the order of their at_step")
+    return tuple(out)
+
+
+def _experiment(field_name: str, raw: Any, folder: Path) -> Experiment:
+    try:
+        if isinstance(raw, dict):
+            return Experiment.from_dict(raw)
+        if isinstance(raw, str) and raw:
+            path = bundled.find_example(raw) or (folder / raw)
+            return Experiment.load(path)
+    except ExperimentError as error:
+        raise LessonError(f"{field_name}: {error}") from None
+    _fail(field_name, raw, "an experiment table, an example's name or a path relative to the lesson file")
+
+
+def lesson_name(path: Path) -> str:
+    """01_linear_vs_tanh.json -> linear_vs_tanh: the number only orders the list."""
+    return re.sub(r"^\d+[_-]", "", path.stem)
+
+
+def from_dict(raw: Any, path: Path) -> Lesson:
+    """Build and validate a lesson; unknown keys are an error."""
+    if not isinstance(raw, dict):
+        raise LessonError("a lesson must be a table (JSON object) with title, claim, click, watch, speed, "
+                          "seeds, and experiment + check (or runs)")
+    for key in raw:
+        if key not in LESSON_KEYS:
+            _fail(key, raw[key], "an unknown key; a lesson has " + ", ".join(LESSON_KEYS))
+    if "compare" in raw:
+        _fail("compare", raw["compare"], "not yet: compare-spec lessons arrive with compare mode; "
+                                         "write the contrast as runs")
+    for key in ("title", "claim", "click", "watch", "speed", "seeds"):
+        if key not in raw:
+            raise LessonError(f"{key} is missing: a lesson needs title, claim, click, watch, speed and seeds")
+    if ("runs" in raw) == ("experiment" in raw or "check" in raw):
+        raise LessonError("a lesson has either experiment and check (one run) or runs (a contrast), not both")
+    if "runs" in raw:
+        raw_runs = raw["runs"]
+        if not isinstance(raw_runs, list) or not 1 <= len(raw_runs) <= 4:
+            _fail("runs", raw_runs, "a list of 1 to 4 tables {label, experiment, check}")
+    else:
+        if "experiment" not in raw or "check" not in raw:
+            raise LessonError("a one-run lesson needs both experiment and check")
+        raw_runs = [{"label": raw["title"], "experiment": raw["experiment"], "check": raw["check"]}]
+    runs = []
+    for i, run in enumerate(raw_runs):
+        name = f"runs[{i}]" if "runs" in raw else ""
+        prefix = f"{name}." if name else ""
+        if not isinstance(run, dict) or set(run) != set(RUN_KEYS):
+            _fail(name, run, "a table with exactly label, experiment and check")
+        runs.append(Run(_text(f"{prefix}label", run["label"], 60),
+                        _experiment(f"{prefix}experiment", run["experiment"], path.parent),
+                        _check(f"{prefix}check", run["check"])))
+    speed = float(_number_in("speed", raw["speed"], 1, 10000))
+    for run in runs:
+        if run.steps / speed > SHOW_WITHIN_S:
+            _fail("speed", raw["speed"], f"at least {math.ceil(run.steps / SHOW_WITHIN_S)} steps/s: "
+                                         f"{run.label!r} checks step {run.steps}, and a lesson shows within "
+                                         f"{SHOW_WITHIN_S:.0f} s")
+    seeds = raw["seeds"]
+    if (not isinstance(seeds, list) or not 1 <= len(seeds) <= MAX_SEEDS
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**31 for s in seeds)
+            or len(set(seeds)) != len(seeds)):
+        _fail("seeds", seeds, f"a list of 1 to {MAX_SEEDS} different whole numbers from 0 to 2147483647")
+    share = float(_number_in("share", raw.get("share", 1.0), 0.01, 1.0))
+    controls = raw.get("controls", [])
+    if not isinstance(controls, list) or not all(isinstance(c, str) and c for c in controls):
+        _fail("controls", controls, "a list of control names (experiment fields, e.g. training.learning_rate)")
+    return Lesson(name=lesson_name(path), title=_text("title", raw["title"], 80), claim=_text("claim", raw["claim"], 240),
+                  click=_lines("click", raw["click"]), watch=_lines("watch", raw["watch"]), speed=speed,
+                  seeds=tuple(seeds), share=share, runs=tuple(runs), path=path, controls=tuple(controls))
+
+
+def load(path: str | Path) -> Lesson:
+    """Read a lesson file; every problem is one LessonError naming the file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    except OSError as error:
+        raise LessonError(f"{path}: cannot read the file ({error.strerror or error})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as error:
+        raise LessonError(f"{path}: not valid {path.suffix[1:].upper() or 'JSON'}: {error}") from None
+    try:
+        return from_dict(raw, path)
+    except LessonError as error:
+        raise LessonError(f"{path}: {error}") from None
+
+
+def lesson_files() -> list[Path]:
+    """The shipped lesson files, in their order."""
+    folder = bundled.lessons_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in bundled.EXPERIMENT_SUFFIXES and p.is_file())
+
+
+def all_lessons() -> list[Lesson]:
+    """Every shipped lesson, loaded and validated, in order."""
+    return [load(p) for p in lesson_files()]
+
+
+def find(name: str) -> Path | None:
+    """The shipped lesson called `name` (as listed, or its file's name or stem), or None."""
+    for path in lesson_files():
+        if name in (lesson_name(path), path.stem, path.name):
+            return path
+    return None
+
+
+# ---- checking -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StageResult:
+    stage: Stage
+    held: bool
+    step: int
+    figures: dict[str, float]  # each condition's metric, at the step it was decided
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run: Run
+    seed: int
+    stages: tuple[StageResult, ...]
+
+    @property
+    def held(self) -> bool:
+        return all(s.held for s in self.stages)
+
+
+def evaluate(run: Run, snapshots: Callable[[int], Snapshot]) -> tuple[StageResult, ...]:
+    """Each stage of run's check on snapshot_at(step): the one rule headless and live share."""
+    results = []
+    for stage in run.check:
+        snap = snapshots(stage.at_step)
+        results.append(StageResult(stage, stage.holds(snap), snap.step,
+                                   {c.metric: metric(c.metric, snap) for c in stage.conditions}))
+    return tuple(results)
+
+
+def check_run(run: Run, seed: int) -> RunResult:
+    """Train the run headless on `seed` and evaluate its check at each stage's step."""
+    from .training import Trainer  # the core's trainer; imported here so listing lessons stays light
+
+    trainer = Trainer(run.experiment.with_field("seed", seed), grid_size=CHECK_GRID)
+
+    def snapshot_at(step: int) -> Snapshot:
+        trainer.step(max(0, step - trainer.step_count))  # stops early when the run diverges
+        return trainer.snapshot()
+
+    return RunResult(run, seed, evaluate(run, snapshot_at))
+
+
+@dataclass(frozen=True)
+class LessonResult:
+    lesson: Lesson
+    seeds: tuple[int, ...]
+    results: tuple[RunResult, ...]  # every run on every seed
+
+    def seeds_held(self) -> int:
+        """Seeds on which every run's check held."""
+        return sum(all(r.held for r in self.results if r.seed == seed) for seed in self.seeds)
+
+    def needed(self) -> int:
+        return math.ceil(self.lesson.share * len(self.seeds) - 1e-9)
+
+    @property
+    def held(self) -> bool:
+        return self.seeds_held() >= self.needed()
+
+
+def check(lesson: Lesson, seeds: tuple[int, ...] | None = None) -> LessonResult:
+    """Every run of the lesson on each of its seeds (or `seeds`)."""
+    seeds = lesson.seeds if seeds is None else seeds
+    return LessonResult(lesson, tuple(seeds), tuple(check_run(run, seed) for run in lesson.runs for seed in seeds))
+
+
+def summary(result: LessonResult) -> list[str]:
+    """Lines for `playground lessons --check`: the claim, per run and stage the figures over the seeds
+    (median [min, max]) and how many seeds held, then the verdict."""
+    lesson = result.lesson
+    lines = [f"{lesson.name}: {lesson.claim}"]
+    for run in lesson.runs:
+        mine = [r for r in result.results if r.run is run]
+        for k, stage in enumerate(run.check):
+            held = sum(r.stages[k].held for r in mine)
+            parts = []
+            for c in stage.conditions:
+                values = np.array([r.stages[k].figures[c.metric] for r in mine], np.float64)
+                finite = values[np.isfinite(values)]
+                spread = (f"{_number(float(np.median(finite)))} [{_number(float(finite.min()))}, "
+                          f"{_number(float(finite.max()))}]" if len(finite) else "—")
+                parts.append(f"{c.metric} {spread} (needs {c.op} {_number(c.value)})")
+            lines.append(f"  {run.label}, step {stage.at_step}: " + "; ".join(parts)
+                         + f" — held on {held} of {len(mine)} seeds")
+    verdict = "HELD" if result.held else "DID NOT HOLD"
+    lines.append(f"  {verdict}: {result.seeds_held()} of {len(result.seeds)} seeds (needs {result.needed()})")
+    return lines

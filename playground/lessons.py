@@ -96,6 +96,7 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
     "<": lambda a, b: a < b, "==": lambda a, b: a == b,
 }
+OP_WORDS = {">=": "≥", "<=": "≤", ">": ">", "<": "<", "==": "="}  # as the panel and --check print them
 UNIT_STATES = {"dead_fraction": "dead", "saturated_fraction": "saturated", "sleeping_fraction": "sleeping",
                "alive_fraction": "alive"}
 
@@ -117,15 +118,16 @@ class Condition:
     def describe(self, snap: Snapshot | None = None) -> str:
         """In words, with the figure when there is a snapshot: "dead units 11 of 16 (needs ≥ 0.5)"."""
         label = METRICS[self.metric][1]
-        needs = f"{self.op} {_number(self.value)}" if self.metric != "diverged" else ("yes" if self.value else "no")
+        needs = (f"{OP_WORDS[self.op]} {_number(self.value)}" if self.metric != "diverged"
+                 else ("yes" if self.value else "no"))
         if snap is None:
             return f"{label} {needs}"
         if self.metric == "diverged":
             return f"diverged: {'yes' if snap.diverged else 'no'} (needs {needs})"
         value = metric(self.metric, snap)
         if self.metric in UNIT_STATES:
-            n = snap.counts()
-            return f"{n[UNIT_STATES[self.metric]]} of {n['total']} units {UNIT_STATES[self.metric]} (needs {needs} of them)"
+            n, share = snap.counts(), f"{OP_WORDS[self.op]} {self.value:.0%}"
+            return f"{n[UNIT_STATES[self.metric]]} of {n['total']} units {UNIT_STATES[self.metric]} ({value:.0%}; needs {share})"
         return f"{label} {_number(value)} (needs {needs})"
 
 
@@ -438,9 +440,64 @@ def summary(result: LessonResult) -> list[str]:
                 finite = values[np.isfinite(values)]
                 spread = (f"{_number(float(np.median(finite)))} [{_number(float(finite.min()))}, "
                           f"{_number(float(finite.max()))}]" if len(finite) else "—")
-                parts.append(f"{c.metric} {spread} (needs {c.op} {_number(c.value)})")
+                parts.append(f"{c.metric} {spread} (needs {OP_WORDS[c.op]} {_number(c.value)})")
             lines.append(f"  {run.label}, step {stage.at_step}: " + "; ".join(parts)
                          + f" — held on {held} of {len(mine)} seeds")
     verdict = "HELD" if result.held else "DID NOT HOLD"
     lines.append(f"  {verdict}: {result.seeds_held()} of {len(result.seeds)} seeds (needs {result.needed()})")
     return lines
+
+
+# ---- live, in the window ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StageView:
+    """One stage as the lesson panel shows it: held True/False once decided, None while pending."""
+
+    held: bool | None
+    text: str  # e.g. "at step 0: 11 of 16 units dead (needs >= 0.5 of them)"
+
+
+class LiveCheck:
+    """A lesson's check on the window's snapshots as they arrive, with the rule check_run uses: a stage
+    is decided by the first snapshot at or past its step (or a diverged one), and then stays.
+
+    The snapshot's experiment says which run it is (the teacher may switch by hand: activation to tanh
+    gives the tanh run); settings that match no run show no verdict. A reset (the step going back)
+    starts the stages over; a run reached mid-way without a reset is flagged, its figures still shown."""
+
+    def __init__(self, lesson: Lesson):
+        self.lesson = lesson
+        self.run_index: int | None = None
+        self.decided: list[tuple[bool, str] | None] = []
+        self.last_step = -1
+        self.started_at = 0  # the step the run was first seen at (0 = checked from the start)
+
+    def run_for(self, experiment: Experiment) -> int | None:
+        """The index of the lesson's run that `experiment` is (any seed), or None."""
+        for i, run in enumerate(self.lesson.runs):
+            if run.experiment.with_field("seed", experiment.seed) == experiment:
+                return i
+        return None
+
+    def update(self, snap: Snapshot) -> list[StageView]:
+        index = self.run_for(snap.experiment)
+        if index != self.run_index or snap.step < self.last_step:
+            self.run_index = index
+            self.decided = [None] * (len(self.lesson.runs[index].check) if index is not None else 0)
+            self.started_at = snap.step
+        self.last_step = snap.step
+        if index is None:
+            return []
+        views = []
+        for k, stage in enumerate(self.lesson.runs[index].check):
+            if self.decided[k] is None and stage.decided(snap):
+                self.decided[k] = (stage.holds(snap), stage.describe(snap))
+            if self.decided[k] is None:
+                views.append(StageView(None, stage.describe(snap)))
+            else:
+                views.append(StageView(*self.decided[k]))
+        return views
+
+    @property
+    def run(self) -> Run | None:
+        return None if self.run_index is None else self.lesson.runs[self.run_index]

@@ -43,7 +43,7 @@ def test_figures_and_their_words_come_from_the_snapshot():
     condition = lesson.runs[0].check[0].conditions[0]
     n = snap.counts()
     assert lessons.metric("dead_fraction", snap) == n["dead"] / n["total"] > 0.5
-    assert condition.describe(snap) == f"{n['dead']} of {n['total']} units dead (needs >= 0.5 of them)"
+    assert condition.describe(snap) == f"{n['dead']} of {n['total']} units dead ({n['dead'] / n['total']:.0%}; needs ≥ 50%)"
 
 
 def write(tmp_path, raw, name="01_x.json"):
@@ -120,3 +120,21 @@ def test_train_takes_a_lessons_name(capsys):
     assert main(["train", "dying_relu_bias", "--steps", "50", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["neurons"]["dead"] >= result["neurons"]["total"] / 2 and result["test_accuracy"] <= 0.6
+
+
+def test_live_check_decides_each_stage_once_and_follows_the_run_on_screen():
+    from playground.training import Trainer
+
+    lesson = lessons.load(lessons.find("linear_vs_tanh"))
+    live = lessons.LiveCheck(lesson)
+    trainer = Trainer(lesson.experiment(1), grid_size=8)  # the tanh run
+    views = live.update(trainer.snapshot())
+    assert live.run.label == "tanh" and [v.held for v in views] == [None]  # step 300 not reached
+    trainer.step(300)
+    snap = trainer.snapshot()
+    views = live.update(snap)
+    assert views[0].held is True and f"test accuracy {snap.test_accuracy:.3g}" in views[0].text
+    trainer.step(50)
+    assert live.update(trainer.snapshot())[0].text == views[0].text  # decided at step 300, stays
+    other = Trainer(lesson.experiment(0).with_field("network.hidden", [3]), grid_size=8)
+    assert live.update(other.snapshot()) == [] and live.run is None  # settings of no run: no verdict

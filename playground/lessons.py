@@ -22,6 +22,7 @@ Compare-spec lessons (issue 11, "a lesson whose claim is a contrast uses compare
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -33,13 +34,18 @@ from typing import Any, Callable
 import numpy as np
 
 from . import bundled
-from .experiment import Experiment, ExperimentError
+from .experiment import SECTIONS, Experiment, ExperimentError
 from .snapshot import Snapshot
 
 MAX_STEPS = 20000  # a check's at_step; a lesson must show its effect in a class, not overnight
 SHOW_WITHIN_S = 60.0  # issue 11: "the effect shows within a minute at the lesson's own speed"
 MAX_SEEDS = 50
 CHECK_GRID = 8  # the headless check never draws: the smallest grid keeps each snapshot cheap
+
+
+# what `controls` may name: the experiment's own field paths, as the panels' edits name them
+CONTROL_NAMES = ("seed",) + tuple(f"{section}.{f.name}" for section, cls in SECTIONS.items()
+                                  for f in dataclasses.fields(cls))
 
 
 class LessonError(ValueError):
@@ -314,8 +320,11 @@ def from_dict(raw: Any, path: Path) -> Lesson:
         _fail("seeds", seeds, f"a list of 1 to {MAX_SEEDS} different whole numbers from 0 to 2147483647")
     share = float(_number_in("share", raw.get("share", 1.0), 0.01, 1.0))
     controls = raw.get("controls", [])
-    if not isinstance(controls, list) or not all(isinstance(c, str) and c for c in controls):
-        _fail("controls", controls, "a list of control names (experiment fields, e.g. training.learning_rate)")
+    if not isinstance(controls, list):
+        _fail("controls", controls, "a list of experiment fields, e.g. [\"training.learning_rate\"]")
+    for i, name in enumerate(controls):
+        if name not in CONTROL_NAMES:
+            _fail(f"controls[{i}]", name, "one of " + ", ".join(CONTROL_NAMES))
     return Lesson(name=lesson_name(path), title=_text("title", raw["title"], 80), claim=_text("claim", raw["claim"], 240),
                   click=_lines("click", raw["click"]), watch=_lines("watch", raw["watch"]), speed=speed,
                   seeds=tuple(seeds), share=share, runs=tuple(runs), path=path, controls=tuple(controls))
@@ -470,7 +479,13 @@ class LiveCheck:
         self.run_index: int | None = None
         self.decided: list[tuple[bool, str] | None] = []
         self.last_step = -1
-        self.started_at = 0  # the step the run was first seen at (0 = checked from the start)
+        self.started_at = 0  # the step the run was first seen at, when it was not from a reset (else 0)
+        self.fresh = True  # the next run seen was started fresh (a lesson opened, a run picked)
+
+    def expect_fresh(self) -> None:
+        """The window has just started a run fresh: however late its first snapshot is drawn (newest
+        wins, a step-0 frame may be skipped), it was checked from step 0."""
+        self.fresh = True
 
     def run_for(self, experiment: Experiment) -> int | None:
         """The index of the lesson's run that `experiment` is (any seed), or None."""
@@ -482,9 +497,13 @@ class LiveCheck:
     def update(self, snap: Snapshot) -> list[StageView]:
         index = self.run_for(snap.experiment)
         if index != self.run_index or snap.step < self.last_step:
+            # from the start when the window reset it, or the step went back (a reset, a rebuild);
+            # a run reached by a live change (the learning rate mid-run) carries the old run's steps
+            from_start = self.fresh or snap.step < self.last_step or self.last_step < 0
             self.run_index = index
             self.decided = [None] * (len(self.lesson.runs[index].check) if index is not None else 0)
-            self.started_at = snap.step
+            self.started_at = 0 if from_start else snap.step
+            self.fresh = index is None and self.fresh  # settings of no run do not use the promise up
         self.last_step = snap.step
         if index is None:
             return []

@@ -68,3 +68,34 @@ def test_a_contrast_follows_the_run_on_screen_and_next_opens_the_next_lesson(qtb
     assert window.experiment == following.experiment() and panel.claim.text() == following.claim
     panel.previous_button.click()
     assert window.experiment == lesson.experiment()
+
+
+def test_presentation_mode_with_a_lesson_shows_only_the_controls_it_names(qtbot, window):
+    hyper, tabs = window.hyper_panel, window.tabs
+    window.lesson_dock.open_lesson("exploding_clipping")  # names training.grad_clip only
+    window.set_presentation(True)
+    qtbot.waitUntil(lambda: not hyper.learning_rate.isVisible(), timeout=5000)
+    assert tabs.isVisible() and not tabs.isTabVisible(0) and tabs.isTabVisible(1)  # no data control named
+    assert hyper.clip_on.isVisible() and hyper.clip.isVisible() and not hyper.seed.isVisible()
+    window.lesson_dock.open_lesson("linear_vs_tanh")  # names only the activation: in the network view
+    assert not tabs.isVisible() and window.network_view.isVisible()
+    window.set_presentation(False)  # everything comes back
+    qtbot.waitUntil(tabs.isVisible, timeout=5000)
+    assert tabs.isTabVisible(0) and tabs.isTabVisible(1)
+    tabs.setCurrentIndex(1)
+    qtbot.waitUntil(hyper.learning_rate.isVisible, timeout=5000)
+
+
+def test_a_live_change_into_a_run_says_to_reset(qtbot, window):
+    window.lesson_dock.open_lesson("high_lr_kills")  # A: Adam 0.1, B: Adam 0.005
+    window.train_steps(40)
+    panel = window.lesson_dock.panel
+    qtbot.waitUntil(lambda: "Check: Adam 0.1" in panel.check_title.text() and window.snapshot.step >= 40,
+                    timeout=20000)
+    assert panel.note.text() == ""
+    assert window.edit("training.learning_rate", 0.005)  # live: the weights and the step count go on
+    window.train_steps(5)
+    qtbot.waitUntil(lambda: "Check: Adam 0.005" in panel.check_title.text(), timeout=20000)
+    assert "press Reset" in panel.note.text()
+    window.reset()
+    qtbot.waitUntil(lambda: panel.note.text() == "", timeout=20000)

@@ -12,10 +12,17 @@ import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFormLayout, QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from .. import lessons
 
+# The Training tab's widget for each field a lesson may name (controls.HyperPanel's attributes)
+HYPER_WIDGETS = {"training.learning_rate": "learning_rate", "training.optimizer": "optimizer",
+                 "training.batch_size": "batch_size", "training.loss": "loss",
+                 "training.regularization": "regularization", "training.regularization_rate": "regularization_rate",
+                 "training.grad_clip": "clip_on", "network.batch_norm": "batch_norm", "network.init": "init",
+                 "network.init_gain": "init_gain", "network.bias_init": "bias_init", "seed": "seed"}
 MARKS = {True: "✓", False: "✗", None: "…"}
 MARK_COLORS = {True: "#009e73", False: "#d55e00", None: "#555555"}  # colors.SERIES' green and vermilion
 
@@ -25,6 +32,14 @@ def _label(text: str = "", rich: bool = False) -> QLabel:
     label.setWordWrap(True)
     label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
     return label
+
+
+def _widgets(item) -> set:
+    """The widgets of a form item: its own, or those of its layout (the clip row: a box and a spin)."""
+    if item.widget() is not None:
+        return {item.widget()}
+    layout = item.layout()
+    return {layout.itemAt(i).widget() for i in range(layout.count())} - {None} if layout else set()
 
 
 class LessonPanel(QWidget):
@@ -136,6 +151,7 @@ class LessonDock:
         self.panel.sigNext.connect(lambda: self.step_lesson(+1))
         self.panel.sigClose.connect(self.close)
         window.sigDrawn.connect(self.on_snapshot)
+        window.presentation_action.toggled.connect(lambda on: self.fit_controls())
         self._fill_menu()
 
     def _fill_menu(self) -> None:
@@ -162,10 +178,10 @@ class LessonDock:
         names = [item.name for item in self.lessons]
         position = (names.index(lesson.name) + 1 if lesson.name in names else 1, max(1, len(self.lessons)))
         self.panel.set_lesson(lesson, position)
-        self.dock.setWindowTitle(f"Lesson: {lesson.title}")
         self.dock.show()
         self._set_speed(lesson.speed)
         self.open_run(run)
+        self.fit_controls()
 
     def open_run(self, run: int) -> None:
         """Run `run` of the open lesson, fresh from step 0 on the lesson's first seed."""
@@ -174,6 +190,8 @@ class LessonDock:
         window = self.window
         window.path = None  # Save must never offer to overwrite the lesson file with an experiment
         window.start_fresh(self.lesson.experiment(run))
+        if self.live is not None:
+            self.live.expect_fresh()
         window.setWindowTitle(f"Playground — lesson: {self.lesson.title}")
 
     def _set_speed(self, speed: float) -> None:
@@ -196,6 +214,33 @@ class LessonDock:
     def close(self) -> None:
         self.lesson, self.live = None, None
         self.dock.hide()
+        self.fit_controls()
+
+    def fit_controls(self) -> None:
+        """In presentation mode with a lesson open, show only the side controls the lesson names (as TF
+        Playground's classroom mode hides controls): the other Training rows, a tab with none of them,
+        the whole side when nothing is named there. Everything comes back outside presentation mode.
+        Controls in the main views (activation, layers) always stay: they are the demonstration."""
+        window = self.window
+        named = set(self.lesson.controls) if self.lesson and window.presentation_action.isChecked() else None
+        hyper = window.hyper_panel
+        form = hyper.layout()
+        keep = None if named is None else {getattr(hyper, HYPER_WIDGETS[n]) for n in named if n in HYPER_WIDGETS}
+        shown_rows = 0
+        if isinstance(form, QFormLayout):
+            for row in range(form.rowCount()):
+                label = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+                field = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+                if label is None or field is None:  # a note under a field spans the row: it shows itself
+                    continue
+                visible = keep is None or bool(_widgets(field) & keep)
+                form.setRowVisible(row, visible)
+                shown_rows += visible
+        tabs = window.tabs
+        data_named = named is None or any(n.startswith("data.") for n in named)
+        tabs.setTabVisible(0, data_named)
+        tabs.setTabVisible(1, named is None or shown_rows > 0)
+        tabs.setVisible(named is None or data_named or shown_rows > 0)
 
     def on_snapshot(self, snapshot) -> None:
         if self.live is None or not self.dock.isVisible():

@@ -83,6 +83,16 @@ def _slope_spread(snap: Snapshot) -> float:
     return float(slopes.max() - slopes.min()) if len(slopes) else math.nan
 
 
+def _layer(field: str, reduce: Callable[[np.ndarray], float]) -> Callable[[Snapshot], float]:
+    """A figure over the hidden layers' activation statistics (Snapshot.layer_mean / layer_std)."""
+    def read(snap: Snapshot) -> float:
+        values = getattr(snap, field)
+        if values is None or not len(values):
+            return math.nan
+        return float(reduce(np.asarray(values, np.float64)))
+    return read
+
+
 METRICS: dict[str, tuple[Callable[[Snapshot], float], str]] = {
     "test_accuracy": (lambda s: s.test_accuracy, "test accuracy"),
     "train_accuracy": (lambda s: s.train_accuracy, "training accuracy"),
@@ -97,7 +107,12 @@ METRICS: dict[str, tuple[Callable[[Snapshot], float], str]] = {
     "prelu_slope_spread": (_slope_spread, "spread of the PReLU slopes"),
     "prelu_slope_min": (lambda s: float(_slopes(s).min()) if len(_slopes(s)) else math.nan, "smallest PReLU slope"),
     "prelu_slope_max": (lambda s: float(_slopes(s).max()) if len(_slopes(s)) else math.nan, "largest PReLU slope"),
+    "layer_std_min": (_layer("layer_std", np.min), "smallest activation std of any layer"),
+    "layer_std_max": (_layer("layer_std", np.max), "largest activation std of any layer"),
+    "layer_std_last": (_layer("layer_std", lambda v: v[-1]), "activation std of the last hidden layer"),
+    "layer_mean_abs_max": (_layer("layer_mean", lambda v: np.abs(v).max()), "largest |activation mean| of any layer"),
 }
+LAYER_METRICS = {name for name in METRICS if name.startswith("layer_")}  # read from the layers chart
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
     "<": lambda a, b: a < b, "==": lambda a, b: a == b,

@@ -3,6 +3,7 @@ runs), bad lesson files get one line naming the field, and the CLI lists, checks
 
 import json
 
+import numpy as np
 import pytest
 
 from playground import bundled, lessons
@@ -138,3 +139,21 @@ def test_live_check_decides_each_stage_once_and_follows_the_run_on_screen():
     assert live.update(trainer.snapshot())[0].text == views[0].text  # decided at step 300, stays
     other = Trainer(lesson.experiment(0).with_field("network.hidden", [3]), grid_size=8)
     assert live.update(other.snapshot()) == [] and live.run is None  # settings of no run: no verdict
+
+
+def test_snapshot_layer_statistics_are_the_activations_mean_and_std():
+    """Checked against a plain forward pass written here: f(W·a + b) layer by layer over the training set."""
+    from playground.activations import ACTIVATIONS
+    from playground.snapshot import data_features
+    from playground.training import Trainer
+
+    lesson = lessons.load(lessons.find("selu_normalises"))
+    trainer = Trainer(lesson.experiment(0), grid_size=8)
+    trainer.step(20)
+    snap = trainer.snapshot()
+    a = data_features(trainer.data, snap.experiment.data.features)[0].astype(np.float64)
+    for k, layer in enumerate(trainer.model.layers[:-1]):
+        a = ACTIVATIONS["selu"].f(a @ layer.W + layer.b, layer.slope, layer.alpha)
+        assert snap.layer_mean[k] == pytest.approx(a.mean(), abs=1e-4)
+        assert snap.layer_std[k] == pytest.approx(a.std(), rel=1e-4)
+    assert lessons.metric("layer_std_last", snap) == pytest.approx(a.std(), rel=1e-4)

@@ -1,6 +1,7 @@
 """The Lessons menu in the real window (training in a child process): a lesson opens its experiment
 at its speed with its panel, and the panel's check turns ✓ as the live run meets it."""
 
+import numpy as np
 import pytest
 
 from playground import lessons
@@ -99,3 +100,17 @@ def test_a_live_change_into_a_run_says_to_reset(qtbot, window):
     assert "press Reset" in panel.note.text()
     window.reset()
     qtbot.waitUntil(lambda: panel.note.text() == "", timeout=20000)
+
+
+def test_the_selu_lesson_opens_the_activations_by_layer_chart(qtbot, window):
+    window.lesson_dock.open_lesson("selu_normalises")
+    layers = window.lesson_dock.layers_dock
+    assert layers.isVisible()
+    qtbot.waitUntil(lambda: layers.view.shown is not None and len(layers.view.shown[1]) == 8, timeout=20000)
+    mean, std = layers.view.shown
+    assert np.all(np.abs(mean) < 0.3) and np.all((std > 0.5) & (std < 1.5))  # what the lesson claims
+    qtbot.waitUntil(lambda: _marks(window) and "✓" in _marks(window)[0], timeout=20000)
+    window.lesson_dock.panel.run_buttons[1].click()  # B: sigmoid
+    qtbot.waitUntil(lambda: layers.view.shown is not None and layers.view.shown[1].max() < 0.2, timeout=20000)
+    window.lesson_dock.close()
+    assert not window.lesson_dock.dock.isVisible()

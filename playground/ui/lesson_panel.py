@@ -12,10 +12,11 @@ import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QDockWidget, QFormLayout, QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QDockWidget, QFormLayout, QFrame, QHBoxLayout, QLabel, QMenu, QPushButton,
+                               QScrollArea, QVBoxLayout, QWidget)
 
 from .. import lessons
+from . import layer_stats_view
 
 # The Training tab's widget for each field a lesson may name (controls.HyperPanel's attributes)
 HYPER_WIDGETS = {"training.learning_rate": "learning_rate", "training.optimizer": "optimizer",
@@ -32,6 +33,12 @@ def _label(text: str = "", rich: bool = False) -> QLabel:
     label.setWordWrap(True)
     label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
     return label
+
+
+def uses_layer_chart(lesson: lessons.Lesson) -> bool:
+    """Whether a check of the lesson reads the activations-by-layer figures."""
+    return any(c.metric in lessons.LAYER_METRICS for run in lesson.runs for stage in run.check
+               for c in stage.conditions)
 
 
 def _widgets(item) -> set:
@@ -141,7 +148,13 @@ class LessonDock:
         self.panel = LessonPanel()
         self.dock = QDockWidget("Lesson", window)
         self.dock.setObjectName("lesson_dock")
-        self.dock.setWidget(self.panel)
+        scroll = QScrollArea()  # long claims at presentation size scroll rather than overlap
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.panel)
+        scroll.setMinimumWidth(self.panel.minimumWidth() + 20)  # the panel never wider than its dock
+        self.dock.setWidget(scroll)
         self.dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
                               | QDockWidget.DockWidgetFeature.DockWidgetMovable)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
@@ -152,6 +165,9 @@ class LessonDock:
         self.panel.sigClose.connect(self.close)
         window.sigDrawn.connect(self.on_snapshot)
         window.presentation_action.toggled.connect(lambda on: self.fit_controls())
+        self.layers_dock = layer_stats_view.install(window)  # View → Activations by layer
+        window.splitDockWidget(self.dock, self.layers_dock, Qt.Orientation.Vertical)
+        self.layers_dock.hide()
         self._fill_menu()
 
     def _fill_menu(self) -> None:
@@ -179,6 +195,13 @@ class LessonDock:
         position = (names.index(lesson.name) + 1 if lesson.name in names else 1, max(1, len(self.lessons)))
         self.panel.set_lesson(lesson, position)
         self.dock.show()
+        # a quarter of the window, at least what the words need at presentation size (1280 px: 360)
+        self.window.resizeDocks([self.dock], [max(360, self.window.width() // 4)], Qt.Orientation.Horizontal)
+        if uses_layer_chart(lesson):  # the chart its check reads, under the panel, a third of the height
+            self.layers_dock.show()
+            height = self.window.height()
+            self.window.resizeDocks([self.dock, self.layers_dock], [height * 2 // 3, height // 3],
+                                    Qt.Orientation.Vertical)
         self._set_speed(lesson.speed)
         self.open_run(run)
         self.fit_controls()
@@ -212,6 +235,8 @@ class LessonDock:
         self.open_lesson(self.lessons[max(0, min(len(self.lessons) - 1, i + delta))])
 
     def close(self) -> None:
+        if self.lesson is not None and uses_layer_chart(self.lesson):
+            self.layers_dock.hide()  # it came with the lesson (View → Activations by layer keeps it)
         self.lesson, self.live = None, None
         self.dock.hide()
         self.fit_controls()

@@ -66,10 +66,7 @@ def _fraction(state: str) -> Callable[[Snapshot], float]:
 
 def _grad_ratio(snap: Snapshot) -> float:
     """‖∂L/∂W‖ of the first weight layer over the output layer's, on the last step (vanishing: ≪ 1)."""
-    norms = np.asarray(snap.grad_norms, np.float64)
-    if len(norms) < 2 or not np.isfinite(norms).all() or norms[-1] == 0:
-        return math.nan
-    return float(norms[0] / norms[-1])
+    return _ratio(snap.grad_norms)
 
 
 def _slopes(snap: Snapshot) -> np.ndarray:
@@ -127,28 +124,57 @@ def metric(name: str, snap: Snapshot) -> float:
     return float(METRICS[name][0](snap))
 
 
+# The figures the run's History records at every probed step (every step to 100, then every 10): a
+# stage reads them from the row at exactly its step when there is one, so the window, whose newest-wins
+# frames may skip step 300, judges the same numbers as the headless check that stops there.
+HISTORY_METRICS: dict[str, Callable[[Any, int], float]] = {
+    "test_accuracy": lambda h, i: h.test_accuracy[i], "train_accuracy": lambda h, i: h.train_accuracy[i],
+    "test_loss": lambda h, i: h.test_loss[i], "train_loss": lambda h, i: h.train_loss[i],
+    "dead_fraction": lambda h, i: h.dead_fraction[i], "saturated_fraction": lambda h, i: h.saturated_fraction[i],
+    "sleeping_fraction": lambda h, i: h.sleeping_fraction[i],
+    "alive_fraction": lambda h, i: 1.0 - h.dead_fraction[i] - h.saturated_fraction[i] - h.sleeping_fraction[i],
+    "grad_ratio": lambda h, i: _ratio(h.grad_norms[i]),
+}
+
+
+def _ratio(norms) -> float:
+    norms = np.asarray(norms, np.float64)
+    if len(norms) < 2 or not np.isfinite(norms).all() or norms[-1] == 0:
+        return math.nan
+    return float(norms[0] / norms[-1])
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A stage's figures, and the step they were measured at."""
+
+    values: dict[str, float]
+    step: int
+    total_units: int  # hidden units, to say "11 of 16"
+
+
 @dataclass(frozen=True)
 class Condition:
     metric: str
     op: str
     value: float
 
-    def holds(self, snap: Snapshot) -> bool:
-        return OPERATORS[self.op](metric(self.metric, snap), self.value)  # NaN compares False
+    def holds(self, figures: Figures) -> bool:
+        return OPERATORS[self.op](figures.values[self.metric], self.value)  # NaN compares False
 
-    def describe(self, snap: Snapshot | None = None) -> str:
-        """In words, with the figure when there is a snapshot: "dead units 11 of 16 (needs ≥ 0.5)"."""
+    def describe(self, figures: Figures | None = None) -> str:
+        """In words, with the figure when there is one: "11 of 16 units dead (69%; needs ≥ 50%)"."""
         label = METRICS[self.metric][1]
         needs = (f"{OP_WORDS[self.op]} {_number(self.value)}" if self.metric != "diverged"
                  else ("yes" if self.value else "no"))
-        if snap is None:
+        if figures is None:
             return f"{label} {needs}"
+        value = figures.values[self.metric]
         if self.metric == "diverged":
-            return f"diverged: {'yes' if snap.diverged else 'no'} (needs {needs})"
-        value = metric(self.metric, snap)
-        if self.metric in UNIT_STATES:
-            n, share = snap.counts(), f"{OP_WORDS[self.op]} {self.value:.0%}"
-            return f"{n[UNIT_STATES[self.metric]]} of {n['total']} units {UNIT_STATES[self.metric]} ({value:.0%}; needs {share})"
+            return f"diverged: {'yes' if value else 'no'} (needs {needs})"
+        if self.metric in UNIT_STATES and value == value:
+            count, share = round(value * figures.total_units), f"{OP_WORDS[self.op]} {self.value:.0%}"
+            return f"{count} of {figures.total_units} units {UNIT_STATES[self.metric]} ({value:.0%}; needs {share})"
         return f"{label} {_number(value)} (needs {needs})"
 
 
@@ -169,11 +195,26 @@ class Stage:
         """Whether this snapshot decides the stage: it reached the step, or the run stopped (diverged)."""
         return snap.step >= self.at_step or snap.diverged
 
-    def holds(self, snap: Snapshot) -> bool:
-        return all(c.holds(snap) for c in self.conditions)
+    def figures(self, snap: Snapshot) -> Figures:
+        """The figures at this stage's step: the history's row there when every figure is recorded in it,
+        else the snapshot's own (at the step it is at)."""
+        names = {c.metric for c in self.conditions}
+        total = snap.counts()["total"]
+        if not snap.diverged and names <= HISTORY_METRICS.keys():
+            rows = np.flatnonzero(snap.history.steps == self.at_step)
+            if len(rows):
+                i = int(rows[-1])
+                return Figures({n: float(HISTORY_METRICS[n](snap.history, i)) for n in names}, self.at_step, total)
+        return Figures({n: metric(n, snap) for n in names}, snap.step, total)
 
-    def describe(self, snap: Snapshot | None = None) -> str:
-        return f"at step {self.at_step}: " + "; ".join(c.describe(snap) for c in self.conditions)
+    def holds(self, figures: Figures) -> bool:
+        return all(c.holds(figures) for c in self.conditions)
+
+    def describe(self, figures: Figures | None = None) -> str:
+        when = f"at step {self.at_step}"
+        if figures is not None and figures.step != self.at_step:
+            when += f" (seen at step {figures.step})"
+        return f"{when}: " + "; ".join(c.describe(figures) for c in self.conditions)
 
 
 @dataclass(frozen=True)
@@ -406,9 +447,8 @@ def evaluate(run: Run, snapshots: Callable[[int], Snapshot]) -> tuple[StageResul
     """Each stage of run's check on snapshot_at(step): the one rule headless and live share."""
     results = []
     for stage in run.check:
-        snap = snapshots(stage.at_step)
-        results.append(StageResult(stage, stage.holds(snap), snap.step,
-                                   {c.metric: metric(c.metric, snap) for c in stage.conditions}))
+        figures = stage.figures(snapshots(stage.at_step))
+        results.append(StageResult(stage, stage.holds(figures), figures.step, figures.values))
     return tuple(results)
 
 
@@ -525,9 +565,12 @@ class LiveCheck:
         views = []
         for k, stage in enumerate(self.lesson.runs[index].check):
             if self.decided[k] is None and stage.decided(snap):
-                self.decided[k] = (stage.holds(snap), stage.describe(snap))
-            if self.decided[k] is None:
-                views.append(StageView(None, stage.describe(snap)))
+                figures = stage.figures(snap)
+                self.decided[k] = (stage.holds(figures), stage.describe(figures))
+            if self.decided[k] is None:  # pending: the figures now, against what the stage needs
+                now = Figures({c.metric: metric(c.metric, snap) for c in stage.conditions}, stage.at_step,
+                              snap.counts()["total"])
+                views.append(StageView(None, stage.describe(now) + f" — now at step {snap.step}"))
             else:
                 views.append(StageView(*self.decided[k]))
         return views

@@ -41,10 +41,31 @@ def test_figures_and_their_words_come_from_the_snapshot():
 
     lesson = lessons.load(lessons.find("dying_relu_bias"))
     snap = Trainer(lesson.experiment(), grid_size=8).snapshot()
-    condition = lesson.runs[0].check[0].conditions[0]
+    stage = lesson.runs[0].check[0]
     n = snap.counts()
     assert lessons.metric("dead_fraction", snap) == n["dead"] / n["total"] > 0.5
-    assert condition.describe(snap) == f"{n['dead']} of {n['total']} units dead ({n['dead'] / n['total']:.0%}; needs ≥ 50%)"
+    figures = stage.figures(snap)  # step 0: read from the history's row there, equal to the snapshot's
+    assert figures.step == 0 and figures.values["dead_fraction"] == pytest.approx(n["dead"] / n["total"])
+    assert stage.describe(figures) == (f"at step 0: {n['dead']} of {n['total']} units dead "
+                                       f"({n['dead'] / n['total']:.0%}; needs ≥ 50%)")
+
+
+def test_a_late_snapshot_is_judged_on_the_history_row_at_the_stage_step():
+    """The window may first draw step 37 of a run: the step-0 stage still reads step 0's figures."""
+    from playground.training import Trainer
+
+    lesson = lessons.load(lessons.find("leaky_wakes"))
+    trainer = Trainer(lesson.experiment(), grid_size=8)
+    at_zero = trainer.snapshot()
+    trainer.step(37)
+    late = trainer.snapshot()
+    stage = lesson.runs[0].check[0]  # sleeping ≥ 0.5 at step 0
+    assert lessons.metric("sleeping_fraction", late) < 0.5 <= lessons.metric("sleeping_fraction", at_zero)
+    figures = stage.figures(late)
+    assert figures.step == 0 and stage.holds(figures)
+    assert figures.values["sleeping_fraction"] == pytest.approx(lessons.metric("sleeping_fraction", at_zero))
+    live = lessons.LiveCheck(lesson)
+    assert live.update(late)[0].held is True
 
 
 def write(tmp_path, raw, name="01_x.json"):

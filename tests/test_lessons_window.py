@@ -91,12 +91,12 @@ def test_a_live_change_into_a_run_says_to_reset(qtbot, window):
     window.lesson_dock.open_lesson("high_lr_kills")  # A: Adam 0.1, B: Adam 0.005
     window.train_steps(40)
     panel = window.lesson_dock.panel
-    qtbot.waitUntil(lambda: "Check: Adam 0.1" in panel.check_title.text() and window.snapshot.step >= 40,
+    qtbot.waitUntil(lambda: "Check: ReLU, Adam 0.1" in panel.check_title.text() and window.snapshot.step >= 40,
                     timeout=20000)
     assert panel.note.text() == ""
     assert window.edit("training.learning_rate", 0.005)  # live: the weights and the step count go on
     window.train_steps(5)
-    qtbot.waitUntil(lambda: "Check: Adam 0.005" in panel.check_title.text(), timeout=20000)
+    qtbot.waitUntil(lambda: "Check: ReLU, Adam 0.005" in panel.check_title.text(), timeout=20000)
     assert "press Reset" in panel.note.text()
     window.reset()
     qtbot.waitUntil(lambda: panel.note.text() == "", timeout=20000)

@@ -80,6 +80,17 @@ def _slope_spread(snap: Snapshot) -> float:
     return float(slopes.max() - slopes.min()) if len(slopes) else math.nan
 
 
+STEPS_TO_TARGET = 0.95  # the test accuracy "steps to target" counts to (SCIENCE.md: steps to 95 %)
+
+
+def _steps_to(history, upto: int | None = None) -> float:
+    """The first recorded step with test accuracy ≥ STEPS_TO_TARGET (every step to 100, then every 10),
+    among the rows up to index `upto`; inf when not yet."""
+    accuracy = np.asarray(history.test_accuracy[:None if upto is None else upto + 1])
+    reached = np.flatnonzero(accuracy >= STEPS_TO_TARGET)
+    return float(history.steps[reached[0]]) if len(reached) else math.inf
+
+
 def _layer(field: str, reduce: Callable[[np.ndarray], float]) -> Callable[[Snapshot], float]:
     """A figure over the hidden layers' activation statistics (Snapshot.layer_mean / layer_std)."""
     def read(snap: Snapshot) -> float:
@@ -104,6 +115,7 @@ METRICS: dict[str, tuple[Callable[[Snapshot], float], str]] = {
     "prelu_slope_spread": (_slope_spread, "spread of the PReLU slopes"),
     "prelu_slope_min": (lambda s: float(_slopes(s).min()) if len(_slopes(s)) else math.nan, "smallest PReLU slope"),
     "prelu_slope_max": (lambda s: float(_slopes(s).max()) if len(_slopes(s)) else math.nan, "largest PReLU slope"),
+    "steps_to_95": (lambda s: _steps_to(s.history), "steps to 95 % test accuracy"),
     "layer_std_min": (_layer("layer_std", np.min), "smallest activation std of any layer"),
     "layer_std_max": (_layer("layer_std", np.max), "largest activation std of any layer"),
     "layer_std_last": (_layer("layer_std", lambda v: v[-1]), "activation std of the last hidden layer"),
@@ -134,6 +146,7 @@ HISTORY_METRICS: dict[str, Callable[[Any, int], float]] = {
     "sleeping_fraction": lambda h, i: h.sleeping_fraction[i],
     "alive_fraction": lambda h, i: 1.0 - h.dead_fraction[i] - h.saturated_fraction[i] - h.sleeping_fraction[i],
     "grad_ratio": lambda h, i: _ratio(h.grad_norms[i]),
+    "steps_to_95": lambda h, i: _steps_to(h, i),
 }
 
 
@@ -181,6 +194,8 @@ class Condition:
 def _number(value: float) -> str:
     if value != value:
         return "—"
+    if value == math.inf:
+        return "not yet"
     if value != 0 and (abs(value) < 0.01 or abs(value) >= 1e4):
         return f"{value:.2g}"
     return f"{value:.3g}"
@@ -501,7 +516,7 @@ def summary(result: LessonResult) -> list[str]:
             parts = []
             for c in stage.conditions:
                 values = np.array([r.stages[k].figures[c.metric] for r in mine], np.float64)
-                finite = values[np.isfinite(values)]
+                finite = values[~np.isnan(values)]  # inf stays: "not yet" reached (steps_to_95)
                 spread = (f"{_number(float(np.median(finite)))} [{_number(float(finite.min()))}, "
                           f"{_number(float(finite.max()))}]" if len(finite) else "—")
                 parts.append(f"{c.metric} {spread} (needs {OP_WORDS[c.op]} {_number(c.value)})")

@@ -178,3 +178,17 @@ def test_snapshot_layer_statistics_are_the_activations_mean_and_std():
         assert snap.layer_mean[k] == pytest.approx(a.mean(), abs=1e-4)
         assert snap.layer_std[k] == pytest.approx(a.std(), rel=1e-4)
     assert lessons.metric("layer_std_last", snap) == pytest.approx(a.std(), rel=1e-4)
+
+
+def test_steps_to_95_is_the_first_recorded_step_at_the_target():
+    from playground.training import Trainer
+
+    lesson = lessons.load(lessons.find("steps_to_target"))
+    trainer = Trainer(lesson.experiment(0), grid_size=8)  # ELU
+    trainer.step(150)
+    snap = trainer.snapshot()
+    steps = lessons.metric("steps_to_95", snap)
+    history = snap.history
+    first = int(np.flatnonzero(history.test_accuracy >= 0.95)[0])
+    assert steps == history.steps[first] and np.all(history.test_accuracy[:first] < 0.95)
+    assert lessons.metric("steps_to_95", Trainer(lesson.experiment(3), grid_size=8).snapshot()) == float("inf")

@@ -536,6 +536,9 @@ class StageView:
     text: str  # e.g. "at step 0: 11 of 16 units dead (needs >= 0.5 of them)"
 
 
+LATE_SLACK = 10  # steps a live snapshot may come after a stage's step and still judge it (or 10 %)
+
+
 class LiveCheck:
     """A lesson's check on the window's snapshots as they arrive, with the rule check_run uses: a stage
     is decided by the first snapshot at or past its step (or a diverged one), and then stays.
@@ -581,6 +584,11 @@ class LiveCheck:
         for k, stage in enumerate(self.lesson.runs[index].check):
             if self.decided[k] is None and stage.decided(snap):
                 figures = stage.figures(snap)
+                if not snap.diverged and figures.step - stage.at_step > max(LATE_SLACK, stage.at_step // 10):
+                    # a figure the history does not keep, first seen long after its step: no verdict
+                    views.append(StageView(None, f"at step {stage.at_step}: not seen (the first picture came at "
+                                                 f"step {figures.step}); press Reset to watch it"))
+                    continue
                 self.decided[k] = (stage.holds(figures), stage.describe(figures))
             if self.decided[k] is None:  # pending: the figures now, against what the stage needs
                 now = Figures({c.metric: metric(c.metric, snap) for c in stage.conditions}, stage.at_step,

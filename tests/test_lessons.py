@@ -120,7 +120,7 @@ def test_cli_lists_lessons_as_json(capsys):
 def test_cli_check_prints_the_claim_and_figures_and_exits_0(capsys):
     assert main(["lessons", "--check", "prelu_slopes"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("prelu_slopes: Every PReLU unit") and "prelu_slope_spread" in out and "HELD: 10 of 10" in out
+    assert out.startswith("prelu_slopes: Every PReLU unit") and "prelu_slope_max" in out and "HELD: 10 of 10" in out
 
 
 def test_cli_check_exits_1_when_a_claim_fails(tmp_path, monkeypatch, capsys):
@@ -192,3 +192,15 @@ def test_steps_to_95_is_the_first_recorded_step_at_the_target():
     first = int(np.flatnonzero(history.test_accuracy >= 0.95)[0])
     assert steps == history.steps[first] and np.all(history.test_accuracy[:first] < 0.95)
     assert lessons.metric("steps_to_95", Trainer(lesson.experiment(3), grid_size=8).snapshot()) == float("inf")
+
+
+def test_a_figure_first_seen_long_after_its_step_gets_no_verdict_live():
+    """PReLU slopes are not in the history: a window that first draws step 300 cannot judge step 0."""
+    from playground.training import Trainer
+
+    lesson = lessons.load(lessons.find("prelu_slopes"))
+    trainer = Trainer(lesson.experiment(), grid_size=8)
+    trainer.step(300)
+    views = lessons.LiveCheck(lesson).update(trainer.snapshot())
+    assert views[0].held is None and "not seen" in views[0].text  # not a false ✗
+    assert views[1].held is True  # step 300 itself is judged

@@ -12,7 +12,7 @@ import html
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QDockWidget, QFormLayout, QFrame, QHBoxLayout, QLabel, QMenu, QPushButton,
+from PySide6.QtWidgets import (QDockWidget, QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QMenu, QPushButton,
                                QScrollArea, QVBoxLayout, QWidget)
 
 from .. import lessons
@@ -63,7 +63,7 @@ class LessonPanel(QWidget):
         self.claim = _label()
         self.click = _label(rich=True)
         self.watch = _label(rich=True)
-        self.runs_row = QHBoxLayout()
+        self.runs_row = QGridLayout()  # one button per run: side by side for two, a column for more
         self.check_title = _label("<b>Check</b>", rich=True)
         self.stages: list[QLabel] = []
         self.stage_box = QVBoxLayout()
@@ -104,7 +104,8 @@ class LessonPanel(QWidget):
                 button = QPushButton(f"{chr(ord('A') + i)}: {run.label}")
                 button.setToolTip(f"start the run “{run.label}” fresh")
                 button.clicked.connect(lambda checked=False, i=i: self.sigRun.emit(i))
-                self.runs_row.addWidget(button)
+                row, column = (0, i) if len(lesson.runs) == 2 else (i, 0)
+                self.runs_row.addWidget(button, row, column)
                 self.run_buttons.append(button)
         self.previous_button.setEnabled(position[0] > 1)
         self.next_button.setEnabled(position[0] < position[1])

@@ -204,3 +204,15 @@ def test_a_figure_first_seen_long_after_its_step_gets_no_verdict_live():
     views = lessons.LiveCheck(lesson).update(trainer.snapshot())
     assert views[0].held is None and "not seen" in views[0].text  # not a false ✗
     assert views[1].held is True  # step 300 itself is judged
+
+
+def test_a_broken_shipped_lesson_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    write(folder, {**GOOD, "seeds": "all"}, "01_broken.json")
+    monkeypatch.setattr(bundled, "lessons_dir", lambda: folder)
+    assert main(["lessons", "--check"]) == 2
+    err = capsys.readouterr().err
+    assert "01_broken.json: seeds = 'all' is not allowed" in err and err.count("\n") == 1
+    assert main(["train", "broken"]) == 2  # a lesson's name, but its file is bad: the same line
+    assert "seeds = 'all' is not allowed" in capsys.readouterr().err

@@ -114,3 +114,16 @@ def test_the_selu_lesson_opens_the_activations_by_layer_chart(qtbot, window):
     qtbot.waitUntil(lambda: layers.view.shown is not None and layers.view.shown[1].max() < 0.2, timeout=20000)
     window.lesson_dock.close()
     assert not window.lesson_dock.dock.isVisible()
+
+
+def test_a_broken_lesson_file_is_named_in_the_menu_and_the_window_still_opens(qtbot, tmp_path, monkeypatch):
+    from playground import bundled
+
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    (folder / "01_bad.json").write_text('{"title": "t"}')
+    monkeypatch.setattr(bundled, "lessons_dir", lambda: folder)
+    window = MainWindow(Experiment(), grid_size=GRID, start_worker=False)
+    qtbot.addWidget(window)
+    (action,) = window.lessons_menu.actions()
+    assert not action.isEnabled() and "01_bad.json" in action.text() and "claim is missing" in action.text()

@@ -97,7 +97,8 @@ def layer_statistics(model: MLP, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     """(mean, std) per hidden layer of the activations, from MLP.forward_probe's stacked Z (units, n).
 
     f is applied again here rather than read from the probe's work arrays (private to the model):
-    ~0.1 ms for 8 layers of 32 units on 200 points, once per snapshot, not per step."""
+    Measured (SELU, 200 training points, a loaded 2-core machine): 8 layers of 32 units ~250 µs, 8-8-6
+    ~56 µs; once per snapshot (a few dozen a second in the window), never per step."""
     means, stds, start = [], [], 0
     for layer in model.layers[:-1]:
         units = layer.W.shape[1]

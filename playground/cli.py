@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from . import __version__, bench, bundled, cli_compare, export
+from . import __version__, bench, bundled, cli_compare, cli_lessons, export
 from .experiment import Experiment, ExperimentError
 from .health import counts
 
@@ -73,9 +73,12 @@ def stop_on_signals(outcome: str):
 
 
 def load_experiment(path: str) -> Experiment:
+    """A file, an example's name, or a lesson's name (its first run, on its first seed)."""
     try:
+        if lesson := cli_lessons.lesson_for(path):
+            return lesson.experiment()
         return Experiment.load(experiment_path(path))
-    except ExperimentError as error:
+    except (ExperimentError, cli_lessons.lessons.LessonError) as error:
         raise BadInput(str(error)) from None
 
 
@@ -186,7 +189,11 @@ def window_size(text: str | None) -> tuple[int, int] | None:
 
 def cmd_gui(args) -> int:
     size = window_size(args.size)
-    path = experiment_path(args.experiment) if args.experiment else None
+    try:  # a lesson's name opens the lesson (its experiment, speed and panel)
+        lesson = cli_lessons.lesson_for(args.experiment) if args.experiment else None
+    except cli_lessons.lessons.LessonError as error:
+        raise BadInput(str(error)) from None
+    path = experiment_path(args.experiment) if args.experiment and not lesson else None
     from .ui import app, system_libs  # system_libs imports no Qt: it runs before Qt can abort
 
     platform = system_libs.qt_platform()
@@ -197,7 +204,7 @@ def cmd_gui(args) -> int:
     if args.compare:
         return cli_compare.cmd_gui_compare(args, path, size)
     return app.run(experiment_path=path, steps=args.steps, screenshot=args.screenshot, size=size,
-                   presentation=args.presentation)
+                   presentation=args.presentation, **({"lesson": lesson} if lesson else {}))
 
 
 def cmd_examples(args) -> int:
@@ -237,8 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser = add_with_description
 
     gui = sub.add_parser("gui", help="open the window on an experiment (the default command)")
-    gui.add_argument("experiment", nargs="?", help="a .json or .toml experiment, or an example's name "
-                                                  "(default: the built-in one)")
+    gui.add_argument("experiment", nargs="?", help="a .json or .toml experiment, an example's or a lesson's "
+                                                  "name (default: the built-in one)")
     gui.add_argument("--steps", type=positive_int, default=0, help="train this many steps first")
     gui.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window after --steps, then exit")
     cli_compare.add_gui_options(gui)
@@ -251,13 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
     examples.set_defaults(func=cmd_examples)
 
     train = sub.add_parser("train", help="train headless and print a summary")
-    train.add_argument("experiment", help="a .json or .toml experiment")
+    train.add_argument("experiment", help="a .json or .toml experiment, an example's or a lesson's name")
     train.add_argument("--steps", type=positive_int, default=1000, help="minibatch updates (default 1000)")
     train.add_argument("--json", action="store_true", help="print one JSON object")
     train.add_argument("--grid", type=grid_size, default=100, help=argparse.SUPPRESS)
     train.set_defaults(func=cmd_train)
 
     export.register_cli(sub)
+    cli_lessons.register_cli(sub)
     bench.register_cli(sub)
     cli_compare.register_cli(sub)
     parser.commands = set(sub.choices)  # main(): any other first word is a file for the window

@@ -19,7 +19,7 @@ from .experiment import Experiment, Network
 from .health import classify_columns, fractions
 from .model import MLP
 from .snapshot import (DEFAULT_GRID, GRID_EXTENT, History, Snapshot, data_columns, data_features, frozen,
-                       render_grids)
+                       layer_statistics, render_grids)
 
 PROBE_EVERY_STEP_UNTIL = 100  # deaths happen early (SCIENCE.md): probe every step at first
 PROBE_INTERVAL = 10  # then every 10 steps
@@ -437,6 +437,7 @@ def make_snapshot(experiment: Experiment, data, model: MLP, *, step: int, epoch:
         train_logits, Z = model.forward_probe(xT_train)
         # a diverged model is all NaN: keep the last states that were measured on finite weights
         states = last_states if diverged and last_states is not None else classify_columns(model, Z)
+        layer_mean, layer_std = layer_statistics(model, Z)  # before the test pass reuses Z's memory
         test_logits, _ = model.forward_probe(xT_test)  # after classifying: it may reuse Z's memory
         feature_grids, output, neuron_grids = render_grids(model, names, grid_size, GRID_EXTENT, data.scaling)
     state = model.state()  # one read-only copy of every array; the weights below are views of it
@@ -451,4 +452,4 @@ def make_snapshot(experiment: Experiment, data, model: MLP, *, step: int, epoch:
         states=tuple(frozen(s) for s in states),
         weights=tuple((entry["W"], entry["b"]) for entry in state),
         prelu_slopes=tuple(entry.get("slope") for entry in state[:-1]),
-        grad_norms=frozen(grad_norms), history=history)
+        grad_norms=frozen(grad_norms), history=history, layer_mean=layer_mean, layer_std=layer_std)

@@ -34,12 +34,12 @@ def worker_class():
 
 
 def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | None = None,
-        size: tuple[int, int] | None = None, presentation: bool = False) -> int:
+        size: tuple[int, int] | None = None, presentation: bool = False, lesson=None) -> int:
     """Open the window; returns the exit code (2 when the file was bad and a screenshot was asked for).
 
     `size` (width, height) resizes the window; `presentation` turns presentation mode on first. With both
     and a screenshot the window keeps presentation mode's text but takes `size` instead of the screen's:
-    the picture a projector of that size would show."""
+    the picture a projector of that size would show. `lesson` (a lessons.Lesson) opens that lesson."""
     from .export_render import quiet_harmless_qt_messages
 
     if not has_screen():
@@ -65,6 +65,8 @@ def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | No
     window = MainWindow(experiment, experiment_path, worker_class=worker_class(), remember_placement=not screenshot)
     if screenshot and app.platformName() == "offscreen":
         window.set_size(1280, 800)  # no real screen to fit: take it at a laptop's size
+    if lesson is not None:  # a lessons.Lesson (`playground gui LESSON`): its run, speed and panel
+        window.lesson_dock.open_lesson(lesson)
     window.show()
     if presentation:
         window.set_presentation(True)

@@ -32,6 +32,7 @@ from .controls import DataPanel, HyperPanel, RunBar
 from .export_dialog import ExportActions
 from .focus import ShortcutKeeper
 from .help import HelpMenu
+from .lesson_panel import LessonDock
 from .network_view import NetworkView
 from .worker import TrainingWorker
 
@@ -181,6 +182,7 @@ class MainWindow(QMainWindow):
         self._rate_timer = QTimer(self)  # the measured speed, twice a second
         self._rate_timer.timeout.connect(self._show_rate)
         self._rate_timer.start(500)
+        self.lesson_dock = LessonDock(self, self.lessons_menu)  # the Lessons menu and the lesson panel
         if start_worker:
             self.worker.start()
 
@@ -281,6 +283,7 @@ class MainWindow(QMainWindow):
         for text, key, slot in (("Play / pause\tSpace", None, self.toggle_play),
                                 ("Step\tS", None, self.step_once), ("Reset\tR", None, self.reset)):
             self._action(run_menu, text, key, slot)
+        self.lessons_menu = self.menuBar().addMenu("&Lessons")  # filled by LessonDock (lesson_panel.py)
         self.help_menu = HelpMenu(self, self.menuBar().addMenu("&Help"))
 
     def _action(self, menu, text, key, slot) -> QAction:

@@ -31,10 +31,38 @@ def experiment_path(path: str) -> str:
 
 
 def load_experiment(path: str) -> Experiment:
+    """The experiment of a .json/.toml file, an example's name, or a run file (.pgrun, told by content)."""
+    from . import runfile
+
     try:
-        return Experiment.load(experiment_path(path))
-    except ExperimentError as error:
+        return runfile.load_experiment(experiment_path(path))
+    except ExperimentError as error:  # RunFileError is one too
         raise BadInput(str(error)) from None
+
+
+def load_trainer(path: str, grid_size: int):
+    """A Trainer on an experiment at step 0, or on a run file at the step it was saved at."""
+    from . import runfile
+    from .training import Trainer
+
+    path = experiment_path(path)
+    if runfile.is_run_file(path):
+        try:
+            return runfile.load_run(path, grid_size=grid_size)
+        except ExperimentError as error:
+            raise BadInput(str(error)) from None
+    return Trainer(load_experiment(path), grid_size=grid_size)
+
+
+def check_run_target(path: str | None) -> None:
+    """--save RUN: its folder must exist and be writable, checked before training starts."""
+    import os
+
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise BadInput(f"--save {path}: cannot write there (a file in an existing, writable folder, e.g. run.pgrun)")
 
 
 def positive_int(text: str) -> int:
@@ -80,14 +108,19 @@ def prepare_engine() -> None:
 
 
 def cmd_train(args) -> int:
-    from .training import Trainer
-
-    experiment = load_experiment(args.experiment)
-    trainer = Trainer(experiment, grid_size=args.grid)
+    check_run_target(args.save)
+    trainer = load_trainer(args.experiment, args.grid)
     prepare_engine()  # compiled before the clock starts: `seconds` is training time
     start = time.perf_counter()
     trainer.step(args.steps)
     result = train_summary(trainer, time.perf_counter() - start)
+    if args.save:
+        from .runfile import save_run
+
+        try:
+            save_run(trainer, args.save)
+        except OSError as error:
+            raise BadInput(f"--save {args.save}: cannot write the run ({error.strerror or error})") from None
     if args.json:
         print(json.dumps(result))
         return 0
@@ -191,8 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     examples.set_defaults(func=cmd_examples)
 
     train = sub.add_parser("train", help="train headless and print a summary")
-    train.add_argument("experiment", help="a .json or .toml experiment")
+    train.add_argument("experiment", help="a .json or .toml experiment, or a .pgrun run (goes on from its step)")
     train.add_argument("--steps", type=positive_int, default=1000, help="minibatch updates (default 1000)")
+    train.add_argument("--save", metavar="RUN.pgrun", help="save the run afterwards (weights, optimiser, "
+                                                          "step, history): open it with gui or train")
     train.add_argument("--json", action="store_true", help="print one JSON object")
     train.add_argument("--grid", type=int, default=100, help=argparse.SUPPRESS)
     train.set_defaults(func=cmd_train)

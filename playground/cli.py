@@ -54,15 +54,15 @@ def load_trainer(path: str, grid_size: int):
     return Trainer(load_experiment(path), grid_size=grid_size)
 
 
-def check_run_target(path: str | None) -> None:
-    """--save RUN: its folder must exist and be writable, checked before training starts."""
+def check_run_target(path: str | None, option: str = "--save", example: str = "run.pgrun") -> None:
+    """--save RUN (or -o OUT): its folder must exist and be writable, checked before training starts."""
     import os
 
     if path is None:
         return
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise BadInput(f"--save {path}: cannot write there (a file in an existing, writable folder, e.g. run.pgrun)")
+        raise BadInput(f"{option} {path}: cannot write there (a file in an existing, writable folder, e.g. {example})")
 
 
 def positive_int(text: str) -> int:
@@ -184,6 +184,48 @@ def cmd_examples(args) -> int:
     return 0
 
 
+def export_to_torch_too(parser) -> None:
+    """`playground export RUN_OR_EXPERIMENT -o net.py` writes the network for PyTorch (export_torch.py);
+    every other -o goes to export.py as before. --steps defaults to none given, so a run exports at
+    its saved step unless told to train on; an experiment trains export.py's 1000."""
+    video = parser.get_default("func")
+    for action in parser._actions:
+        if action.dest == "output":
+            action.help += ", or net.py (the network for PyTorch, its weights and data in net.npz)"
+        elif action.dest == "experiment":
+            action.help += ", or a .pgrun run"
+        elif action.dest == "steps":
+            action.help += "; for net.py from a run: 0, the step it was saved at"
+    steps_default = parser.get_default("steps")
+
+    def cmd_export_any(args) -> int:
+        if not str(args.output).lower().endswith(".py"):
+            args.steps = steps_default if args.steps is None else args.steps
+            return video(args)
+        return cmd_export_torch(args, steps_default)
+
+    parser.set_defaults(func=cmd_export_any, steps=None)
+
+
+def cmd_export_torch(args, steps_default: int) -> int:
+    from . import runfile
+    from .export_torch import write_torch
+
+    source = experiment_path(args.experiment)
+    steps = args.steps if args.steps is not None else (0 if runfile.is_run_file(source) else steps_default)
+    check_run_target(args.output, "-o", "net.py")
+    trainer = load_trainer(source, args.grid)
+    prepare_engine()
+    trainer.step(steps)
+    try:
+        script, weights = write_torch(trainer, args.output, source_name=str(args.experiment))
+    except OSError as error:
+        raise BadInput(f"-o {args.output}: cannot write ({error.strerror or error})") from None
+    print(f"wrote {script} and {weights} (step {trainer.step_count}, test accuracy "
+          f"{trainer.snapshot().test_accuracy:.4f}); run: python {script}")
+    return 0
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (not the usage block first), still exit 2."""
 
@@ -233,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=cmd_train)
 
     export.register_cli(sub)
+    export_to_torch_too(sub.choices["export"])
     bench.register_cli(sub)
     parser.commands = set(sub.choices)  # main(): any other first word is a file for the window
     return parser

@@ -51,16 +51,20 @@ def is_run_file(path: str | Path) -> bool:
 
 def save_run(trainer, path: str | Path) -> Path:
     """Write the trainer's run to `path` atomically (no partial file is left on any error)."""
+    return write_run(path, trainer.experiment, trainer.state())
+
+
+def write_run(path: str | Path, experiment: Experiment, state: dict[str, np.ndarray]) -> Path:
+    """Write a run from its experiment and Trainer.state() (the window gets both from its worker)."""
     path = Path(path)
-    state = trainer.state()
     buffer = io.BytesIO()
     np.savez(buffer, **state)
-    manifest = {"format": FORMAT, "version": VERSION, "step": int(trainer.step_count)}
+    manifest = {"format": FORMAT, "version": VERSION, "step": int(state["counters"][0])}
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         with os.fdopen(handle, "wb") as file, zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("run.json", json.dumps(manifest, indent=2) + "\n")
-            archive.writestr("experiment.json", json.dumps(trainer.experiment.to_dict(), indent=2) + "\n")
+            archive.writestr("experiment.json", json.dumps(experiment.to_dict(), indent=2) + "\n")
             archive.writestr("state.npz", buffer.getvalue())
         os.replace(tmp, path)
     except BaseException:

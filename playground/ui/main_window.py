@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget,
 )
 
+from .. import runfile
 from ..datasets import load_points_csv
 from ..experiment import Experiment, ExperimentError
 from .activation_view import ActivationView
@@ -96,6 +97,11 @@ class MainWindow(QMainWindow):
         self.experiment = experiment or Experiment()
         self.path = path
         self.snapshot = None
+        # unsaved work: the (step, experiment) last saved or opened; a snapshot that differs marks the
+        # title. Closing or opening asks only in the app itself (app.run turns it on): never in tests
+        # or the exporter's hidden window, where a modal question would wait forever
+        self._clean = (0, self.experiment)
+        self.ask_before_discarding = False
         self._latest = None  # newest snapshot not yet drawn
         self._draw_scheduled = False
         self._stages: list = []  # the rest of the frame being drawn, one step per pass of the event loop
@@ -212,6 +218,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open experiment…", QKeySequence.StandardKey.Open, self.open_experiment)
         self._action(file_menu, "&Save experiment…", QKeySequence.StandardKey.Save, self.save_experiment)
+        self._action(file_menu, "Save &run…", QKeySequence("Ctrl+Shift+S"), self.save_run)
         self._action(file_menu, "Load &CSV points…", None, self.load_csv)
         file_menu.addSeparator()
         # Export animation… / Save picture…: replays what the worker recorded (export_dialog.py)
@@ -347,10 +354,15 @@ class MainWindow(QMainWindow):
 
     # ---- files ---------------------------------------------------------------------------------
     def open_experiment(self, path: str | None = None) -> bool:
+        if not self.may_discard_run():
+            return False
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Open experiment", "", "Experiments (*.json *.toml)")
+            path, _ = QFileDialog.getOpenFileName(self, "Open experiment or run", "",
+                                                  "Experiments and runs (*.json *.toml *.pgrun)")
             if not path:
                 return False
+        if runfile.is_run_file(path):
+            return self.open_run(path)
         try:
             experiment = Experiment.load(path)
         except ExperimentError as error:
@@ -371,6 +383,7 @@ class MainWindow(QMainWindow):
         self._sync_panels()
         self.worker.apply(experiment)
         self.worker.reset()  # apply() keeps the weights of a "hot" change, and a diverged run
+        self._mark_clean(0, experiment)
 
     def save_experiment(self, path: str | None = None) -> bool:
         if not path:
@@ -415,7 +428,74 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         name = Path(self.path).name if self.path else "default experiment"
-        self.setWindowTitle(f"Playground — {name}")
+        self.setWindowTitle(f"Playground — {name}[*]")  # [*]: Qt shows "*" while setWindowModified(True)
+
+    # ---- runs: save, open, unsaved changes (runfile.py) ----------------------------------------
+    def save_run(self, path: str | None = None) -> bool:
+        """File → Save run: the run as it is now (weights, optimiser, step, charts) in a .pgrun."""
+        if not path:
+            start = Path(self.path).with_suffix(runfile.SUFFIX).name if self.path else "run.pgrun"
+            path, _ = QFileDialog.getSaveFileName(self, "Save run", start, "Playground run (*.pgrun)")
+            if not path:
+                return False
+        try:
+            experiment, state = self.worker.run_state()
+            runfile.write_run(path, experiment, state)
+        except (OSError, TimeoutError) as error:
+            self._warn("Cannot save the run", f"{path}: {getattr(error, 'strerror', None) or error}")
+            return False
+        self.path = str(path)
+        self._update_title()
+        self._mark_clean(int(state["counters"][0]), experiment)
+        self.statusBar().showMessage(f"Saved the run at step {self._clean[0]:,} to {path}", 5000)
+        return True
+
+    def open_run(self, path: str) -> bool:
+        """Go on from a saved run: its experiment, step, boundary and charts; paused. A file that
+        cannot be read is explained and the current run is kept as it is."""
+        try:
+            trainer = runfile.load_run(path)  # every check, before anything here changes
+        except runfile.RunFileError as error:
+            self._warn("Cannot open the run", f"{error}\n\nThe current run is unchanged.")
+            return False
+        self.set_playing(False)
+        self.banner.hide()
+        self._clear_notes()
+        self.experiment = trainer.experiment
+        self._sync_panels()
+        self.worker.restore_run(trainer.experiment, trainer.state())
+        self.path = str(path)
+        self._update_title()
+        self._mark_clean(trainer.step_count, trainer.experiment)
+        return True
+
+    def _mark_clean(self, step: int, experiment: Experiment) -> None:
+        self._clean = (step, experiment)
+        self.setWindowModified(False)
+
+    def _note_modified(self, snapshot) -> None:
+        """The title's mark: this run has moved on from what was last saved or opened."""
+        modified = (snapshot.step, snapshot.experiment) != self._clean
+        if modified != self.isWindowModified():
+            self.setWindowModified(modified)
+
+    def may_discard_run(self) -> bool:
+        """True when the current run may go: nothing unsaved, or the user saved it or said discard."""
+        if not (self.ask_before_discarding and self.isWindowModified()):
+            return True
+        answer = self._ask_unsaved()
+        if answer == "save":
+            return self.save_run()
+        return answer == "discard"
+
+    def _ask_unsaved(self) -> str:
+        """Save / Discard / Cancel for a run with unsaved changes: "save", "discard" or "cancel"."""
+        buttons = QMessageBox.StandardButton
+        step = self.snapshot.step if self.snapshot is not None else 0
+        answer = QMessageBox.question(
+            self, "Unsaved run", f"The run (step {step:,}) has changed since it was last saved. Save it?",
+            buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+        return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
 
     # ---- presentation --------------------------------------------------------------------------
     def set_presentation(self, on: bool) -> None:
@@ -448,6 +528,7 @@ class MainWindow(QMainWindow):
 
     # ---- snapshots -----------------------------------------------------------------------------
     def _on_snapshot(self, snapshot) -> None:
+        self._note_modified(snapshot)
         self._latest = snapshot  # newest wins: older undrawn ones are simply dropped
         if not self._draw_scheduled and not self._stages:
             self._draw_scheduled = True
@@ -608,6 +689,9 @@ class MainWindow(QMainWindow):
 
     # ---- closing -------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if not self.may_discard_run():
+            event.ignore()
+            return
         if self._remembers and self.isVisible():
             self.save_placement()
         self.shutdown()

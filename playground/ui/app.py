@@ -68,6 +68,15 @@ def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | No
     start = 0  # the step training starts from: a run's saved step
     if experiment_path and runfile.is_run_file(experiment_path) and window.open_run(experiment_path):
         start = window._clean[0]
+    if not screenshot:  # a crash-safe copy of the run; the last one offered back if the app was killed
+        from .main_window import autosave_file
+
+        saved = autosave_file()
+        begin = lambda: window.start_autosave(saved)  # noqa: E731
+        if saved.exists():
+            QTimer.singleShot(0, window, lambda: window.offer_autosave(saved, then=begin))
+        else:
+            begin()
     if screenshot and app.platformName() == "offscreen":
         window.set_size(1280, 800)  # no real screen to fit: take it at a laptop's size
     window.show()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QRect, QSettings, QSize, QTimer, Qt, Signal
+from PySide6.QtCore import (QCoreApplication, QEvent, QPoint, QRect, QSettings, QSize, QStandardPaths, QTimer, Qt,
+                            Signal)
 from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea,
@@ -35,6 +36,7 @@ PRESENTATION_SCALE = 1.35  # font scale in presentation mode (projectors)
 DEFAULT_SIZE = QSize(1280, 800)  # the first start, when it fits the screen
 MINIMUM_SIZE = QSize(1024, 640)  # ... and the least, when the screen has room for it
 FRAME_ALLOWANCE = QSize(16, 40)  # title bar and borders, until the window manager has framed the window
+AUTOSAVE_SECONDS = 5.0  # "every few seconds while it changes" (issue 12); a run file is ~5-50 KB, ~1-3 ms
 SHORTCUT_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_S, Qt.Key.Key_Right, Qt.Key.Key_R)
 
 
@@ -42,6 +44,13 @@ def window_settings() -> QSettings:
     """Where the window's size and place are kept between runs (~/.config/playground/playground.conf
     on Linux). Tests point QSettings.setPath at a temporary directory (tests/conftest.py)."""
     return QSettings("playground", "playground")
+
+
+def autosave_file() -> Path:
+    """Where the crash-safe copy of the current run is kept (~/.local/share/playground/autosave.pgrun
+    on Linux; XDG_DATA_HOME moves it, as tests do)."""
+    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(folder or Path.home() / ".playground") / "autosave.pgrun"
 
 
 def available_geometry(widget: QWidget) -> QRect:
@@ -102,6 +111,8 @@ class MainWindow(QMainWindow):
         # or the exporter's hidden window, where a modal question would wait forever
         self._clean = (0, self.experiment)
         self.ask_before_discarding = False
+        self._autosave_path: Path | None = None  # set by start_autosave (app.run)
+        self._autosaved: tuple | None = None  # (step, experiment) last written there
         self._latest = None  # newest snapshot not yet drawn
         self._draw_scheduled = False
         self._stages: list = []  # the rest of the frame being drawn, one step per pass of the event loop
@@ -488,6 +499,70 @@ class MainWindow(QMainWindow):
             return self.save_run()
         return answer == "discard"
 
+    # ---- autosave: a crash never loses more than a few seconds ----------------------------------
+    def start_autosave(self, path: Path, seconds: float = AUTOSAVE_SECONDS) -> None:
+        """Write the run to `path` (atomically) every `seconds` while it has unsaved changes."""
+        self._autosave_path = Path(path)
+        timer = self._autosave_timer = QTimer(self)
+        timer.timeout.connect(self.autosave)
+        timer.start(int(seconds * 1000))
+
+    def autosave(self) -> bool:
+        """One autosave, if the run changed since the last one and is not saved as it is."""
+        snapshot, path = self.snapshot, self._autosave_path
+        if path is None or snapshot is None or not self.isWindowModified():
+            return False
+        if self._autosaved == (snapshot.step, snapshot.experiment):
+            return False
+        try:
+            experiment, state = self.worker.run_state(timeout=2.0)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            runfile.write_run(path, experiment, state)
+        except (OSError, TimeoutError) as error:
+            self.statusBar().showMessage(f"Autosave to {path} failed: {error}", 10000)
+            return False
+        self._autosaved = (int(state["counters"][0]), experiment)
+        return True
+
+    def drop_autosave(self) -> None:
+        """The run was saved or let go on purpose: no copy to offer at the next start."""
+        if self._autosave_path is not None and self._autosave_path.exists():
+            self._autosave_path.unlink()
+
+    def offer_autosave(self, path: Path, then=None) -> QMessageBox | None:
+        """A run autosaved before the app last ended without closing (a crash, a kill): offer it
+        back (Restore / Discard, non-blocking). then() runs after the answer (app.run starts the
+        autosave there, so the offered copy is not overwritten before the user has chosen)."""
+        path = Path(path)
+        try:
+            step = runfile.read_run(path)[1]["counters"][0]
+        except runfile.RunFileError as error:
+            path.unlink()
+            self.statusBar().showMessage(f"An autosaved run could not be read and was removed: {error}", 15000)
+            return then() if then else None
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Question, "Restore the last run?",
+                          f"Playground ended last time without closing. Its run was autosaved at step "
+                          f"{int(step):,}. Restore it?", buttons.Yes | buttons.Discard, self)
+        box.button(buttons.Yes).setText("Restore")
+
+        def answered(button) -> None:
+            if box.standardButton(button) == buttons.Yes and self.open_run(str(path)):
+                self.path = None  # a recovered run has no file of its own yet: Save asks for one
+                self._update_title()
+                self._clean = (-1, None)
+                self.setWindowModified(True)
+            else:
+                path.unlink(missing_ok=True)
+            if then:
+                then()
+
+        box.buttonClicked.connect(answered)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.autosave_offer = box
+        return box
+
     def _ask_unsaved(self) -> str:
         """Save / Discard / Cancel for a run with unsaved changes: "save", "discard" or "cancel"."""
         buttons = QMessageBox.StandardButton
@@ -692,6 +767,7 @@ class MainWindow(QMainWindow):
         if not self.may_discard_run():
             event.ignore()
             return
+        self.drop_autosave()
         if self._remembers and self.isVisible():
             self.save_placement()
         self.shutdown()

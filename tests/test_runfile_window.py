@@ -119,3 +119,21 @@ def test_closing_with_unsaved_changes_asks_and_cancel_keeps_the_window(qtbot, ma
     window._ask_unsaved = lambda: "discard"
     window.close()
     assert not window.isVisible()
+
+
+def test_export_as_pytorch_from_the_window_writes_the_run_as_it_is(qtbot, make_window, tmp_path):
+    import importlib.util
+
+    import torch
+
+    window = make_window(EXPERIMENT)
+    shown = trained_to(qtbot, window, 200)
+    assert window.export_pytorch(str(tmp_path / "net.py"))
+    spec = importlib.util.spec_from_file_location("window_net", tmp_path / "net.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    net, data = module.load()
+    with torch.no_grad():
+        accuracy = ((net(data["test_points"]) > 0) == (data["test_labels"] > 0.5)).float().mean().item()
+    assert accuracy == pytest.approx(shown.test_accuracy, abs=1e-6)  # torch averages in float32
+    assert "step 200" in window.statusBar().currentMessage()

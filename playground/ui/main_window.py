@@ -230,6 +230,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Open experiment…", QKeySequence.StandardKey.Open, self.open_experiment)
         self._action(file_menu, "&Save experiment…", QKeySequence.StandardKey.Save, self.save_experiment)
         self._action(file_menu, "Save &run…", QKeySequence("Ctrl+Shift+S"), self.save_run)
+        self._action(file_menu, "Export as &PyTorch…", None, self.export_pytorch)
         self._action(file_menu, "Load &CSV points…", None, self.load_csv)
         file_menu.addSeparator()
         # Export animation… / Save picture…: replays what the worker recorded (export_dialog.py)
@@ -478,6 +479,27 @@ class MainWindow(QMainWindow):
         self.path = str(path)
         self._update_title()
         self._mark_clean(trainer.step_count, trainer.experiment)
+        return True
+
+    def export_pytorch(self, path: str | None = None) -> bool:
+        """File → Export as PyTorch: net.py (a torch.nn.Module) and net.npz beside it (export_torch.py)."""
+        from ..export_torch import write_torch
+        from ..training import Trainer
+
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Export as PyTorch", "net.py", "Python (*.py)")
+            if not path:
+                return False
+        try:
+            experiment, state = self.worker.run_state()
+            trainer = Trainer(experiment, grid_size=20)  # grids are not needed: the weights are
+            trainer.restore(state)
+            script, weights = write_torch(trainer, path, source_name=Path(self.path).name if self.path else "")
+        except (OSError, TimeoutError) as error:
+            self._warn("Cannot export", f"{path}: {getattr(error, 'strerror', None) or error}")
+            return False
+        self.statusBar().showMessage(f"Wrote {script} and {weights.name} (step {trainer.step_count:,}); "
+                                     f"run: python {script.name}", 15000)
         return True
 
     def _mark_clean(self, step: int, experiment: Experiment) -> None:

@@ -1,6 +1,8 @@
 """The window on run files: File → Save run, Open restores the step, boundary and charts and trains
 on; the title's modified mark; Save / Discard / Cancel before an unsaved run is dropped."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -137,3 +139,26 @@ def test_export_as_pytorch_from_the_window_writes_the_run_as_it_is(qtbot, make_w
         accuracy = ((net(data["test_points"]) > 0) == (data["test_labels"] > 0.5)).float().mean().item()
     assert accuracy == pytest.approx(shown.test_accuracy, abs=1e-6)  # torch averages in float32
     assert "step 200" in window.statusBar().currentMessage()
+
+
+def test_recent_files_and_examples_menus(qtbot, make_window, tmp_path):
+    from playground import bundled
+
+    window = make_window(EXPERIMENT)
+    trained_to(qtbot, window, 20)
+    run = tmp_path / "a.pgrun"
+    exp = tmp_path / "b.json"
+    Experiment().with_field("seed", 5).save(exp)
+    assert window.save_run(str(run)) and window.open_experiment(str(exp))
+    assert window.recent_files()[:2] == [str(exp.resolve()), str(run.resolve())]
+    window._fill_recent_menu()
+    assert [a.text() for a in window.recent_menu.actions()][:2] == ["b.json", "a.pgrun"]
+    window.recent_menu.actions()[1].trigger()  # the run, back at its step
+    qtbot.waitUntil(lambda: window.snapshot.step == 20, timeout=10000)
+    window._fill_examples_menu()
+    names = [a.text() for a in window.examples_menu.actions()]
+    assert names == [p.stem for p in bundled.example_files()] and names
+    window.examples_menu.actions()[0].trigger()
+    example = bundled.example_files()[0]
+    assert window.path == str(example) and str(example.resolve()) not in window.recent_files()
+    assert window._outside_examples(str(example)) == str(Path.home() / example.name)

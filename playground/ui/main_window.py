@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from .. import runfile
+from .. import bundled, runfile
 from ..datasets import load_points_csv
 from ..experiment import Experiment, ExperimentError
 from .activation_view import ActivationView
@@ -36,6 +36,7 @@ PRESENTATION_SCALE = 1.35  # font scale in presentation mode (projectors)
 DEFAULT_SIZE = QSize(1280, 800)  # the first start, when it fits the screen
 MINIMUM_SIZE = QSize(1024, 640)  # ... and the least, when the screen has room for it
 FRAME_ALLOWANCE = QSize(16, 40)  # title bar and borders, until the window manager has framed the window
+RECENT_LIMIT = 8  # File → Open recent
 AUTOSAVE_SECONDS = 5.0  # "every few seconds while it changes" (issue 12); a run file is ~5-50 KB, ~1-3 ms
 SHORTCUT_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_S, Qt.Key.Key_Right, Qt.Key.Key_R)
 
@@ -232,6 +233,10 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Save &run…", QKeySequence("Ctrl+Shift+S"), self.save_run)
         self._action(file_menu, "Export as &PyTorch…", None, self.export_pytorch)
         self._action(file_menu, "Load &CSV points…", None, self.load_csv)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.examples_menu = file_menu.addMenu("&Examples")
+        self.examples_menu.aboutToShow.connect(self._fill_examples_menu)
         file_menu.addSeparator()
         # Export animation… / Save picture…: replays what the worker recorded (export_dialog.py)
         self.export_actions = ExportActions(self, file_menu, lambda: self.worker.recorder, lambda: self.snapshot)
@@ -400,6 +405,7 @@ class MainWindow(QMainWindow):
     def save_experiment(self, path: str | None = None) -> bool:
         if not path:
             start = self.path if self.path and self.path.endswith(".json") else "experiment.json"
+            start = self._outside_examples(start)
             path, _ = QFileDialog.getSaveFileName(self, "Save experiment", start, "JSON experiment (*.json)")
             if not path:
                 return False
@@ -440,13 +446,14 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         name = Path(self.path).name if self.path else "default experiment"
+        self.remember_recent(self.path)
         self.setWindowTitle(f"Playground — {name}[*]")  # [*]: Qt shows "*" while setWindowModified(True)
 
     # ---- runs: save, open, unsaved changes (runfile.py) ----------------------------------------
     def save_run(self, path: str | None = None) -> bool:
         """File → Save run: the run as it is now (weights, optimiser, step, charts) in a .pgrun."""
         if not path:
-            start = Path(self.path).with_suffix(runfile.SUFFIX).name if self.path else "run.pgrun"
+            start = self._outside_examples(str(Path(self.path).with_suffix(runfile.SUFFIX))) if self.path else "run.pgrun"
             path, _ = QFileDialog.getSaveFileName(self, "Save run", start, "Playground run (*.pgrun)")
             if not path:
                 return False
@@ -520,6 +527,46 @@ class MainWindow(QMainWindow):
         if answer == "save":
             return self.save_run()
         return answer == "discard"
+
+    # ---- recent files and examples ------------------------------------------------------------
+    def remember_recent(self, path: str | None) -> None:
+        """Put `path` first in File → Open recent (QSettings; bundled examples have their own menu)."""
+        if not path or self._is_example(path):
+            return
+        settings = window_settings()
+        path = str(Path(path).resolve())
+        files = [f for f in self.recent_files() if f != path]
+        settings.setValue("recent/files", [path, *files][:RECENT_LIMIT])
+
+    def recent_files(self) -> list[str]:
+        value = window_settings().value("recent/files") or []
+        return [value] if isinstance(value, str) else [str(v) for v in value]
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda checked=False, p=path: self.open_experiment(p))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def _fill_examples_menu(self) -> None:
+        self.examples_menu.clear()
+        for path in bundled.example_files():
+            action = self.examples_menu.addAction(path.stem)
+            action.triggered.connect(lambda checked=False, p=str(path): self.open_experiment(p))
+
+    @staticmethod
+    def _is_example(path: str) -> bool:
+        try:
+            return Path(path).resolve().parent == bundled.examples_dir().resolve()
+        except OSError:
+            return False
+
+    def _outside_examples(self, start: str) -> str:
+        """A save dialog's suggestion: never a bundled example in place (it ships with the app)."""
+        return str(Path.home() / Path(start).name) if self._is_example(start) else start
 
     # ---- autosave: a crash never loses more than a few seconds ----------------------------------
     def start_autosave(self, path: Path, seconds: float = AUTOSAVE_SECONDS) -> None:

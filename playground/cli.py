@@ -239,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A neural-network playground for activation functions: train small 2-D classifiers "
                     "live and watch their neurons.",
         epilog=f"`playground` opens the window on the built-in experiment; `playground FILE` opens it on\n"
-               f"a .json or .toml experiment, or on an example by name (`playground dying_relu`).\n"
+               f"a .json or .toml experiment, a .pgrun run saved at a step (File → Save run, or\n"
+               f"train --save), or an example by name (`playground dying_relu`).\n"
                f"Examples: {bundled.examples_dir()}  (list them: playground examples)\n"
                f"Each command's options: playground COMMAND --help")
     parser.add_argument("--version", action="version", version=f"playground {__version__}")
@@ -253,8 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser = add_with_description
 
     gui = sub.add_parser("gui", help="open the window on an experiment (the default command)")
-    gui.add_argument("experiment", nargs="?", help="a .json or .toml experiment, or an example's name "
-                                                  "(default: the built-in one)")
+    gui.add_argument("experiment", nargs="?", help="a .json or .toml experiment, an example's name, or a "
+                                                  ".pgrun run (opens at its step; default: the built-in one)")
     gui.add_argument("--steps", type=positive_int, default=0, help="train this many steps first")
     gui.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window after --steps, then exit")
     gui.add_argument("--size", metavar="WxH", help="the window's size in pixels, e.g. 1366x768")

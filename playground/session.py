@@ -169,6 +169,9 @@ class TrainingSession:
             self.emit(force=True)
         elif command == "drawn":
             self.drawn.set()
+        elif command == "points":  # drawn points: new data, the same weights (Trainer.replace_data)
+            self.send("applied", trainer.replace_data(arg))
+            self.emit(force=True)
         elif command == "run_state":  # File → Save run (runfile.py): everything to resume from here
             self.send("run_state", (trainer.experiment, trainer.state()))
         elif command == "restore_run":  # File → Open a run: (experiment, Trainer.state()), already checked

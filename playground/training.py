@@ -173,6 +173,22 @@ class Trainer:
             self._optimizer_state, self._adam_t = {}, 0  # the weights stay; the moments start over
         return "hot"
 
+    def replace_data(self, experiment: Experiment) -> str:
+        """New points (drawn on the boundary), the same network: weights, optimiser state, step
+        and history go on, trained on the new data from here. Anything else changed goes through
+        apply(). Returns what apply() would: "data" here."""
+        old = self._experiment
+        if (experiment.network != old.network or experiment.seed != old.seed
+                or experiment.data.features != old.data.features):
+            return self.apply(experiment)
+        self._experiment = experiment
+        self._build_data()
+        self._shuffle()  # a new epoch over the new points, from the same minibatch stream
+        self._compiled, self._kernel_plan = None, None
+        self.model.set_activation_params(experiment.network)
+        self._probe()
+        return "data"
+
     @property
     def epoch(self) -> float:
         return self.points_seen / len(self._x_train)

@@ -30,6 +30,7 @@ from .export_dialog import ExportActions
 from .focus import ShortcutKeeper
 from .help import HelpMenu
 from .network_view import NetworkView
+from .point_drawing import PointDrawer
 from .worker import TrainingWorker
 
 PRESENTATION_SCALE = 1.35  # font scale in presentation mode (projectors)
@@ -242,6 +243,7 @@ class MainWindow(QMainWindow):
         self.export_actions = ExportActions(self, file_menu, lambda: self.worker.recorder, lambda: self.snapshot)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        self._build_points_menu(self.menuBar().addMenu("&Points"))
         view_menu = self.menuBar().addMenu("&View")
         self.presentation_action = self._action(view_menu, "&Presentation mode", QKeySequence(Qt.Key.Key_F11),
                                                 self.set_presentation)
@@ -527,6 +529,43 @@ class MainWindow(QMainWindow):
         if answer == "save":
             return self.save_run()
         return answer == "discard"
+
+    # ---- points you draw (point_drawing.py) ----------------------------------------------------
+    def _build_points_menu(self, menu) -> None:
+        self.drawer = PointDrawer(self.boundary_view)
+        self.drawer.sigPoints.connect(self.set_drawn_points)
+        self.draw_action = self._action(menu, "&Draw points on the boundary (left: class 1, right: 0, "
+                                              "shift: erase)", None, self.set_drawing)
+        self.draw_action.setCheckable(True)
+        self.touch_action = self._action(menu, "Left click draws class &0 (touch pads)", None,
+                                         lambda on: setattr(self.drawer, "left_class", 0 if on else 1))
+        self.touch_action.setCheckable(True)
+        self._action(menu, "&Undo drawn point", QKeySequence.StandardKey.Undo, self.drawer.undo)
+        self._action(menu, "&Clear drawn points", None, self.drawer.clear)
+
+    def set_drawing(self, on: bool) -> None:
+        """Drawing on or off; it starts from the points the run trains on now."""
+        self.draw_action.setChecked(on)
+        self.drawer.enabled = on
+        if on and self.snapshot is not None:
+            data = self.snapshot.data
+            rows = [(*p, int(label)) for points, labels in ((data.train_points, data.train_labels),
+                                                            (data.test_points, data.test_labels))
+                    for p, label in zip(points.tolist(), labels.tolist())]
+            self.drawer.start_from(rows)
+
+    def set_drawn_points(self, rows) -> bool:
+        """The drawn set becomes data.points; training goes on with the weights it has."""
+        try:
+            new = self.experiment.with_field("data.points", [list(r) for r in rows])
+        except ExperimentError as error:
+            self.statusBar().showMessage(f"{len(rows)} points drawn; {error}", 15000)
+            return False
+        self.experiment = new
+        self._sync_panels()
+        self.worker.set_points(new)
+        self.statusBar().showMessage(f"{len(rows)} points", 3000)
+        return True
 
     # ---- recent files and examples ------------------------------------------------------------
     def remember_recent(self, path: str | None) -> None:

@@ -80,6 +80,11 @@ class TrainingWorker(QThread):
         except queue.Empty:
             raise TimeoutError("the training thread did not hand over its state") from None
 
+    def set_points(self, experiment: Experiment) -> None:
+        """Drawn points: train on the experiment's new data.points with the weights as they are."""
+        self._experiment = experiment
+        self._commands.put(("points", experiment))
+
     def restore_run(self, experiment: Experiment, state: dict) -> None:
         """Go on from a saved run (runfile.load_run checked it): its step, weights and history."""
         self._experiment = experiment

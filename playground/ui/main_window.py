@@ -225,7 +225,7 @@ class MainWindow(QMainWindow):
             panel.sigEdit.connect(self.edit)
         self.data_panel.sigShowTest.connect(self.boundary_view.set_show_test)
         self.data_panel.sigDiscretize.connect(self.boundary_view.set_discretize)
-        self.data_panel.sigLoadCsv.connect(self.load_csv)
+        self.data_panel.sigLoadCsv.connect(self.import_csv)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -233,7 +233,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Save experiment…", QKeySequence.StandardKey.Save, self.save_experiment)
         self._action(file_menu, "Save &run…", QKeySequence("Ctrl+Shift+S"), self.save_run)
         self._action(file_menu, "Export as &PyTorch…", None, self.export_pytorch)
-        self._action(file_menu, "Load &CSV points…", None, self.load_csv)
+        self._action(file_menu, "Import &CSV points…", None, self.import_csv)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         self.examples_menu = file_menu.addMenu("&Examples")
@@ -566,6 +566,49 @@ class MainWindow(QMainWindow):
         self.worker.set_points(new)
         self.statusBar().showMessage(f"{len(rows)} points", 3000)
         return True
+
+    # ---- CSV import (points_csv.py) --------------------------------------------------------------
+    def import_csv(self, path: str | None = None):
+        """Points from a CSV. Lines that cannot be read are listed (number and content) and the user
+        skips them or cancels; a file with no usable point set is explained. Nothing changes on
+        cancel or error. Returns True once imported, False if not, or the open question box."""
+        from ..points_csv import read_points_csv
+
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Import points", "", "CSV (*.csv *.txt);;All files (*)")
+            if not path:
+                return False
+        try:
+            reading = read_points_csv(path)
+            experiment = self.experiment.with_field("data.points", [list(r) for r in reading.rows])
+        except ExperimentError as error:
+            self._warn("Cannot import the points", f"{error}\n\nThe current data is unchanged.")
+            return False
+        note = (f"Imported {len(reading.rows)} points from {Path(path).name} "
+                f"(class 0: {reading.labels[0]}, class 1: {reading.labels[1]})")
+        if not reading.skipped:
+            self._take_imported(experiment, note)
+            return True
+        listed = "\n".join(f"line {n}: {text}" for n, text in reading.skipped[:12])
+        more = f"\n… and {len(reading.skipped) - 12} more" if len(reading.skipped) > 12 else ""
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Question, "Lines that are not points",
+                          f"{len(reading.skipped)} line(s) of {Path(path).name} are not x,y,label:\n\n{listed}{more}"
+                          f"\n\nSkip them and import the other {len(reading.rows)} points?",
+                          buttons.Ignore | buttons.Cancel, self)
+        box.button(buttons.Ignore).setText("Skip them")
+        box.buttonClicked.connect(lambda button: box.standardButton(button) == buttons.Ignore and self._take_imported(
+            experiment, f"{note}; {len(reading.skipped)} line(s) skipped"))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.csv_question = box
+        return box
+
+    def _take_imported(self, experiment: Experiment, note: str) -> None:
+        self.set_experiment(experiment)
+        if self.drawer.enabled:
+            self.drawer.start_from(experiment.data.points)  # drawing goes on from the imported set
+        self.statusBar().showMessage(note, 15000)
 
     # ---- recent files and examples ------------------------------------------------------------
     def remember_recent(self, path: str | None) -> None:

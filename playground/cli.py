@@ -73,13 +73,41 @@ def stop_on_signals(outcome: str):
 
 
 def load_experiment(path: str) -> Experiment:
-    """A file, an example's name, or a lesson's name (its first run, on its first seed)."""
+    """The experiment of a .json/.toml file, an example's or a lesson's name (its first run, on its
+    first seed), or a run file (.pgrun, told by content)."""
+    from . import runfile
+
     try:
         if lesson := cli_lessons.lesson_for(path):
             return lesson.experiment()
-        return Experiment.load(experiment_path(path))
-    except (ExperimentError, cli_lessons.lessons.LessonError) as error:
+        return runfile.load_experiment(experiment_path(path))
+    except (ExperimentError, cli_lessons.lessons.LessonError) as error:  # RunFileError is an ExperimentError
         raise BadInput(str(error)) from None
+
+
+def load_trainer(path: str, grid_size: int):
+    """A Trainer on an experiment at step 0, or on a run file at the step it was saved at."""
+    from . import runfile
+    from .training import Trainer
+
+    path = experiment_path(path)
+    if runfile.is_run_file(path):
+        try:
+            return runfile.load_run(path, grid_size=grid_size)
+        except ExperimentError as error:
+            raise BadInput(str(error)) from None
+    return Trainer(load_experiment(path), grid_size=grid_size)
+
+
+def check_run_target(path: str | None, option: str = "--save", example: str = "run.pgrun") -> None:
+    """--save RUN (or -o OUT): its folder must exist and be writable, checked before training starts."""
+    import os
+
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise BadInput(f"{option} {path}: cannot write there (a file in an existing, writable folder, e.g. {example})")
 
 
 def positive_int(text: str) -> int:
@@ -140,14 +168,19 @@ def prepare_engine() -> None:
 
 
 def cmd_train(args) -> int:
-    from .training import Trainer
-
-    experiment = load_experiment(args.experiment)
-    trainer = Trainer(experiment, grid_size=args.grid)
+    check_run_target(args.save)
+    trainer = load_trainer(args.experiment, args.grid)
     prepare_engine()  # compiled before the clock starts: `seconds` is training time
     start = time.perf_counter()
     trainer.step(args.steps)
     result = train_summary(trainer, time.perf_counter() - start)
+    if args.save:
+        from .runfile import save_run
+
+        try:
+            save_run(trainer, args.save)
+        except OSError as error:
+            raise BadInput(f"--save {args.save}: cannot write the run ({error.strerror or error})") from None
     if args.json:
         print(json.dumps(result))
         return 0
@@ -217,6 +250,48 @@ def cmd_examples(args) -> int:
     return 0
 
 
+def export_to_torch_too(parser) -> None:
+    """`playground export RUN_OR_EXPERIMENT -o net.py` writes the network for PyTorch (export_torch.py);
+    every other -o goes to export.py as before. --steps defaults to none given, so a run exports at
+    its saved step unless told to train on; an experiment trains export.py's 1000."""
+    video = parser.get_default("func")
+    for action in parser._actions:
+        if action.dest == "output":
+            action.help += ", or net.py (the network for PyTorch, its weights and data in net.npz)"
+        elif action.dest == "experiment":
+            action.help += ", or a .pgrun run"
+        elif action.dest == "steps":
+            action.help += "; for net.py from a run: 0, the step it was saved at"
+    steps_default = parser.get_default("steps")
+
+    def cmd_export_any(args) -> int:
+        if not str(args.output).lower().endswith(".py"):
+            args.steps = steps_default if args.steps is None else args.steps
+            return video(args)
+        return cmd_export_torch(args, steps_default)
+
+    parser.set_defaults(func=cmd_export_any, steps=None)
+
+
+def cmd_export_torch(args, steps_default: int) -> int:
+    from . import runfile
+    from .export_torch import write_torch
+
+    source = experiment_path(args.experiment)
+    steps = args.steps if args.steps is not None else (0 if runfile.is_run_file(source) else steps_default)
+    check_run_target(args.output, "-o", "net.py")
+    trainer = load_trainer(source, args.grid)
+    prepare_engine()
+    trainer.step(steps)
+    try:
+        script, weights = write_torch(trainer, args.output, source_name=str(args.experiment))
+    except OSError as error:
+        raise BadInput(f"-o {args.output}: cannot write ({error.strerror or error})") from None
+    print(f"wrote {script} and {weights} (step {trainer.step_count}, test accuracy "
+          f"{trainer.snapshot().test_accuracy:.4f}); run: python {script}")
+    return 0
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (not the usage block first), still exit 2."""
 
@@ -230,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A neural-network playground for activation functions: train small 2-D classifiers "
                     "live and watch their neurons.",
         epilog=f"`playground` opens the window on the built-in experiment; `playground FILE` opens it on\n"
-               f"a .json or .toml experiment, or on an example by name (`playground dying_relu`).\n"
+               f"a .json or .toml experiment, a .pgrun run saved at a step (File → Save run, or\n"
+               f"train --save), or an example by name (`playground dying_relu`).\n"
                f"Examples: {bundled.examples_dir()}  (list them: playground examples)\n"
                f"Each command's options: playground COMMAND --help")
     parser.add_argument("--version", action="version", version=f"playground {__version__}")
@@ -245,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="open the window on an experiment (the default command)")
     gui.add_argument("experiment", nargs="?", help="a .json or .toml experiment, an example's or a lesson's "
-                                                  "name (default: the built-in one)")
+                                                  "name, or a .pgrun run (opens at its step; default: the built-in one)")
     gui.add_argument("--steps", type=positive_int, default=0, help="train this many steps first")
     gui.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window after --steps, then exit")
     cli_compare.add_gui_options(gui)
@@ -258,13 +334,17 @@ def build_parser() -> argparse.ArgumentParser:
     examples.set_defaults(func=cmd_examples)
 
     train = sub.add_parser("train", help="train headless and print a summary")
-    train.add_argument("experiment", help="a .json or .toml experiment, an example's or a lesson's name")
+    train.add_argument("experiment", help="a .json or .toml experiment, an example's or a lesson's name, or a "
+                                          ".pgrun run (goes on from its step)")
     train.add_argument("--steps", type=positive_int, default=1000, help="minibatch updates (default 1000)")
+    train.add_argument("--save", metavar="RUN.pgrun", help="save the run afterwards (weights, optimiser, "
+                                                          "step, history): open it with gui or train")
     train.add_argument("--json", action="store_true", help="print one JSON object")
     train.add_argument("--grid", type=grid_size, default=100, help=argparse.SUPPRESS)
     train.set_defaults(func=cmd_train)
 
     export.register_cli(sub)
+    export_to_torch_too(sub.choices["export"])
     cli_lessons.register_cli(sub)
     bench.register_cli(sub)
     cli_compare.register_cli(sub)

@@ -184,11 +184,26 @@ def make_split(data: Data, seed: int) -> DataSplit:
 
 
 MAX_CSV_POINTS = 5000  # the experiment's limit on data.points
+MIN_CSV_POINTS = 10  # ... and its least
 SKIPPED_SHOWN = 3  # skipped lines named in a refusal; every one is in the warnings
+NUMERIC_LABELS = {0.0: 0, 1.0: 1, -1.0: 0}  # TF Playground's -1 reads as class 0
 
 
-def _csv_row(line: str) -> tuple[list[float] | None, str]:
-    """One CSV line as [x, y, label 0/1], or None and the reason it is not one."""
+@dataclass(frozen=True)
+class CsvPoints:
+    """What a points CSV holds: the rows, every line that is not one (and why), and the labels."""
+
+    rows: tuple[tuple[float, float, int], ...]  # (x, y, class 0/1)
+    skipped: tuple[tuple[int, str, str], ...]  # (line number from 1, the line cut to 60 characters, why)
+    labels: tuple[str, str]  # what was read as class 0 and as class 1
+
+    @property
+    def warnings(self) -> list[str]:
+        return [f"line {n} skipped: {reason}" for n, _, reason in self.skipped]
+
+
+def _csv_row(line: str) -> tuple[list | None, str]:
+    """One CSV line as [x, y, label text], or None and the reason it is not one."""
     try:
         cells = next(csv.reader([line], strict=True))
     except csv.Error as error:  # each line on its own: one stray quote cannot swallow the lines after it
@@ -201,35 +216,38 @@ def _csv_row(line: str) -> tuple[list[float] | None, str]:
     if len(cells) != 3:
         return None, f"{len(cells)} field{'s' if len(cells) != 1 else ''}, not x,y,label"
     values = []
-    for name, cell in zip(("x", "y", "label"), cells):
+    for name, cell in zip(("x", "y"), cells):
         try:
             values.append(float(cell))
         except ValueError:
             return None, f"{name} = {shown(cell.strip())} is not a number"
-    x, y, label = values
-    for name, value in (("x", x), ("y", y)):
+    for name, value in zip(("x", "y"), values):
         if not (math.isfinite(value) and abs(value) <= MAX_COORDINATE):
-            return None, f"{name} = {cell_text(value)} is not allowed: from -{MAX_COORDINATE:g} to {MAX_COORDINATE:g}"
-    if label not in (0.0, 1.0, -1.0):
-        return None, f"label {cell_text(label)} is not 0 or 1 (or TF Playground's -1 for 0)"
-    return [x, y, 1 if label == 1.0 else 0], ""  # TF Playground's -1 reads as 0
+            return None, f"{name} = {value:g} is not allowed: from -{MAX_COORDINATE:g} to {MAX_COORDINATE:g}"
+    label = cells[2].strip()
+    if not label:
+        return None, "no label"
+    return [*values, label], ""
 
 
-def cell_text(value: float) -> str:
-    return f"{value:g}"
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
-def load_points_csv(path: str | Path) -> tuple[list[list[float]], list[str]]:
-    """Read x,y,label rows from a CSV; returns (rows, warnings). A header line is allowed.
+def read_points_csv(path: str | Path) -> CsvPoints:
+    """Read x,y,label rows from a CSV. A header line is allowed. Labels are 0/1, TF Playground's
+    -1/1, or any two names (sorted: the first is class 0).
 
-    Every line is accounted for: loaded, or named in a warning with its number and the reason
-    (a bad line never hides the ones after it). A file with fewer than 10 good rows, only one
-    label or more than 5000 rows raises ExperimentError naming the file, what is wrong and the
-    first skipped lines.
+    Every line is accounted for: a row, or in `skipped` with its number and the reason (a bad line
+    never hides the ones after it). Fewer than 10 usable rows, one class, or more than 5000 rows
+    raise ExperimentError naming the file, what is wrong and the first skipped lines.
     """
     path = Path(path)
     text = read_text_file(path, encoding="utf-8-sig")  # a regular file of at most a few MB
-    rows, warnings = [], []
+    read, skipped = [], []
     seen_content = False
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -239,23 +257,49 @@ def load_points_csv(path: str | Path) -> tuple[list[list[float]], list[str]]:
         if row is None:
             if first and reason.endswith("is not a number") and not any(c.isdigit() for c in line):
                 continue  # a header such as x,y,label is not junk
-            warnings.append(f"line {line_no} skipped: {reason}")
+            skipped.append((line_no, line[:60], reason))
             continue
-        rows.append(row)
+        read.append((line_no, line, row))
+    texts = {row[2] for _, _, row in read}
+    rows = []
+    if all(_number(t) is not None for t in texts):  # numbers: 0/1 or -1/1
+        for line_no, line, (x, y, label) in read:
+            value = _number(label)
+            if value in NUMERIC_LABELS:
+                rows.append((x, y, NUMERIC_LABELS[value]))
+            else:
+                skipped.append((line_no, line[:60], f"label {value:g} is not 0 or 1 (or TF Playground's -1 for 0)"))
+        skipped.sort()
+        zero = [t for t in sorted(texts, key=_number) if NUMERIC_LABELS.get(_number(t)) == 0]
+        labels = ("/".join(zero) or "0", "1")
+    else:  # names: exactly two
+        names = sorted(texts)
+        if len(names) != 2:
+            raise ExperimentError(f"{path}: {len(names)} distinct labels ({', '.join(shown(n) for n in names[:5])}"
+                                  f"{'…' if len(names) > 5 else ''}); need 0/1, -1/1 or exactly two names")
+        rows = [(x, y, names.index(label)) for _, _, (x, y, label) in read]
+        labels = (names[0], names[1])
+    points = CsvPoints(tuple(rows), tuple(skipped), labels)
 
-    def skipped() -> str:
-        if not warnings:
+    def named_skips() -> str:
+        if not skipped:
             return ""
-        return (f"; {len(warnings):,} line{'s' if len(warnings) != 1 else ''} skipped, e.g. "
-                + "; ".join(w.replace(" skipped", "") for w in warnings[:SKIPPED_SHOWN]))
+        return (f"; {len(skipped):,} line{'s' if len(skipped) != 1 else ''} skipped, e.g. "
+                + "; ".join(f"line {n}: {reason}" for n, _, reason in skipped[:SKIPPED_SHOWN]))
 
-    if len(rows) < 10:
-        raise ExperimentError(f"{path}: {len(rows)} usable rows; need at least 10 rows of x,y,label "
-                              f"with both labels 0 and 1{skipped()}")
-    labels = {r[2] for r in rows}
-    if len(labels) < 2:
-        raise ExperimentError(f"{path}: all {len(rows):,} usable rows have label {labels.pop()}; both labels "
-                              f"0 and 1 are needed{skipped()}")
+    if len(rows) < MIN_CSV_POINTS:
+        raise ExperimentError(f"{path}: {len(rows)} usable rows; need at least {MIN_CSV_POINTS} rows of x,y,label "
+                              f"with both labels 0 and 1{named_skips()}")
+    classes = {r[2] for r in rows}
+    if len(classes) < 2:
+        raise ExperimentError(f"{path}: all {len(rows):,} usable rows have label {labels[classes.pop()]}; both "
+                              f"labels 0 and 1 are needed{named_skips()}")
     if len(rows) > MAX_CSV_POINTS:
         raise ExperimentError(f"{path}: {len(rows):,} usable rows; at most {MAX_CSV_POINTS} are allowed")
-    return rows, warnings
+    return points
+
+
+def load_points_csv(path: str | Path) -> tuple[list[list[float]], list[str]]:
+    """read_points_csv as (rows as [x, y, label] lists, one warning a skipped line)."""
+    points = read_points_csv(path)
+    return [list(row) for row in points.rows], points.warnings

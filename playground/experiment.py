@@ -372,11 +372,12 @@ _FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (sta
                (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
 
 
-def read_text_file(path: str | Path, limit: int = MAX_FILE_BYTES, encoding: str = "utf-8") -> str:
-    """The text of a regular file of at most `limit` bytes, or an ExperimentError naming the file.
+def open_regular_file(path: str | Path):
+    """A binary file object on a regular file, or an ExperimentError naming the file.
 
     Pipes, devices (a symlink to /dev/zero) and folders are refused before they are opened, and
-    opened non-blocking in case one appears meanwhile, so nothing can hang the reader.
+    opened non-blocking in case one appears meanwhile, so nothing can hang the reader. Every reader
+    of a user's file (experiments, run files) opens it here.
     """
     path = Path(path)
 
@@ -387,12 +388,25 @@ def read_text_file(path: str | Path, limit: int = MAX_FILE_BYTES, encoding: str 
 
     try:
         refuse_kind(os.stat(path).st_mode)
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as file:
-            refuse_kind(os.fstat(file.fileno()).st_mode)
-            data = file.read(limit + 1)
+        file = os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb")
     except OSError as error:
         raise ExperimentError(f"{path}: cannot read the file ({error.strerror or error})") from None
+    try:
+        refuse_kind(os.fstat(file.fileno()).st_mode)
+    except BaseException:
+        file.close()
+        raise
+    return file
+
+
+def read_text_file(path: str | Path, limit: int = MAX_FILE_BYTES, encoding: str = "utf-8") -> str:
+    """The text of a regular file of at most `limit` bytes (open_regular_file), or an ExperimentError."""
+    path = Path(path)
+    with open_regular_file(path) as file:
+        try:
+            data = file.read(limit + 1)
+        except OSError as error:
+            raise ExperimentError(f"{path}: cannot read the file ({error.strerror or error})") from None
     if len(data) > limit:
         raise ExperimentError(f"{path}: larger than {limit / 2**20:g} MB, which is the most allowed")
     try:

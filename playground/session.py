@@ -5,9 +5,11 @@ worker (ui/worker.py) runs it on a QThread and turns messages into signals; `pla
 process worker runs it in a child process (train_server.py) and pickles messages down a pipe.
 
 Commands in, as (command, argument): play, pause, step n, reset, apply experiment, speed steps/s
-(None: as fast as it goes), snapshot, drawn, recording history, quit.
+(None: as fast as it goes), snapshot, drawn, recording history, run_state, restore_run (experiment,
+state), quit.
 Messages out, through send(kind, value): snapshot Snapshot · running bool · applied "hot"/"model"/
-"data" · error text · status text ("" clears it) · rate steps/s · recording Recording.
+"data" · error text · status text ("" clears it) · rate steps/s · recording Recording ·
+run_state (experiment, Trainer.state()).
 
 Training runs in chunks sized to take about CHUNK_SECONDS, so commands are seen within ~10 ms. A
 snapshot goes out at most MAX_FPS times a second and only once the window has drawn the previous
@@ -167,6 +169,19 @@ class TrainingSession:
             self.emit(force=True)
         elif command == "drawn":
             self.drawn.set()
+        elif command == "points":  # drawn points: new data, the same weights (Trainer.replace_data)
+            self.send("applied", trainer.replace_data(arg))
+            self.emit(force=True)
+        elif command == "run_state":  # File → Save run (runfile.py): everything to resume from here
+            self.send("run_state", (trainer.experiment, trainer.state()))
+        elif command == "restore_run":  # File → Open a run: (experiment, Trainer.state()), already checked
+            self.set_playing(False)
+            self.pending = 0
+            experiment, state = arg
+            self.trainer = Trainer(experiment, grid_size=trainer.grid_size, engine=trainer.engine)
+            self.trainer.restore(state)
+            self.recorder.clear()  # frames of the run before are not this one's
+            self.emit(force=True)
         elif command == "recording":
             self.recorder.record(trainer, force=True)  # include the step on screen, even off the schedule
             self.send("recording", self.recorder.recording(arg))

@@ -173,6 +173,22 @@ class Trainer:
             self._optimizer_state, self._adam_t = {}, 0  # the weights stay; the moments start over
         return "hot"
 
+    def replace_data(self, experiment: Experiment) -> str:
+        """New points (drawn on the boundary), the same network: weights, optimiser state, step
+        and history go on, trained on the new data from here. Anything else changed goes through
+        apply(). Returns what apply() would: "data" here."""
+        old = self._experiment
+        if (experiment.network != old.network or experiment.seed != old.seed
+                or experiment.data.features != old.data.features):
+            return self.apply(experiment)
+        self._experiment = experiment
+        self._build_data()
+        self._shuffle()  # a new epoch over the new points, from the same minibatch stream
+        self._compiled, self._kernel_plan = None, None
+        self.model.set_activation_params(experiment.network)
+        self._probe()
+        return "data"
+
     @property
     def epoch(self) -> float:
         return self.points_seen / len(self._x_train)
@@ -211,6 +227,7 @@ class Trainer:
     def _shuffle(self) -> None:
         """A new epoch: a fresh order, and the training set copied in it (batches are then slices)."""
         order = self._batch_rng.permutation(len(self._x_train))
+        self._epoch_order = order  # kept for state(): a saved run resumes mid-epoch on the same batches
         self._epoch_x = self._x_train_aug[order]
         self._epoch_y = self._y_train[order]
         self._epoch_c = self._c_train[order]
@@ -275,6 +292,83 @@ class Trainer:
         if training.optimizer == "adam":
             self._adam_t += 1
         descend(self.model.params, grads, self.model.weight_mask, training, self._optimizer_state, self._adam_t)
+
+    # ---- saving and resuming (runfile.py) ------------------------------------------------------
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything that makes the next steps what they would have been, as plain numeric arrays
+        (no objects, so np.load(allow_pickle=False) reads it back): weights and batch-norm statistics,
+        the last raw gradient, optimiser moments and step count, the minibatch stream's generator and
+        the current epoch's order and position, counters, neuron states and the metric history."""
+        record = self._record
+        n = record.n
+        out = {
+            "flat_state": self.model.flat_state(), "grad": self.model.grad.copy(),
+            "counters": np.array([self.step_count, self.points_seen, self._adam_t, self._cursor,
+                                  int(self._has_grad), int(self.diverged), record.every], np.int64),
+            "batch_rng": _generator_state(self._batch_rng), "epoch_order": self._epoch_order.astype(np.int64),
+            "neuron_states": np.concatenate(self.states).astype(np.int8) if self.states else np.zeros(0, np.int8),
+            "history_steps": record.steps[:n].copy(), "history_values": record.values[:, :n].copy(),
+            "history_grad_norms": record.grad_norms[:n].copy(),
+            "message": np.frombuffer((self.message or "").encode("utf-8"), np.uint8).copy(),
+        }
+        for key in OPTIMIZER_STATE_KEYS:
+            if key in self._optimizer_state:
+                out[f"optimizer_{key}"] = self._optimizer_state[key].copy()
+        return out
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Put back a state() of a trainer on the same experiment. ValueError naming the array
+        when something does not fit (this trainer is then left as it was)."""
+        def get(key, dtype, shape=None):
+            if key not in state:
+                raise ValueError(f"{key} is missing")
+            value = np.asarray(state[key])
+            if value.dtype.kind not in "biuf" or not np.can_cast(value.dtype, dtype, "same_kind"):
+                raise ValueError(f"{key} has type {value.dtype}, expected {np.dtype(dtype)}")
+            if shape is not None and value.shape != shape:
+                raise ValueError(f"{key} has shape {value.shape}, this network needs {shape}")
+            return np.array(value, dtype)
+
+        size, n_train = self.model.params.size, len(self._x_train)
+        stats = sum(2 * layer.running_mean.size for layer in self.model.layers if layer.running_mean is not None)
+        flat = get("flat_state", np.float32, (size + stats,))
+        grad = get("grad", np.float32, (size,))
+        counters = get("counters", np.int64, (7,))
+        step, points, adam_t, cursor, has_grad, diverged, every = (int(c) for c in counters)
+        order = get("epoch_order", np.int64, (n_train,))
+        if not np.array_equal(np.sort(order), np.arange(n_train)):
+            raise ValueError("epoch_order is not an order of the training points")
+        if min(step, points, adam_t, cursor) < 0 or cursor > n_train or every < 1:
+            raise ValueError(f"counters {counters.tolist()} are out of range")
+        rng = _generator_from(get("batch_rng", np.uint64, (6,)))
+        neuron_states = get("neuron_states", np.int8, (sum(self._experiment.network.hidden),))
+        history_steps = get("history_steps", np.int64)
+        rows = len(history_steps) if history_steps.ndim == 1 else -1
+        if not 0 <= rows <= HISTORY_LIMIT:
+            raise ValueError(f"history_steps has shape {history_steps.shape}, expected up to {HISTORY_LIMIT} rows")
+        values = get("history_values", np.float32, (len(_HistoryBuffer.COLUMNS), rows))
+        history_norms = get("history_grad_norms", np.float32, (rows, len(self.model.layers)))
+        optimizer = {key: get(f"optimizer_{key}", np.float32, (size,))
+                     for key in OPTIMIZER_STATE_KEYS if f"optimizer_{key}" in state}
+        message = get("message", np.uint8) if "message" in state else np.zeros(0, np.uint8)
+        # all checked: now change the trainer
+        self.model.load_flat_state(flat)
+        self.model.grad[:] = grad
+        self.step_count, self.points_seen, self._adam_t = step, points, adam_t
+        self._has_grad, self.diverged = bool(has_grad), bool(diverged)
+        self.message = message.tobytes().decode("utf-8", "replace") or None
+        self._batch_rng = rng
+        self._epoch_order = order
+        self._epoch_x, self._epoch_y = self._x_train_aug[order], self._y_train[order]
+        self._epoch_c = self._c_train[order]
+        self._cursor = cursor
+        self._optimizer_state = optimizer
+        self._compiled, self._kernel_plan = None, None
+        bounds = np.cumsum((0, *self._experiment.network.hidden))
+        self.states = [neuron_states[a:b].copy() for a, b in zip(bounds[:-1], bounds[1:])]
+        record = self._record = _HistoryBuffer(len(self.model.layers))
+        record.steps[:rows], record.values[:, :rows], record.grad_norms[:rows] = history_steps, values, history_norms
+        record.n, record.every = rows, every
 
     # ---- health and history --------------------------------------------------------------------
     def _probe(self) -> None:
@@ -413,6 +507,31 @@ def descend(params: np.ndarray, grads: np.ndarray, weight_mask: np.ndarray, trai
         params -= _rate(lr / c1) * m / (np.sqrt(v / c2) + ADAM_EPS)
     else:
         raise ValueError(f"unknown optimizer {training.optimizer!r}")
+
+
+OPTIMIZER_STATE_KEYS = ("velocity", "m", "v")  # momentum's and Adam's moments (_descend, kernel.train)
+
+
+def _generator_state(rng: np.random.Generator) -> np.ndarray:
+    """A PCG64 generator's whole state as six uint64: its 128-bit state and increment in halves,
+    and the buffered 32-bit draw (numpy's Generator has no other hidden state)."""
+    raw = rng.bit_generator.state
+    if raw["bit_generator"] != "PCG64":
+        raise ValueError(f"cannot save a {raw['bit_generator']} generator, only PCG64")
+    mask = (1 << 64) - 1
+    s, inc = raw["state"]["state"], raw["state"]["inc"]
+    return np.array([s >> 64, s & mask, inc >> 64, inc & mask, raw["has_uint32"], raw["uinteger"]], np.uint64)
+
+
+def _generator_from(words: np.ndarray) -> np.random.Generator:
+    """The generator _generator_state() described."""
+    hi, lo, inc_hi, inc_lo, has_uint32, uinteger = (int(w) for w in words)
+    if has_uint32 not in (0, 1) or uinteger >= 1 << 32 or not inc_lo & 1:
+        raise ValueError("batch_rng is not a PCG64 generator's state")
+    bit_generator = np.random.PCG64()
+    bit_generator.state = {"bit_generator": "PCG64", "state": {"state": hi << 64 | lo, "inc": inc_hi << 64 | inc_lo},
+                           "has_uint32": has_uint32, "uinteger": uinteger}
+    return np.random.Generator(bit_generator)
 
 
 def _weight_norms(model: MLP, grad: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@ import json
 import time
 
 import numpy as np
+from PySide6.QtWidgets import QMessageBox
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
@@ -240,13 +241,15 @@ def test_load_csv_points(qtbot, make_window, tmp_path):
     window = make_window()
     junk = tmp_path / "junk.csv"
     junk.write_text("hello,world\n1,2\n")
-    assert not window.load_csv(str(junk))
+    assert window.import_csv(str(junk)) is False
     assert "usable rows" in window.last_warning.text()
     window.last_warning.close()
     rows = [f"{x},{-x},{int(x > 0)}" for x in np.linspace(-3, 3, 20)]
     good = tmp_path / "points.csv"
     good.write_text("x,y,label\n" + "\n".join(rows) + "\nnot,a,row\n")
-    assert window.load_csv(str(good))
+    question = window.import_csv(str(good))  # the junk line is named, and skipping it is asked
+    assert "line 22: not,a,row" in question.text()
+    question.button(QMessageBox.StandardButton.Ignore).click()
     snapshot = _wait_step(qtbot, window, lambda s: s.experiment.data.points is not None)
     assert len(snapshot.data.train_points) + len(snapshot.data.test_points) == 20
     assert "skipped" in window.statusBar().currentMessage()

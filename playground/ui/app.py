@@ -8,6 +8,7 @@ import sys
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
+from .. import runfile
 from ..experiment import Experiment, ExperimentError
 
 SCREENSHOT_TIMEOUT_S = 300  # a --steps run that takes longer than this is cut short
@@ -57,12 +58,25 @@ def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | No
     experiment, problem = default_experiment(), None
     if experiment_path:
         try:
-            experiment = Experiment.load(experiment_path)
+            experiment = runfile.load_experiment(experiment_path)  # a .pgrun too: opened at its step below
         except ExperimentError as error:
             problem = f"{error}. Opened the default experiment instead."
             print(f"playground: {problem}", file=sys.stderr)
             experiment_path = None
     window = MainWindow(experiment, experiment_path, worker_class=worker_class(), remember_placement=not screenshot)
+    window.ask_before_discarding = not screenshot  # unsaved runs: Save / Discard / Cancel on closing
+    start = 0  # the step training starts from: a run's saved step
+    if experiment_path and runfile.is_run_file(experiment_path) and window.open_run(experiment_path):
+        start = window._clean[0]
+    if not screenshot:  # a crash-safe copy of the run; the last one offered back if the app was killed
+        from .main_window import autosave_file
+
+        saved = autosave_file()
+        begin = lambda: window.start_autosave(saved)  # noqa: E731
+        if saved.exists():
+            QTimer.singleShot(0, window, lambda: window.offer_autosave(saved, then=begin))
+        else:
+            begin()
     if screenshot and app.platformName() == "offscreen":
         window.set_size(1280, 800)  # no real screen to fit: take it at a laptop's size
     if lesson is not None:  # a lessons.Lesson (`playground gui LESSON`): its run, speed and panel
@@ -81,7 +95,7 @@ def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | No
     elif problem:
         window.show_problem(problem)
     if screenshot:
-        ok = _train_and_grab(app, window, steps, screenshot)
+        ok = _train_and_grab(app, window, steps, screenshot, start)
         window.shutdown()
         window.close()
         if not ok:
@@ -94,12 +108,13 @@ def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | No
     return code
 
 
-def _train_and_grab(app, window, steps: int, out: str) -> bool:
-    """Train `steps` in the window, wait for that snapshot to be drawn, save the whole window."""
+def _train_and_grab(app, window, steps: int, out: str, start: int = 0) -> bool:
+    """Train `steps` in the window (from step `start`), wait for that snapshot to be drawn, save the
+    whole window."""
     loop = QEventLoop()
 
     def check(snapshot) -> None:
-        if snapshot.step >= steps or snapshot.diverged:
+        if snapshot.step >= start + steps or snapshot.diverged:
             loop.quit()
 
     window.sigDrawn.connect(check)
@@ -108,7 +123,7 @@ def _train_and_grab(app, window, steps: int, out: str) -> bool:
     if steps:
         window.train_steps(steps)
     QTimer.singleShot(SCREENSHOT_TIMEOUT_S * 1000, loop.quit)
-    if window.snapshot is None or window.snapshot.step < steps:
+    if window.snapshot is None or window.snapshot.step < start + steps:
         loop.exec()
     window.sigDrawn.disconnect(check)
     window.flush()

@@ -14,14 +14,16 @@ import threading
 import traceback
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, QPoint, QRect, QSettings, QSize, QTimer, Qt, Signal
+from PySide6.QtCore import (QCoreApplication, QEvent, QPoint, QRect, QSettings, QSize, QStandardPaths, QTimer, Qt,
+                            Signal)
 from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea,
     QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget,
 )
 
-from ..datasets import load_points_csv
+from .. import bundled, runfile
+from ..datasets import read_points_csv
 from ..divergence import RateTrial, find_stable_rate
 from ..experiment import Experiment, ExperimentError
 from .activation_view import ActivationView
@@ -34,12 +36,15 @@ from .focus import ShortcutKeeper
 from .help import HelpMenu
 from .lesson_panel import LessonDock
 from .network_view import NetworkView
+from .point_drawing import PointDrawer
 from .worker import TrainingWorker
 
 PRESENTATION_SCALE = 1.35  # font scale in presentation mode (projectors)
 DEFAULT_SIZE = QSize(1280, 800)  # the first start, when it fits the screen
 MINIMUM_SIZE = QSize(1024, 640)  # ... and the least, when the screen has room for it
 FRAME_ALLOWANCE = QSize(16, 40)  # title bar and borders, until the window manager has framed the window
+RECENT_LIMIT = 8  # File → Open recent
+AUTOSAVE_SECONDS = 5.0  # "every few seconds while it changes" (issue 12); a run file is ~5-50 KB, ~1-3 ms
 SHORTCUT_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_S, Qt.Key.Key_Right, Qt.Key.Key_R)
 
 
@@ -47,6 +52,13 @@ def window_settings() -> QSettings:
     """Where the window's size and place are kept between runs (~/.config/playground/playground.conf
     on Linux). Tests point QSettings.setPath at a temporary directory (tests/conftest.py)."""
     return QSettings("playground", "playground")
+
+
+def autosave_file() -> Path:
+    """Where the crash-safe copy of the current run is kept (~/.local/share/playground/autosave.pgrun
+    on Linux; XDG_DATA_HOME moves it, as tests do)."""
+    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(folder or Path.home() / ".playground") / "autosave.pgrun"
 
 
 def available_geometry(widget: QWidget) -> QRect:
@@ -144,6 +156,13 @@ class MainWindow(QMainWindow):
         self.experiment = experiment or Experiment()
         self.path = path
         self.snapshot = None
+        # unsaved work: the (step, experiment) last saved or opened; a snapshot that differs marks the
+        # title. Closing or opening asks only in the app itself (app.run turns it on): never in tests
+        # or the exporter's hidden window, where a modal question would wait forever
+        self._clean = (0, self.experiment)
+        self.ask_before_discarding = False
+        self._autosave_path: Path | None = None  # set by start_autosave (app.run)
+        self._autosaved: tuple | None = None  # (step, experiment) last written there
         self._latest = None  # newest snapshot not yet drawn
         self._draw_scheduled = False
         self._stages: list = []  # the rest of the frame being drawn, one step per pass of the event loop
@@ -261,18 +280,25 @@ class MainWindow(QMainWindow):
             panel.sigEdit.connect(self.edit)
         self.data_panel.sigShowTest.connect(self.boundary_view.set_show_test)
         self.data_panel.sigDiscretize.connect(self.boundary_view.set_discretize)
-        self.data_panel.sigLoadCsv.connect(self.load_csv)
+        self.data_panel.sigLoadCsv.connect(self.import_csv)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open experiment…", QKeySequence.StandardKey.Open, self.open_experiment)
         self._action(file_menu, "&Save experiment…", QKeySequence.StandardKey.Save, self.save_experiment)
-        self._action(file_menu, "Load &CSV points…", None, self.load_csv)
+        self._action(file_menu, "Save &run…", QKeySequence("Ctrl+Shift+S"), self.save_run)
+        self._action(file_menu, "Export as &PyTorch…", None, self.export_pytorch)
+        self._action(file_menu, "Import &CSV points…", None, self.import_csv)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.examples_menu = file_menu.addMenu("&Examples")
+        self.examples_menu.aboutToShow.connect(self._fill_examples_menu)
         file_menu.addSeparator()
         # Export animation… / Save picture…: replays what the worker recorded (export_dialog.py)
         self.export_actions = ExportActions(self, file_menu, lambda: self.worker.recorder, lambda: self.snapshot)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        self._build_points_menu(self.menuBar().addMenu("&Points"))
         view_menu = self.menuBar().addMenu("&View")
         self.presentation_action = self._action(view_menu, "&Presentation mode", QKeySequence(Qt.Key.Key_F11),
                                                 self.set_presentation)
@@ -407,10 +433,15 @@ class MainWindow(QMainWindow):
 
     # ---- files ---------------------------------------------------------------------------------
     def open_experiment(self, path: str | None = None) -> bool:
+        if not self.may_discard_run():
+            return False
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Open experiment", "", "Experiments (*.json *.toml)")
+            path, _ = QFileDialog.getOpenFileName(self, "Open experiment or run", "",
+                                                  "Experiments and runs (*.json *.toml *.pgrun)")
             if not path:
                 return False
+        if runfile.is_run_file(path):
+            return self.open_run(path)
         try:
             experiment = Experiment.load(path)
         except ExperimentError as error:
@@ -431,10 +462,12 @@ class MainWindow(QMainWindow):
         self._sync_panels()
         self.worker.apply(experiment)
         self.worker.reset()  # apply() keeps the weights of a "hot" change, and a diverged run
+        self._mark_clean(0, experiment)
 
     def save_experiment(self, path: str | None = None) -> bool:
         if not path:
             start = self.path if self.path and self.path.endswith(".json") else "experiment.json"
+            start = self._outside_examples(start)
             path, _ = QFileDialog.getSaveFileName(self, "Save experiment", start, "JSON experiment (*.json)")
             if not path:
                 return False
@@ -448,24 +481,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return True
 
-    def load_csv(self, path: str | None = None) -> bool:
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Load points", "", "CSV (*.csv *.txt);;All files (*)")
-            if not path:
-                return False
-        try:
-            rows, warnings = load_points_csv(path)
-            experiment = self.experiment.with_field("data.points", rows)
-        except ExperimentError as error:
-            self._warn("Cannot load the points", f"{error}\n\nThe current data is unchanged.")
-            return False
-        self.set_experiment(experiment)
-        note = f"Loaded {len(rows)} points from {Path(path).name}"
-        if warnings:
-            note += f"; {len(warnings)} line(s) skipped: " + "; ".join(warnings[:3])
-        self.statusBar().showMessage(note, 15000)
-        return True
-
     def _warn(self, title: str, text: str) -> None:
         self.statusBar().showMessage(text.splitlines()[0], 15000)
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
@@ -475,7 +490,278 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         name = Path(self.path).name if self.path else "default experiment"
-        self.setWindowTitle(f"Playground — {name}")
+        self.remember_recent(self.path)
+        self.setWindowTitle(f"Playground — {name}[*]")  # [*]: Qt shows "*" while setWindowModified(True)
+
+    # ---- runs: save, open, unsaved changes (runfile.py) ----------------------------------------
+    def save_run(self, path: str | None = None) -> bool:
+        """File → Save run: the run as it is now (weights, optimiser, step, charts) in a .pgrun."""
+        if not path:
+            start = self._outside_examples(str(Path(self.path).with_suffix(runfile.SUFFIX))) if self.path else "run.pgrun"
+            path, _ = QFileDialog.getSaveFileName(self, "Save run", start, "Playground run (*.pgrun)")
+            if not path:
+                return False
+        try:
+            experiment, state = self.worker.run_state()
+            runfile.write_run(path, experiment, state)
+        except (OSError, TimeoutError) as error:
+            self._warn("Cannot save the run", f"{path}: {getattr(error, 'strerror', None) or error}")
+            return False
+        self.path = str(path)
+        self._update_title()
+        self._mark_clean(int(state["counters"][0]), experiment)
+        self.statusBar().showMessage(f"Saved the run at step {self._clean[0]:,} to {path}", 5000)
+        return True
+
+    def open_run(self, path: str) -> bool:
+        """Go on from a saved run: its experiment, step, boundary and charts; paused. A file that
+        cannot be read is explained and the current run is kept as it is."""
+        try:
+            trainer = runfile.load_run(path)  # every check, before anything here changes
+        except runfile.RunFileError as error:
+            self._warn("Cannot open the run", f"{error}\n\nThe current run is unchanged.")
+            return False
+        self.set_playing(False)
+        self.banner.hide()
+        self._clear_notes()
+        self.experiment = trainer.experiment
+        self._sync_panels()
+        self.worker.restore_run(trainer.experiment, trainer.state())
+        self.path = str(path)
+        self._update_title()
+        self._mark_clean(trainer.step_count, trainer.experiment)
+        return True
+
+    def export_pytorch(self, path: str | None = None) -> bool:
+        """File → Export as PyTorch: net.py (a torch.nn.Module) and net.npz beside it (export_torch.py)."""
+        from ..export_torch import write_torch
+        from ..training import Trainer
+
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Export as PyTorch", "net.py", "Python (*.py)")
+            if not path:
+                return False
+        try:
+            experiment, state = self.worker.run_state()
+            trainer = Trainer(experiment, grid_size=20)  # grids are not needed: the weights are
+            trainer.restore(state)
+            script, weights = write_torch(trainer, path, source_name=Path(self.path).name if self.path else "")
+        except (OSError, TimeoutError) as error:
+            self._warn("Cannot export", f"{path}: {getattr(error, 'strerror', None) or error}")
+            return False
+        self.statusBar().showMessage(f"Wrote {script} and {weights.name} (step {trainer.step_count:,}); "
+                                     f"run: python {script.name}", 15000)
+        return True
+
+    def _mark_clean(self, step: int, experiment: Experiment) -> None:
+        self._clean = (step, experiment)
+        self.setWindowModified(False)
+
+    def _note_modified(self, snapshot) -> None:
+        """The title's mark: this run has moved on from what was last saved or opened."""
+        modified = (snapshot.step, snapshot.experiment) != self._clean
+        if modified != self.isWindowModified():
+            self.setWindowModified(modified)
+
+    def may_discard_run(self) -> bool:
+        """True when the current run may go: nothing unsaved, or the user saved it or said discard."""
+        if not (self.ask_before_discarding and self.isWindowModified()):
+            return True
+        answer = self._ask_unsaved()
+        if answer == "save":
+            return self.save_run()
+        return answer == "discard"
+
+    # ---- points you draw (point_drawing.py) ----------------------------------------------------
+    def _build_points_menu(self, menu) -> None:
+        self.drawer = PointDrawer(self.boundary_view)
+        self.drawer.sigPoints.connect(self.set_drawn_points)
+        self.draw_action = self._action(menu, "&Draw points on the boundary (left: class 1, right: 0, "
+                                              "shift: erase)", None, self.set_drawing)
+        self.draw_action.setCheckable(True)
+        self.touch_action = self._action(menu, "Left click draws class &0 (touch pads)", None,
+                                         lambda on: setattr(self.drawer, "left_class", 0 if on else 1))
+        self.touch_action.setCheckable(True)
+        self._action(menu, "&Undo drawn point", QKeySequence.StandardKey.Undo, self.drawer.undo)
+        self._action(menu, "&Clear drawn points", None, self.drawer.clear)
+
+    def set_drawing(self, on: bool) -> None:
+        """Drawing on or off; it starts from the points the run trains on now."""
+        self.draw_action.setChecked(on)
+        self.drawer.enabled = on
+        if on and self.snapshot is not None:
+            data = self.snapshot.data
+            rows = [(*p, int(label)) for points, labels in ((data.train_points, data.train_labels),
+                                                            (data.test_points, data.test_labels))
+                    for p, label in zip(points.tolist(), labels.tolist())]
+            self.drawer.start_from(rows)
+
+    def set_drawn_points(self, rows) -> bool:
+        """The drawn set becomes data.points; training goes on with the weights it has."""
+        try:
+            new = self.experiment.with_field("data.points", [list(r) for r in rows])
+        except ExperimentError as error:
+            self.statusBar().showMessage(f"{len(rows)} points drawn; {error}", 15000)
+            return False
+        self.experiment = new
+        self._sync_panels()
+        self.worker.set_points(new)
+        self.statusBar().showMessage(f"{len(rows)} points", 3000)
+        return True
+
+    # ---- CSV import (datasets.read_points_csv) --------------------------------------------------------------
+    def import_csv(self, path: str | None = None):
+        """Points from a CSV. Lines that cannot be read are listed (number and content) and the user
+        skips them or cancels; a file with no usable point set is explained. Nothing changes on
+        cancel or error. Returns True once imported, False if not, or the open question box."""
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Import points", "", "CSV (*.csv *.txt);;All files (*)")
+            if not path:
+                return False
+        try:
+            reading = read_points_csv(path)
+            experiment = self.experiment.with_field("data.points", [list(r) for r in reading.rows])
+        except ExperimentError as error:
+            self._warn("Cannot import the points", f"{error}\n\nThe current data is unchanged.")
+            return False
+        note = (f"Imported {len(reading.rows)} points from {Path(path).name} "
+                f"(class 0: {reading.labels[0]}, class 1: {reading.labels[1]})")
+        if not reading.skipped:
+            self._take_imported(experiment, note)
+            return True
+        listed = "\n".join(f"line {n}: {text} ({why})" for n, text, why in reading.skipped[:12])
+        more = f"\n… and {len(reading.skipped) - 12} more" if len(reading.skipped) > 12 else ""
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Question, "Lines that are not points",
+                          f"{len(reading.skipped)} line(s) of {Path(path).name} are not x,y,label:\n\n{listed}{more}"
+                          f"\n\nSkip them and import the other {len(reading.rows)} points?",
+                          buttons.Ignore | buttons.Cancel, self)
+        box.button(buttons.Ignore).setText("Skip them")
+        box.buttonClicked.connect(lambda button: box.standardButton(button) == buttons.Ignore and self._take_imported(
+            experiment, f"{note}; {len(reading.skipped)} line(s) skipped"))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.csv_question = box
+        return box
+
+    def _take_imported(self, experiment: Experiment, note: str) -> None:
+        self.set_experiment(experiment)
+        if self.drawer.enabled:
+            self.drawer.start_from(experiment.data.points)  # drawing goes on from the imported set
+        self.statusBar().showMessage(note, 15000)
+
+    # ---- recent files and examples ------------------------------------------------------------
+    def remember_recent(self, path: str | None) -> None:
+        """Put `path` first in File → Open recent (QSettings; bundled examples have their own menu)."""
+        if not path or self._is_example(path):
+            return
+        settings = window_settings()
+        path = str(Path(path).resolve())
+        files = [f for f in self.recent_files() if f != path]
+        settings.setValue("recent/files", [path, *files][:RECENT_LIMIT])
+
+    def recent_files(self) -> list[str]:
+        value = window_settings().value("recent/files") or []
+        return [value] if isinstance(value, str) else [str(v) for v in value]
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda checked=False, p=path: self.open_experiment(p))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none yet)").setEnabled(False)
+
+    def _fill_examples_menu(self) -> None:
+        self.examples_menu.clear()
+        for path in bundled.example_files():
+            action = self.examples_menu.addAction(path.stem)
+            action.triggered.connect(lambda checked=False, p=str(path): self.open_experiment(p))
+
+    @staticmethod
+    def _is_example(path: str) -> bool:
+        try:
+            return Path(path).resolve().parent == bundled.examples_dir().resolve()
+        except OSError:
+            return False
+
+    def _outside_examples(self, start: str) -> str:
+        """A save dialog's suggestion: never a bundled example in place (it ships with the app)."""
+        return str(Path.home() / Path(start).name) if self._is_example(start) else start
+
+    # ---- autosave: a crash never loses more than a few seconds ----------------------------------
+    def start_autosave(self, path: Path, seconds: float = AUTOSAVE_SECONDS) -> None:
+        """Write the run to `path` (atomically) every `seconds` while it has unsaved changes."""
+        self._autosave_path = Path(path)
+        timer = self._autosave_timer = QTimer(self)
+        timer.timeout.connect(self.autosave)
+        timer.start(int(seconds * 1000))
+
+    def autosave(self) -> bool:
+        """One autosave, if the run changed since the last one and is not saved as it is."""
+        snapshot, path = self.snapshot, self._autosave_path
+        if path is None or snapshot is None or not self.isWindowModified():
+            return False
+        if self._autosaved == (snapshot.step, snapshot.experiment):
+            return False
+        try:
+            experiment, state = self.worker.run_state(timeout=2.0)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            runfile.write_run(path, experiment, state)
+        except (OSError, TimeoutError) as error:
+            self.statusBar().showMessage(f"Autosave to {path} failed: {error}", 10000)
+            return False
+        self._autosaved = (int(state["counters"][0]), experiment)
+        return True
+
+    def drop_autosave(self) -> None:
+        """The run was saved or let go on purpose: no copy to offer at the next start."""
+        if self._autosave_path is not None and self._autosave_path.exists():
+            self._autosave_path.unlink()
+
+    def offer_autosave(self, path: Path, then=None) -> QMessageBox | None:
+        """A run autosaved before the app last ended without closing (a crash, a kill): offer it
+        back (Restore / Discard, non-blocking). then() runs after the answer (app.run starts the
+        autosave there, so the offered copy is not overwritten before the user has chosen)."""
+        path = Path(path)
+        try:
+            step = runfile.read_run(path)[1]["counters"][0]
+        except runfile.RunFileError as error:
+            path.unlink()
+            self.statusBar().showMessage(f"An autosaved run could not be read and was removed: {error}", 15000)
+            return then() if then else None
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Question, "Restore the last run?",
+                          f"Playground ended last time without closing. Its run was autosaved at step "
+                          f"{int(step):,}. Restore it?", buttons.Yes | buttons.Discard, self)
+        box.button(buttons.Yes).setText("Restore")
+
+        def answered(button) -> None:
+            if box.standardButton(button) == buttons.Yes and self.open_run(str(path)):
+                self.path = None  # a recovered run has no file of its own yet: Save asks for one
+                self._update_title()
+                self._clean = (-1, None)
+                self.setWindowModified(True)
+            else:
+                path.unlink(missing_ok=True)
+            if then:
+                then()
+
+        box.buttonClicked.connect(answered)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.autosave_offer = box
+        return box
+
+    def _ask_unsaved(self) -> str:
+        """Save / Discard / Cancel for a run with unsaved changes: "save", "discard" or "cancel"."""
+        buttons = QMessageBox.StandardButton
+        step = self.snapshot.step if self.snapshot is not None else 0
+        answer = QMessageBox.question(
+            self, "Unsaved run", f"The run (step {step:,}) has changed since it was last saved. Save it?",
+            buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+        return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
 
     # ---- presentation --------------------------------------------------------------------------
     def set_presentation(self, on: bool) -> None:
@@ -508,6 +794,7 @@ class MainWindow(QMainWindow):
 
     # ---- snapshots -----------------------------------------------------------------------------
     def _on_snapshot(self, snapshot) -> None:
+        self._note_modified(snapshot)
         self._latest = snapshot  # newest wins: older undrawn ones are simply dropped
         if not self._draw_scheduled and not self._stages:
             self._draw_scheduled = True
@@ -744,6 +1031,10 @@ class MainWindow(QMainWindow):
 
     # ---- closing -------------------------------------------------------------------------------
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if not self.may_discard_run():
+            event.ignore()
+            return
+        self.drop_autosave()
         if self._remembers and self.isVisible():
             self.save_placement()
         self.shutdown()

@@ -74,6 +74,7 @@ class ProcessTrainingWorker(QThread):
         self._recording_lock = threading.Lock()
         self.steps_per_second = 0.0  # measured by the child while playing (for display only)
         self.recorder = RecorderProxy(self)
+        self._run_states: queue.SimpleQueue = queue.SimpleQueue()  # answers to run_state()
 
     # ---- GUI thread API ------------------------------------------------------------------------
     def _send(self, command: str, arg=None) -> None:
@@ -125,6 +126,25 @@ class ProcessTrainingWorker(QThread):
     def snapshot_drawn(self) -> None:
         """The GUI calls this after drawing a snapshot, so the next one may be made."""
         self._send("drawn")
+
+    def run_state(self, timeout: float = 10.0):
+        """(experiment, Trainer.state()) of the child's run now, for File → Save run."""
+        with self._recording_lock:  # one question at a time, so the answer is ours
+            self._send("run_state")
+            try:
+                return self._run_states.get(timeout=timeout)
+            except queue.Empty:
+                raise TimeoutError("the training process did not hand over its state") from None
+
+    def set_points(self, experiment: Experiment) -> None:
+        """Drawn points: train on the experiment's new data.points with the weights as they are."""
+        self._experiment = experiment
+        self._send("points", experiment)
+
+    def restore_run(self, experiment: Experiment, state: dict) -> None:
+        """Go on from a saved run (runfile.load_run checked it): its step, weights and history."""
+        self._experiment = experiment
+        self._send("restore_run", (experiment, state))
 
     def _request_recording(self, history, timeout: float):
         with self._recording_lock:  # one question at a time, so the answer is ours
@@ -252,5 +272,7 @@ class ProcessTrainingWorker(QThread):
                 self.steps_per_second = value
             elif kind == "recording":
                 self._recordings.put(train_server.freeze(value))
+            elif kind == "run_state":
+                self._run_states.put(value)
             elif kind == "bye":
                 return "bye"

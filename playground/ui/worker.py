@@ -42,6 +42,7 @@ class TrainingWorker(QThread):
         self.steps_per_second = 0.0  # measured while playing (read by the GUI for display only)
         # Fed on the worker thread, read by the exporter from any (Recorder.recording() takes a lock).
         self.recorder = Recorder(every=RECORD_EVERY)
+        self._run_states: queue.SimpleQueue = queue.SimpleQueue()  # answers to run_state()
 
     # ---- GUI thread API ------------------------------------------------------------------------
     def stop(self, timeout_ms: int = 5000) -> None:
@@ -70,6 +71,24 @@ class TrainingWorker(QThread):
 
     def request_snapshot(self) -> None:
         self._commands.put(("snapshot", None))
+
+    def run_state(self, timeout: float = 10.0):
+        """(experiment, Trainer.state()) of the run now, for File → Save run (TimeoutError if none)."""
+        self._commands.put(("run_state", None))
+        try:
+            return self._run_states.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError("the training thread did not hand over its state") from None
+
+    def set_points(self, experiment: Experiment) -> None:
+        """Drawn points: train on the experiment's new data.points with the weights as they are."""
+        self._experiment = experiment
+        self._commands.put(("points", experiment))
+
+    def restore_run(self, experiment: Experiment, state: dict) -> None:
+        """Go on from a saved run (runfile.load_run checked it): its step, weights and history."""
+        self._experiment = experiment
+        self._commands.put(("restore_run", (experiment, state)))
 
     def snapshot_drawn(self) -> None:
         """The GUI calls this after drawing a snapshot, so the next one may be made.
@@ -106,3 +125,5 @@ class TrainingWorker(QThread):
             self.sigStatus.emit(value)
         elif kind == "rate":
             self.steps_per_second = value
+        elif kind == "run_state":
+            self._run_states.put(value)

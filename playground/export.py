@@ -739,7 +739,7 @@ def register_cli(subparsers) -> None:
 
 
 def cmd_export(args) -> int:
-    from .cli import BadInput, load_experiment, prepare_engine
+    from .cli import BadInput, load_experiment, load_trainer, prepare_engine
 
     try:
         fmt = format_for(args.output)
@@ -765,7 +765,6 @@ def cmd_export(args) -> int:
 
     from .cli import stop_on_signals
     from .recording import Recorder
-    from .training import Trainer
 
     # SIGINT / SIGTERM only set a flag, checked between chunks of training and between frames: an
     # exception raised from the handler would surface inside Qt's paint code, which swallows it
@@ -774,7 +773,7 @@ def cmd_export(args) -> int:
     with stop_on_signals("no file was written") as stop:
         try:
             prepare_engine()
-            trainer = Trainer(experiment, grid_size=options.grid_size)
+            trainer = load_trainer(args.experiment, options.grid_size)  # a run goes on from its step
             recorder = Recorder(every=every if fmt != "png" else max(1, args.steps), capacity=max(2, frames))
 
             def training_progress(done, total):

@@ -58,3 +58,15 @@ def test_save_to_a_missing_folder_fails_before_training(exp_file, tmp_path, caps
     assert main(["train", exp_file, "--steps", "5", "--save", str(tmp_path / "no" / "r.pgrun")]) == 2
     assert "--save" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e.json"]
+
+
+def test_export_of_a_run_goes_on_from_its_step(tmp_path):
+    """export RUN draws the run where it was saved (step 200), as export EXPERIMENT --steps 200 does."""
+    experiment = tmp_path / "e.json"
+    experiment.write_text('{"data": {"dataset": "xor"}, "network": {"hidden": [4]}}')
+    run = tmp_path / "r.pgrun"
+    assert main(["train", str(experiment), "--steps", "200", "--save", str(run)]) == 0
+    from_run, from_start = tmp_path / "run.png", tmp_path / "start.png"
+    assert main(["export", str(run), "-o", str(from_run), "--steps", "0", "--size", "200x200"]) == 0
+    assert main(["export", str(experiment), "-o", str(from_start), "--steps", "200", "--size", "200x200"]) == 0
+    assert from_run.read_bytes() == from_start.read_bytes()

@@ -217,7 +217,7 @@ class DataPanel(QWidget):
         self.custom = QLabel()
         self.custom.setWordWrap(True)
         layout.addWidget(self.custom)
-        load = QPushButton("Load CSV…")
+        load = QPushButton("Import CSV…")
         load.setToolTip("points from a CSV file of x,y,label rows (label 0 or 1)")
         load.clicked.connect(self.sigLoadCsv)
         layout.addWidget(load)

@@ -66,34 +66,43 @@ def available_geometry(widget: QWidget) -> QRect:
     screen = widget.screen() or QGuiApplication.primaryScreen()
     return screen.availableGeometry()
 
+
 log = logging.getLogger(__name__)
 
 
-class DivergenceBanner(QFrame):
+class Banner(QFrame):
+    """A coloured strip above the panels: an icon, a message, and buttons (hidden until shown)."""
+
+    def __init__(self, name: str, colour: str, background: str, icon: str, buttons: list[QPushButton],
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setStyleSheet(f"#{name} {{ background: {background}; border: 2px solid {colour}; border-radius: 4px; }}")
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(8, 4, 8, 4)
+        mark = QLabel(icon)
+        mark.setStyleSheet(f"color: {colour}; font-size: 20px;")
+        row.addWidget(mark)
+        row.addWidget(self.message, 1)
+        for button in buttons:
+            row.addWidget(button)
+        self.hide()
+
+
+class DivergenceBanner(Banner):
     """Says plainly that the run diverged, and offers a reset or a lower learning rate."""
 
     sigReset = Signal()
     sigLowerRate = Signal()
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("divergence")
-        self.setStyleSheet("#divergence { background: #fde8e8; border: 2px solid #e0001b; border-radius: 4px; }")
-        self.message = QLabel()
-        self.message.setWordWrap(True)
         self.reset_button = QPushButton("Reset")
-        self.reset_button.clicked.connect(self.sigReset)
         self.lower_button = QPushButton("Lower learning rate and reset")
+        super().__init__("divergence", "#e0001b", "#fde8e8", "⚠", [self.reset_button, self.lower_button], parent)
+        self.reset_button.clicked.connect(self.sigReset)
         self.lower_button.clicked.connect(self.sigLowerRate)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(8, 4, 8, 4)
-        icon = QLabel("⚠")
-        icon.setStyleSheet("color: #e0001b; font-size: 20px;")
-        row.addWidget(icon)
-        row.addWidget(self.message, 1)
-        row.addWidget(self.reset_button)
-        row.addWidget(self.lower_button)
-        self.hide()
 
     def show_message(self, text: str, learning_rate: float, trial: RateTrial | None = None) -> None:
         """The divergence, and the lower rate on offer: measured by a trial (divergence.py) once it
@@ -113,27 +122,15 @@ class DivergenceBanner(QFrame):
         self.show()
 
 
-class TrainingStoppedBanner(QFrame):
+class TrainingStoppedBanner(Banner):
     """Training stopped for good (the training process kept failing): says so until Try again."""
 
     sigTryAgain = Signal()
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("stopped")
-        self.setStyleSheet("#stopped { background: #fff4d6; border: 2px solid #c77700; border-radius: 4px; }")
-        self.message = QLabel()
-        self.message.setWordWrap(True)
         self.retry_button = QPushButton("Try again")
+        super().__init__("stopped", "#c77700", "#fff4d6", "■", [self.retry_button], parent)
         self.retry_button.clicked.connect(self.sigTryAgain)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(8, 4, 8, 4)
-        icon = QLabel("■")
-        icon.setStyleSheet("color: #c77700; font-size: 20px;")
-        row.addWidget(icon)
-        row.addWidget(self.message, 1)
-        row.addWidget(self.retry_button)
-        self.hide()
 
     def show_message(self, text: str) -> None:
         self.message.setText(f"<b>{text}</b>")

@@ -266,6 +266,49 @@ class Lesson:
         return math.ceil(self.share * len(self.seeds) - 1e-9)
 
 
+def compare_spec(lesson: Lesson) -> str | None:
+    """For a contrast whose runs differ in one field only: the compare-mode spec that races them
+    over the lesson's seeds (`FIELD=V1,V2,…`, e.g. "activation=linear,tanh"), else None.
+
+    A spec is offered only when compare.parse_variants turns it back into exactly the runs'
+    experiments, so the race trains what the lesson checks.
+    """
+    from .compare import SpecError, parse_variants  # the core's compare mode; imported when asked
+
+    if not 2 <= len(lesson.runs) <= 6:
+        return None
+    flat = [_flat(run.experiment.to_dict()) for run in lesson.runs]
+    keys = sorted(set().union(*flat))
+    differing = [key for key in keys if len({json.dumps(f.get(key), sort_keys=True) for f in flat}) > 1]
+    if len(differing) != 1:
+        return None
+    path = differing[0]
+    values = [json.dumps(f.get(path), separators=(",", ":")) for f in flat]
+    values = [v[1:-1] if v.startswith('"') else v for v in values]  # names as the spec writes them
+    spec = f"{'activation' if path == 'network.activation' else path}={','.join(values)}"
+    base = lesson.experiment(0)
+    try:
+        _, variants = parse_variants(spec, base)
+    except SpecError:
+        return None
+    wanted = [lesson.experiment(i) for i in range(len(lesson.runs))]
+    if any(e.network.batch_norm for e in wanted):  # compare mode does not train batch norm (yet)
+        return None
+    return spec if [v.experiment for v in variants] == wanted else None
+
+
+def _flat(tree: dict, prefix: str = "") -> dict[str, Any]:
+    """{"network": {"hidden": [8]}} -> {"network.hidden": [8]} (lists and activation_params kept whole)."""
+    out = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and key != "activation_params":
+            out.update(_flat(value, f"{path}."))
+        else:
+            out[path] = value
+    return out
+
+
 # ---- reading and validating ---------------------------------------------------------------------
 LESSON_KEYS = ("title", "claim", "click", "watch", "speed", "seeds", "share", "experiment", "check", "runs",
                "controls", "compare")

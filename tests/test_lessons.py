@@ -216,3 +216,19 @@ def test_a_broken_shipped_lesson_is_one_line_and_exit_2(tmp_path, monkeypatch, c
     assert "01_broken.json: seeds = 'all' is not allowed" in err and err.count("\n") == 1
     assert main(["train", "broken"]) == 2  # a lesson's name, but its file is bad: the same line
     assert "seeds = 'all' is not allowed" in capsys.readouterr().err
+
+
+def test_contrasts_that_differ_in_one_field_race_in_compare_mode():
+    """compare_spec gives back exactly the lesson's runs, or None (several fields, batch norm, one run)."""
+    from playground.compare import parse_variants
+
+    specs = {lesson.name: lessons.compare_spec(lesson) for lesson in lessons.all_lessons()}
+    assert specs["linear_vs_tanh"] == "activation=linear,tanh"
+    assert specs["exploding_clipping"] == "training.grad_clip=null,1.0"
+    assert specs["dying_relu_bias"] is None  # one run
+    assert specs["high_lr_kills"] is None  # its runs change the activation and the learning rate
+    assert specs["exploding_batchnorm"] is None  # compare mode trains no batch norm
+    for lesson in lessons.all_lessons():
+        if specs[lesson.name]:
+            _, variants = parse_variants(specs[lesson.name], lesson.experiment(0))
+            assert [v.experiment for v in variants] == [lesson.experiment(i) for i in range(len(lesson.runs))]

@@ -127,3 +127,25 @@ def test_a_broken_lesson_file_is_named_in_the_menu_and_the_window_still_opens(qt
     qtbot.addWidget(window)
     (action,) = window.lessons_menu.actions()
     assert not action.isEnabled() and "01_bad.json" in action.text() and "claim is missing" in action.text()
+
+
+def test_a_contrast_races_in_compare_mode_over_the_lessons_seeds(qtbot, window):
+    lesson = lessons.load(lessons.find("linear_vs_tanh"))
+    window.lesson_dock.open_lesson(lesson.name)
+    panel = window.lesson_dock.panel
+    assert panel.compare_button.isVisibleTo(panel) and f"({len(lesson.seeds)} seeds)" in panel.compare_button.text()
+    panel.compare_button.click()
+    race = window.lesson_dock.races[-1]
+    qtbot.addWidget(race)
+    try:
+        assert [v.experiment for v in race.variants] == [lesson.experiment(i) for i in range(len(lesson.runs))]
+        assert race.seeds == len(lesson.seeds) and [p_.name for p_ in race.variants] == ["linear", "tanh"]
+        race.train_steps(300)
+        qtbot.waitUntil(lambda: race.frame is not None and race.frame.step == 300, timeout=60000)
+        # what the lesson claims at step 300, now over all its seeds at once
+        linear, tanh = race.frame.results
+        assert linear.test_accuracy.max <= 0.7 and tanh.test_accuracy.min >= 0.9
+    finally:
+        race.shutdown()
+    window.lesson_dock.open_lesson("dying_relu_bias")  # one run: nothing to race
+    assert not panel.compare_button.isVisibleTo(panel)

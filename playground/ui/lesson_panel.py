@@ -53,6 +53,7 @@ class LessonPanel(QWidget):
     """A lesson's words, its runs and its live check."""
 
     sigRun = Signal(int)  # open run i of the lesson
+    sigCompare = Signal()  # race the lesson's runs in compare mode, over its seeds
     sigPrevious = Signal()
     sigNext = Signal()
     sigClose = Signal()
@@ -75,10 +76,14 @@ class LessonPanel(QWidget):
         self.next_button.clicked.connect(self.sigNext)
         self.close_button.clicked.connect(self.sigClose)
         self.run_buttons: list[QPushButton] = []
+        self.compare_button = QPushButton("Race them in Compare")
+        self.compare_button.clicked.connect(self.sigCompare)
+        self.compare_button.hide()
         layout = QVBoxLayout(self)
         for widget in (self.title, self.claim, self.click, self.watch):
             layout.addWidget(widget)
         layout.addLayout(self.runs_row)
+        layout.addWidget(self.compare_button)
         layout.addWidget(self.check_title)
         layout.addLayout(self.stage_box)
         layout.addWidget(self.note)
@@ -107,6 +112,12 @@ class LessonPanel(QWidget):
                 row, column = (0, i) if len(lesson.runs) == 2 else (i, 0)
                 self.runs_row.addWidget(button, row, column)
                 self.run_buttons.append(button)
+        spec = lessons.compare_spec(lesson)
+        self.compare_button.setVisible(spec is not None)
+        if spec is not None:
+            self.compare_button.setText(f"Race them in Compare ({len(lesson.seeds)} seeds)")
+            self.compare_button.setToolTip(f"every run side by side over the lesson's seeds, same data and "
+                                           f"start: compare {spec}")
         self.previous_button.setEnabled(position[0] > 1)
         self.next_button.setEnabled(position[0] < position[1])
         self.show_check(None, [])
@@ -161,6 +172,7 @@ class LessonDock:
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.hide()
         self.panel.sigRun.connect(self.open_run)
+        self.panel.sigCompare.connect(self.race_runs)
         self.panel.sigPrevious.connect(lambda: self.step_lesson(-1))
         self.panel.sigNext.connect(lambda: self.step_lesson(+1))
         self.panel.sigClose.connect(self.close)
@@ -217,6 +229,23 @@ class LessonDock:
         if self.live is not None:
             self.live.expect_fresh()
         window.setWindowTitle(f"Playground — lesson: {self.lesson.title}")
+
+    def race_runs(self):
+        """The open contrast lesson's runs in a compare window, over the lesson's seeds (its first
+        seed is seed 0 there, and so on); None when its runs differ in more than one field."""
+        from .compare_window import CompareWindow
+
+        spec = lessons.compare_spec(self.lesson) if self.lesson is not None else None
+        if spec is None:
+            return None
+        self.window.set_playing(False)  # one training at a time on a classroom laptop
+        # own starts: each variant is exactly the lesson's run (auto init differs by activation)
+        race = CompareWindow(self.lesson.experiment(0), spec, len(self.lesson.seeds), same_start=False)
+        race.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        race.setWindowTitle(f"Compare · lesson: {self.lesson.title}")
+        self.races = [w for w in getattr(self, "races", []) if w.isVisible()] + [race]
+        race.show()
+        return race
 
     def _set_speed(self, speed: float) -> None:
         combo = self.window.run_bar.speed

@@ -353,6 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .runtime import configure_process  # the one process set-up (one BLAS thread, malloc), never at import
+    configure_process()
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     if not argv or (argv[0] not in parser.commands and argv[0] not in ("-h", "--help", "--version")):

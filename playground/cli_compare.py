@@ -118,9 +118,11 @@ def _export(args, experiment, error_type) -> Comparison:
     from PySide6.QtWidgets import QApplication
 
     from .ui.compare_window import export_comparison
+    from .ui.colors import configure_pyqtgraph
     from .ui.export_render import quiet_harmless_qt_messages
 
     quiet_harmless_qt_messages()
+    configure_pyqtgraph()
     app = QApplication.instance() or QApplication(["playground"])  # noqa: F841 (widgets need it)
     bar = None
     if sys.stderr.isatty():

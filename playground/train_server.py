@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 HEARTBEAT_S = 1.0  # the child says ("alive", None) this often, so the window can tell a hung child
-# Both processes hand freed heap back to the system this often. playground/__init__.py raises glibc's
+# Both processes hand freed heap back to the system this often. runtime.keep_freed_memory raises glibc's
 # trim threshold to 64 MB so a snapshot's grids are reused without page faults; the price was RSS
 # that only grew: the window +13 MB over 4 minutes at full speed (19 M steps) in steps of 4-8 MB,
 # while the Python objects alive stayed flat at ~1 MB (tracemalloc). With a trim every 10 s the
@@ -152,7 +152,7 @@ def serve(conn, experiment, grid_size: int, record_every: int) -> None:
 # otherwise run inside the child). The playground package is then imported from the folder the
 # parent imported it from, by location, without adding that folder to the path either: a developer's
 # checkout gets its own copy, an installed playground the installed one.
-_BOOTSTRAP = """\
+IMPORT_BY_LOCATION = """\
 import importlib.util, sys
 init, extra = sys.argv[1], sys.argv[2:]
 sys.path.extend(p for p in extra if p not in sys.path)
@@ -160,9 +160,8 @@ spec = importlib.util.spec_from_file_location("playground", init)
 package = importlib.util.module_from_spec(spec)
 sys.modules["playground"] = package
 spec.loader.exec_module(package)
-from playground.train_server import _child_main
-_child_main()
 """
+_BOOTSTRAP = IMPORT_BY_LOCATION + "from playground.train_server import _child_main\n_child_main()\n"
 
 
 def child_command() -> list[str]:
@@ -282,11 +281,20 @@ def lower_priority(niceness: int | None = None) -> None:
             pass
 
 
+def configure_child() -> None:
+    """The training child's process set-up: the playground's runtime (one BLAS thread, freed memory
+    kept), and a lower priority than the window's."""
+    from .runtime import configure_process
+
+    configure_process()
+    lower_priority()
+
+
 def _child_main() -> None:
     import sys
     from multiprocessing.connection import Client
 
-    lower_priority()
+    configure_child()
 
     address, key = sys.stdin.readline().strip(), bytes.fromhex(sys.stdin.readline().strip())
     conn = Client(address, authkey=key)

@@ -7,6 +7,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402  (after the environment is set: Qt reads it on import)
 
+from playground.runtime import configure_process  # noqa: E402
+
+configure_process()  # as the entry points do (one BLAS thread): tests run the process users run
+
 
 @pytest.fixture
 def start_worker(qtbot):
@@ -42,3 +46,14 @@ def settings_in_tmp(tmp_path_factory):
     for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
         QSettings.setPath(QSettings.Format.NativeFormat, scope, path)
         QSettings.setPath(QSettings.Format.IniFormat, scope, path)
+
+
+@pytest.fixture(autouse=True)
+def playground_look():
+    """pyqtgraph's options as our windows set them, for views a test builds (if it imported pyqtgraph)."""
+    import sys
+
+    if "pyqtgraph" in sys.modules:
+        from playground.ui.colors import configure_pyqtgraph
+
+        configure_pyqtgraph()

@@ -51,6 +51,8 @@ def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | No
             return 2
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
     quiet_harmless_qt_messages()
+    from .colors import configure_pyqtgraph
+    configure_pyqtgraph()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("playground")
     from .main_window import MainWindow  # after QApplication: widgets need it

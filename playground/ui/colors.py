@@ -12,7 +12,15 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor
 
 # Light background: projectors wash out dark themes. Row-major images match the Snapshot grids.
-pg.setConfigOptions(background="w", foreground="#333333", imageAxisOrder="row-major", antialias=False)  # antialiased curves cost ~10x; the plots are small
+# Antialiased curves cost ~10x; the plots are small.
+PYQTGRAPH_OPTIONS = {"background": "w", "foreground": "#333333", "imageAxisOrder": "row-major", "antialias": False}
+
+
+def configure_pyqtgraph() -> None:
+    """Give pyqtgraph the playground's look (its options are global: set where our windows start,
+    never at import, so a program that only embeds a view keeps its own)."""
+    pg.setConfigOptions(**PYQTGRAPH_OPTIONS)
+
 
 ORANGE = "#f59322"  # label 0, negative value, negative weight
 BLUE = "#0877bd"  # label 1, positive value, positive weight

@@ -510,6 +510,7 @@ def run_compare(experiment_path: str | None, spec: str, seeds: int = 10, steps: 
             return 2
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     quiet_harmless_qt_messages()
+    colors.configure_pyqtgraph()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("playground")
     try:

@@ -23,6 +23,9 @@ def show_alone(widget_class, title: str, size=(640, 520)) -> int:
 
     from PySide6.QtWidgets import QApplication
 
+    from .colors import configure_pyqtgraph
+
+    configure_pyqtgraph()
     app = QApplication.instance() or QApplication(sys.argv)
     view = widget_class()
     view.setWindowTitle(title)

@@ -46,7 +46,8 @@ def ensure_app():
     from PySide6.QtWidgets import QApplication
 
     quiet_harmless_qt_messages()
-
+    from .colors import configure_pyqtgraph
+    configure_pyqtgraph()
     app = QApplication.instance()
     if app is None:
         app = QApplication(["playground-export"])

@@ -113,11 +113,11 @@ def test_network_view_architecture_edits_emit_field_changes(qtbot):
     qtbot.addWidget(view)
     view.show_snapshot(_snapshot(Experiment().with_field("network.hidden", (4, 2))))
     with qtbot.waitSignal(view.sigEdit) as blocker:
-        view._edit_units(0, +1)
+        view.controls.edit_units(0, +1)
     assert blocker.args == ["network.shape", ((5, 2), "tanh")]
     with qtbot.waitSignal(view.sigEdit) as blocker:
-        view._edit_activation(1, "relu")
+        view.controls.edit_activation(1, "relu")
     assert blocker.args == ["network.shape", ((4, 2), ("tanh", "relu"))]
     with qtbot.waitSignal(view.sigEdit) as blocker:
-        view._edit_layers(+1)
+        view.controls.edit_layers(+1)
     assert blocker.args == ["network.shape", ((4, 2, 2), "tanh")]

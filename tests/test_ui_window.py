@@ -121,8 +121,8 @@ def test_changing_the_activation_rebuilds_with_the_same_seed(qtbot, make_window)
 
 def test_architecture_buttons_rebuild_the_network(qtbot, make_window):
     window = make_window()
-    window.network_view._edit_units(0, +1)
-    window.network_view._edit_layers(+1)
+    window.network_view.controls.edit_units(0, +1)
+    window.network_view.controls.edit_layers(+1)
     snapshot = _wait_step(qtbot, window, lambda s: s.experiment.network.hidden == (5, 2, 2))
     assert [len(s) for s in snapshot.states] == [5, 2, 2]
     qtbot.waitUntil(lambda: len(window.charts.grad_curves) == 4)  # charts redraw a few times a second

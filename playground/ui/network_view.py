@@ -6,8 +6,10 @@ saturated ones a purple outline and an S, sleeping ones a grey dashed outline an
 says so. Hovering a neuron shows its big heatmap, its state and its incoming weights.
 
 Standalone: show_snapshot(snapshot) draws a Snapshot; with editable=True the view also has the
-architecture controls (+/− layers and neurons, per-layer activation) and emits sigEdit(path, value)
-for the window to validate and apply. Painting is one QPainter pass over cached QImages.
+architecture controls (network_edit.py: +/− layers and neurons, per-layer activation) and emits
+sigEdit(path, value) for the window to validate and apply. Where the tiles and links go, and each
+link's width and colour, comes from playground/network_layout.py (numbers, no Qt). Painting is one
+QPainter pass over cached QImages.
 """
 
 from __future__ import annotations
@@ -19,15 +21,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QActionGroup, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QToolTip, QWidget
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolTip, QWidget
 
+from .. import network_layout
 from ..activations import ACTIVATIONS
 from ..datasets import FEATURE_LABELS
-from ..experiment import ACTIVATION_NAMES, MAX_LAYERS, MAX_UNITS
 from ..health import NeuronState
 from . import colors
 from .help import state_tip
+from .network_edit import TINY_LABELS, ArchitectureControls
 
 # Sizes are in text lines (the font's height, 14 px at the default 9 pt), so the whole view grows
 # with the font: presentation mode's 1.35x font gives 1.35x tiles, buttons, legend and hover card.
@@ -37,12 +40,6 @@ LINKS_PER_TASK = 120  # links drawn per event-loop task when the window spreads 
 LINKS_ANTIALIASED = 120  # at most this many links are drawn antialiased
 CARD_IMAGE_LINES = 10.7  # the hover card's heatmap (150 px at the default font)
 CARD_TEXT_LINES = 15.0  # the hover card's text column (210 px)
-BUTTON_CSS = (  # flat buttons sized to their text: the default style's padding and menu arrow
-    # (~19 px) did not fit 8 layers side by side at 1280×720 with the presentation font
-    "QToolButton { padding: 0px 2px; border: 1px solid #a0a0a0; border-radius: 3px; background: #f7f7f7; }"
-    "QToolButton:hover { background: #e3eef8; } QToolButton:pressed { background: #cfe0f0; }"
-    "QToolButton:disabled { color: #b0b0b0; border-color: #d0d0d0; }"
-    "QToolButton::menu-indicator { image: none; width: 0px; }")
 
 
 @dataclass
@@ -52,6 +49,7 @@ class _Layout:
     tile: float
     columns: list[float]  # x centre of each column (inputs, hidden layers, output)
     rects: list[list[QRectF]]  # per column, per neuron
+    boxes: list[np.ndarray]  # the same as numbers: per column, (neurons, 4) x, y, width, height
     widths: list[float]  # the room each column has (its share of the width)
     rows: dict[str, float]  # y of the header rows: bar, title, units, chooser; and "top" of the neurons
     legend: list[tuple[QRectF, str, object]]  # legend entries: (rect, tooltip, what)
@@ -125,11 +123,8 @@ class NetworkView(QWidget):
         self._links_timer = QTimer(self)
         self._links_timer.setSingleShot(True)
         self._links_timer.timeout.connect(self.update)
-        self._headers: list[QWidget] = []  # per hidden layer: its +/− buttons
-        self._choosers: list[QToolButton] = []  # per hidden layer: its activation button
-        self._layer_buttons: tuple = ()
-        self._layer_bar = None
-        self._layer_bar = self._make_layer_bar() if editable else None
+        # the +/− and activation buttons (None: a picture only, as in the exporter's frames)
+        self.controls = ArchitectureControls(self, self.sigEdit.emit, self._network) if editable else None
         self.detail = NeuronDetail(self)
         self.setAutoFillBackground(True)
         palette = self.palette()
@@ -145,8 +140,8 @@ class NetworkView(QWidget):
         if key != self._shape_key:
             self._shape_key = key
             self._layout = None
-            if self.editable:
-                self._rebuild_headers()
+            if self.controls is not None:
+                self._rebuild_controls()
         if self._layout is None:
             self._relayout(self._counts(snapshot))
         self._make_images(snapshot)
@@ -269,7 +264,7 @@ class NetworkView(QWidget):
         bold.setBold(True)
         bold_metrics = QFontMetricsF(bold)
         width, height = max(self.width(), 100), max(self.height(), 100)
-        n_cols, n_hidden = len(counts), len(counts) - 2
+        n_hidden = len(counts) - 2
         pad = max(2.0, round(line * 0.15))
         button = self._button_height()
         # Header rows, top to bottom: the layer count, every column's title, a layer's +/-, its
@@ -297,26 +292,13 @@ class NetworkView(QWidget):
         side_metrics = QFontMetricsF(self.font())
         left = max(side_metrics.horizontalAdvance(FEATURE_LABELS[f]) for f in features) + line * 0.5
         inner = width - left - pad
-        tile = min(TILE_MAX_LINES * line, avail_h / (max(counts) * 1.25))
-        # Inputs and Output need only their tile and title; when the columns are tight (many layers,
-        # big font) the hidden layers share what is left, so their controls get the room.
-        io = [max(tile, bold_metrics.horizontalAdvance(t)) + line * 0.8 for t in ("Inputs", "Output")]
-        uniform = inner / n_cols
-        if n_hidden == 0 or uniform >= max(io):
-            widths = [uniform] * n_cols
-        else:
-            rest = (inner - io[0] - io[1]) / n_hidden
-            widths = [io[0], *[rest] * n_hidden, io[1]]
-        tile = max(6.0, min(tile, min(widths) * 0.5))
-        columns = list(left + np.cumsum([0.0, *widths[:-1]]) + np.asarray(widths) / 2)
-        rects = []
-        for x, count in zip(columns, counts):
-            gap = min(tile * 0.25 + (avail_h - count * tile * 1.25) / max(count, 1), tile * 0.6)
-            pitch = tile + gap
-            y0 = top + (avail_h - (count * pitch - gap)) / 2
-            rects.append([QRectF(x - tile / 2, y0 + k * pitch, tile, tile) for k in range(count)])
-        self._layout = _Layout(tile, [float(c) for c in columns], rects, widths, rows, legend)
-        self._place_headers()
+        titles = (bold_metrics.horizontalAdvance("Inputs"), bold_metrics.horizontalAdvance("Output"))
+        placed = network_layout.place_columns(counts, left, inner, top, avail_h, TILE_MAX_LINES * line, titles, line)
+        rects = [[QRectF(*box) for box in boxes.tolist()] for boxes in placed.boxes]
+        self._layout = _Layout(placed.tile, placed.centres, rects, placed.boxes, placed.widths, rows, legend)
+        if self.controls is not None:
+            activations = self._shape_key[2] if self._shape_key is not None else ()
+            self.controls.place(placed.centres, placed.widths, rows, activations, self._button_height())
 
     def _legend_entries(self) -> list[tuple[str, str, object]]:
         states = [(colors.STATE_LABELS[s], state_tip(s), s)
@@ -434,24 +416,10 @@ class NetworkView(QWidget):
         return image
 
     def _link_groups(self, snapshot, layout: _Layout) -> list[tuple[QPen, list[QLineF]]]:
-        """Every link as (pen, lines), thinnest first so the strong weights stay on top."""
-        # Lines grouped by (sign, width bucket): one pen and one drawLines call per group. Separate
-        # lines stroke far faster than one long QPainterPath (which the raster engine strokes whole).
-        groups: dict[tuple[int, int], list[QLineF]] = {}
-        for c, (W, _) in enumerate(snapshot.weights):
-            src, dst = layout.rects[c], layout.rects[c + 1]
-            magnitude = np.abs(np.nan_to_num(W, nan=0.0, posinf=1e3, neginf=-1e3))
-            buckets = np.clip(np.round((0.5 + 1.2 * magnitude) * 2), 1, 12).astype(int).tolist()  # half-px
-            positive = (W >= 0).tolist()
-            starts = [(r.right(), r.center().y()) for r in src]
-            ends = [(r.left(), r.center().y()) for r in dst]
-            for i, (x0, y0) in enumerate(starts):
-                row_b, row_p = buckets[i], positive[i]
-                for j, (x1, y1) in enumerate(ends):
-                    key = (1 if row_p[j] else -1, row_b[j])
-                    groups.setdefault(key, []).append(QLineF(x0, y0, x1, y1))
-        return [(QPen(_weight_color(sign, 110 + min(bucket, 12) * 10), bucket / 2), lines)
-                for (sign, bucket), lines in sorted(groups.items(), key=lambda kv: kv[0][1])]
+        """Every link as (pen, lines), thinnest first so the strong weights stay on top (network_layout)."""
+        groups = network_layout.link_groups([W for W, _ in snapshot.weights], layout.boxes)
+        return [(QPen(_weight_color(g.sign, g.alpha), g.width), [QLineF(*line) for line in g.lines.tolist()])
+                for g in groups]
 
     def _paint_state(self, painter: QPainter, rect: QRectF, state: int | None, hovered: bool) -> None:
         painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -569,16 +537,16 @@ class NetworkView(QWidget):
         if event.type() == QEvent.Type.FontChange:  # presentation mode: everything follows the font
             # (children with a style sheet do not inherit a font change: hand it over)
             self.detail.setFont(self.font())
-            for button in self._layer_buttons:
-                button.setFont(self.font())
-            if self._shape_key is not None and self.editable:
-                self._rebuild_headers()
+            if self.controls is not None:
+                self.controls.set_font(self.font())
+                if self._shape_key is not None:
+                    self._rebuild_controls()
             self._layout = None
             if self._images:
                 self._relayout()
                 self._make_images(self._snapshot)
-            if self._layer_bar is not None:
-                self._fit_layer_bar()
+            if self.controls is not None:
+                self.controls.fit_bar(self._layout.rows["bar"] if self._layout is not None else 2)
             if self._hover is not None:
                 self._update_detail()
             self.update()
@@ -588,11 +556,7 @@ class NetworkView(QWidget):
     def _neuron_at(self, pos: QPointF) -> tuple[int, int] | None:
         if self._layout is None:
             return None
-        for c, rects in enumerate(self._layout.rects):
-            for k, rect in enumerate(rects):
-                if rect.adjusted(-2, -2, 2, 2).contains(pos):
-                    return c, k
-        return None
+        return network_layout.neuron_at(self._layout.boxes, pos.x(), pos.y())
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
         hit = self._neuron_at(event.position())
@@ -676,134 +640,18 @@ class NetworkView(QWidget):
                 head += f"PReLU slope a = {float(slopes[k]):.3f}<br>"
         return f"{head}<i>incoming weights</i><br>{weights}<br>bias: {float(b[k]):+.3f}"
 
-    # ---- architecture controls (editable) --------------------------------------------------------
-    def _make_layer_bar(self) -> QWidget:
-        bar = QWidget(self)
-        row = QHBoxLayout(bar)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(2)
-        minus = _small_button("−", "remove the last hidden layer")
-        plus = _small_button("+", "add a hidden layer")
-        minus.clicked.connect(lambda: self._edit_layers(-1))
-        plus.clicked.connect(lambda: self._edit_layers(+1))
-        self._layers_label = QLabel("hidden layers")
-        row.addWidget(minus)
-        row.addWidget(plus)
-        row.addSpacing(4)
-        row.addWidget(self._layers_label)
-        self._layer_buttons = (minus, plus)
-        self._fit_layer_bar()
-        bar.adjustSize()
-        bar.move(4, 2)
-        return bar
-
-    def _fit_layer_bar(self) -> None:
-        bar = self._layer_bar if hasattr(self, "_layer_bar") and self._layer_bar is not None else None
-        for button in self._layer_buttons:
-            _fit_small_button(button)
-        if bar is not None:
-            bar.adjustSize()
-            bar.move(4, int(self._layout.rows["bar"]) if self._layout is not None else 2)
-
-    def _rebuild_headers(self) -> None:
-        for widget in (*self._headers, *self._choosers):
-            widget.hide()
-            widget.setParent(None)  # out of findChild's reach now; deleted later, outside its own signal
-            widget.deleteLater()
-        self._headers, self._choosers = [], []
+    # ---- architecture controls (editable: network_edit.py) --------------------------------------
+    def _rebuild_controls(self) -> None:
         _, hidden, activations = self._shape_key
-        self._layers_label.setText(f"{len(hidden)} hidden layer{'s' if len(hidden) != 1 else ''}")
-        self._layer_buttons[0].setEnabled(len(hidden) > 0)
-        self._layer_buttons[1].setEnabled(len(hidden) < MAX_LAYERS)
-        self._fit_layer_bar()
-        for i, (units, name) in enumerate(zip(hidden, activations)):
-            header = QWidget(self)
-            row = QHBoxLayout(header)
-            row.setContentsMargins(0, 0, 0, 0)
-            row.setSpacing(2)
-            minus = _small_button("−", f"one neuron fewer in layer {i + 1}")
-            plus = _small_button("+", f"one neuron more in layer {i + 1}")
-            minus.setEnabled(units > 1)
-            plus.setEnabled(units < MAX_UNITS)
-            minus.clicked.connect(lambda _=False, i=i: self._edit_units(i, -1))
-            plus.clicked.connect(lambda _=False, i=i: self._edit_units(i, +1))
-            for button in (minus, plus):
-                button.setFont(self.font())
-            row.addWidget(minus)
-            row.addWidget(plus)
-            header.adjustSize()
-            header.show()
-            self._headers.append(header)
-            self._choosers.append(self._make_chooser(i, name))
-
-    def _make_chooser(self, layer: int, current: str) -> QToolButton:
-        """The layer's activation button; its menu ticks the activation the layer has."""
-        chooser = QToolButton(self)
-        chooser.setStyleSheet(BUTTON_CSS)
-        chooser.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        chooser.setObjectName(f"activation_layer_{layer + 1}")
-        menu = QMenu(chooser)
-        group = QActionGroup(menu)
-        group.setExclusive(True)
-        for option in ACTIVATION_NAMES:
-            action = menu.addAction(ACTIVATIONS[option].label)
-            action.setCheckable(True)
-            action.setChecked(option == current)
-            action.setData(option)
-            group.addAction(action)
-            action.triggered.connect(lambda _=False, i=layer, option=option: self._edit_activation(i, option))
-        chooser.setMenu(menu)
-        chooser.show()
-        return chooser
+        self.controls.rebuild(hidden, activations, self._layout.rows["bar"] if self._layout is not None else 2)
 
     def activation_menu(self, layer: int) -> QMenu:
         """The menu of hidden layer `layer` (0-based): one checkable action per activation."""
-        return self._choosers[layer].menu()
-
-    def _place_headers(self) -> None:
-        if not self.editable or self._layout is None:
-            return
-        layout = self._layout
-        self._fit_layer_bar()
-        height = self._button_height()
-        for i, (header, chooser) in enumerate(zip(self._headers, self._choosers)):
-            x, room = layout.columns[i + 1], layout.widths[i + 1] - 4  # each inside its own column
-            buttons = header.findChildren(QToolButton)
-            for button in buttons:
-                _fit_small_button(button)
-                if 2 * button.width() + 2 > room:  # very narrow columns: narrower signs, still a line high
-                    button.setFixedWidth(max(8, int((room - 2) / 2)))
-            header.adjustSize()
-            header.move(round(x - header.width() / 2), round(layout.rows["units"]))
-            name = self._shape_key[2][i]
-            self._fit_chooser(chooser, name, room, height)
-            chooser.move(round(x - chooser.width() / 2), round(layout.rows["chooser"]))
-            # the menu follows an edit made elsewhere (the Activation box sets every layer)
-            for action in chooser.menu().actions():
-                action.setChecked(action.data() == name)
-
-    def _fit_chooser(self, chooser: QToolButton, name: str, room: float, height: int) -> None:
-        """The longest label that fits the column: the short name, a tiny one, then a smaller font."""
-        chooser.setToolTip(f"activation of this layer: {ACTIVATIONS[name].label} (click to change)")
-        font = QFont(self.font())
-        pad = 8  # the flat style's padding and border, both sides
-        candidates = [SHORT_LABELS.get(name, ACTIVATIONS[name].label), TINY_LABELS.get(name, ACTIVATIONS[name].label)]
-        for scale in (1.0, 0.9, 0.8, 0.7):  # never below 0.7 of the view's text
-            font.setPointSizeF(self.font().pointSizeF() * scale)
-            metrics = QFontMetricsF(font)
-            text = next((t for t in candidates if metrics.horizontalAdvance(t) + pad <= room), None)
-            if text is not None:
-                break
-        else:
-            text = metrics.elidedText(candidates[1], Qt.TextElideMode.ElideRight, max(1, int(room - pad)))
-        chooser.setFont(font)
-        chooser.setText(text)
-        chooser.setFixedSize(round(min(max(metrics.horizontalAdvance(text) + pad, height), max(room, 1))), height)
+        return self.controls.choosers[layer].menu()
 
     def header_widgets(self) -> list[QWidget]:
         """The controls drawn in the header (tests check none overlaps another)."""
-        bar = [self._layer_bar] if self._layer_bar is not None else []
-        return [*bar, *self._headers, *self._choosers]
+        return self.controls.widgets() if self.controls is not None else []
 
     def set_network(self, network) -> None:
         """The network edits start from (the window's newest), which may be ahead of the snapshot."""
@@ -811,58 +659,6 @@ class NetworkView(QWidget):
 
     def _network(self):
         return self._edit_base if self._edit_base is not None else self._snapshot.experiment.network
-
-    def _edit_layers(self, delta: int) -> None:
-        network = self._network()
-        hidden = list(network.hidden)
-        activations = list(network.layer_activations())
-        if delta > 0 and len(hidden) < MAX_LAYERS:
-            hidden.append(hidden[-1] if hidden else 4)
-            activations.append(activations[-1] if activations else "relu")
-        elif delta < 0 and hidden:
-            hidden.pop()
-            activations.pop()
-        else:
-            return
-        self._emit_shape(tuple(hidden), tuple(activations))
-
-    def _edit_units(self, layer: int, delta: int) -> None:
-        hidden = list(self._network().hidden)
-        hidden[layer] = min(MAX_UNITS, max(1, hidden[layer] + delta))
-        self._emit_shape(tuple(hidden), self._network().layer_activations())
-
-    def _edit_activation(self, layer: int, name: str) -> None:
-        activations = list(self._network().layer_activations())
-        activations[layer] = name
-        self._emit_shape(self._network().hidden, tuple(activations))
-
-    def _emit_shape(self, hidden: tuple[int, ...], activations: tuple[str, ...]) -> None:
-        # One name when all layers agree keeps files tidy; the pair goes out as one edit.
-        activation = activations[0] if activations and len(set(activations)) == 1 else activations
-        if not hidden:
-            activation = self._network().layer_activations()[0] if self._network().hidden else "relu"
-        self.sigEdit.emit("network.shape", (hidden, activation))
-
-
-# the layer's activation button: short enough for 8 layers side by side at 1280×720
-SHORT_LABELS = {"leaky_relu": "Leaky", "softplus": "Softplus", "sigmoid": "Sigmoid", "linear": "Linear",
-                "silu": "SiLU"}
-TINY_LABELS = {"leaky_relu": "Leaky", "softplus": "Soft+", "sigmoid": "σ", "linear": "lin", "prelu": "PReL",
-               "gelu": "GELU", "selu": "SELU", "mish": "Mish", "tanh": "tanh"}
-
-
-def _small_button(text: str, tip: str) -> QToolButton:
-    button = QToolButton()
-    button.setText(text)
-    button.setToolTip(tip)
-    button.setStyleSheet(BUTTON_CSS)
-    return button
-
-
-def _fit_small_button(button: QToolButton) -> None:
-    """A +/− button sized by its font: one line high, a sign wide."""
-    metrics = QFontMetricsF(button.font())
-    button.setFixedSize(round(metrics.horizontalAdvance("+") + 8), round(metrics.height() + 6))
 
 
 if __name__ == "__main__":

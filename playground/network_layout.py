@@ -73,23 +73,34 @@ def link_groups(weights: list[np.ndarray], boxes: list[np.ndarray]) -> list[Link
     faster than one long path); thinnest first so the strong weights stay on top. A link's width is
     0.5 + 1.2·|w| px rounded to half pixels and kept within 0.5 to 6; a NaN weight draws thinnest.
     """
-    signs, buckets, lines = [], [], []
-    for W, src, dst in zip(weights, boxes, boxes[1:]):
-        magnitude = np.abs(np.nan_to_num(W, nan=0.0, posinf=1e3, neginf=-1e3))
-        buckets.append(np.clip(np.round((0.5 + 1.2 * magnitude) * 2), 1, 12).astype(int).ravel())  # half-px
-        signs.append(np.where(W >= 0, 1, -1).ravel())
-        x0, y0 = src[:, 0] + src[:, 2], src[:, 1] + src[:, 3] / 2  # the source's right edge, centre
-        x1, y1 = dst[:, 0], dst[:, 1] + dst[:, 3] / 2  # the target's left edge, centre
-        n, m = len(src), len(dst)  # row-major, as W: link (i, j) is source i → target j
-        lines.append(np.column_stack([np.repeat(x0, m), np.repeat(y0, m), np.tile(x1, n), np.tile(y1, n)]))
-    if not lines:
+    if not weights:
         return []
-    signs, buckets, lines = np.concatenate(signs), np.concatenate(buckets), np.concatenate(lines)
-    keys = buckets * 2 + (signs > 0)
-    unique, first = np.unique(keys, return_index=True)
-    order = sorted(unique[np.argsort(first)].tolist(), key=lambda key: key // 2)  # stable: first seen first
-    return [LinkGroup(1 if key % 2 else -1, key // 2 / 2, 110 + key // 2 * 10, lines[keys == key])
-            for key in order]
+    parts = []
+    for W, src, dst in zip(weights, boxes, boxes[1:]):
+        part = np.empty((len(src), len(dst), 4))  # link (i, j), source i → target j, as W is laid out
+        part[..., 0] = (src[:, 0] + src[:, 2])[:, None]  # the source's right edge
+        part[..., 1] = (src[:, 1] + src[:, 3] / 2)[:, None]  # at its centre
+        part[..., 2] = dst[:, 0]  # the target's left edge
+        part[..., 3] = dst[:, 1] + dst[:, 3] / 2
+        parts.append(part.reshape(-1, 4))
+    lines = np.concatenate(parts)
+    flat = np.concatenate([np.ravel(W) for W in weights])
+    magnitude = np.abs(np.nan_to_num(flat, nan=0.0, posinf=1e3, neginf=-1e3))
+    buckets = np.clip(np.round((0.5 + 1.2 * magnitude) * 2), 1, 12).astype(int)  # half-px
+    keys = buckets * 2 + (flat >= 0)  # NaN compares False: negative
+    unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    # thinnest first; among equal widths the pen seen first; within a pen the links in weight order
+    rank = np.lexsort((first, unique // 2))
+    position = np.empty_like(rank)
+    position[rank] = np.arange(len(rank))
+    order = np.argsort(position[inverse], kind="stable")
+    ends = np.cumsum(np.bincount(position[inverse], minlength=len(rank)))
+    groups, start = [], 0
+    for key, end in zip(unique[rank].tolist(), ends.tolist()):
+        bucket = key // 2
+        groups.append(LinkGroup(1 if key % 2 else -1, bucket / 2, 110 + bucket * 10, lines[order[start:end]]))
+        start = end
+    return groups
 
 
 def neuron_at(boxes: list[np.ndarray], x: float, y: float, margin: float = 2.0) -> tuple[int, int] | None:

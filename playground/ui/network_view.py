@@ -3,7 +3,7 @@
 Columns are the input features, each hidden layer and the output. Links are drawn with colour = sign
 (blue positive, orange negative) and width = |weight|. Dead neurons get a red outline and a ✕,
 saturated ones a purple outline and an S, sleeping ones a grey dashed outline and a z; a legend
-says so. Hovering a neuron shows its big heatmap, its state and its incoming weights.
+says so. Hovering a neuron shows its big heatmap, its state and its incoming weights (neuron_card.py).
 
 Standalone: show_snapshot(snapshot) draws a Snapshot; with editable=True the view also has the
 architecture controls (network_edit.py: +/− layers and neurons, per-layer activation) and emits
@@ -14,15 +14,14 @@ QPainter pass over cached QImages.
 
 from __future__ import annotations
 
-import html
 import math
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolTip, QWidget
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
+from PySide6.QtWidgets import QMenu, QToolTip, QWidget
 
 from .. import network_layout
 from ..activations import ACTIVATIONS
@@ -31,6 +30,7 @@ from ..health import NeuronState
 from . import colors
 from .help import state_tip
 from .network_edit import TINY_LABELS, ArchitectureControls
+from .neuron_card import NeuronDetail
 
 # Sizes are in text lines (the font's height, 14 px at the default 9 pt), so the whole view grows
 # with the font: presentation mode's 1.35x font gives 1.35x tiles, buttons, legend and hover card.
@@ -38,8 +38,6 @@ TILE_MAX_LINES = 5.4  # the largest neuron heatmap (76 px at the default font)
 TILE_STRIDE = 2  # neuron heatmaps use at least every 2nd grid point: 50×50 is plenty for ≤ 76 px
 LINKS_PER_TASK = 120  # links drawn per event-loop task when the window spreads a redraw (~3 ms)
 LINKS_ANTIALIASED = 120  # at most this many links are drawn antialiased
-CARD_IMAGE_LINES = 10.7  # the hover card's heatmap (150 px at the default font)
-CARD_TEXT_LINES = 15.0  # the hover card's text column (210 px)
 
 
 @dataclass
@@ -59,44 +57,6 @@ def _weight_color(sign: int, alpha: int) -> QColor:
     color = QColor(colors.BLUE if sign > 0 else colors.ORANGE)
     color.setAlpha(alpha)
     return color
-
-
-class NeuronDetail(QFrame):
-    """The hover card: a big heatmap, the neuron's state and its incoming weights."""
-
-    def __init__(self, parent: QWidget):
-        super().__init__(parent)
-        self.setFrameShape(QFrame.Shape.Box)
-        self.setStyleSheet("NeuronDetail { background: #ffffff; border: 1px solid #666; }")
-        self.image = QLabel()
-        self.text = QLabel()
-        self.text.setTextFormat(Qt.TextFormat.RichText)
-        self.text.setWordWrap(True)
-        layout = QHBoxLayout(self)
-        layout.addWidget(self.image)
-        layout.addWidget(self.text)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.fit_font()
-        self.hide()
-
-    @property
-    def size_px(self) -> int:
-        """The heatmap's side: grows with the font (presentation mode)."""
-        return self.image.width()
-
-    def fit_font(self) -> None:
-        self.text.setFont(self.font())  # the card's style sheet keeps its children from inheriting it
-        line = QFontMetricsF(self.font()).height()
-        side = round(CARD_IMAGE_LINES * line)
-        self.image.setFixedSize(side, side)
-        self.text.setFixedWidth(round(CARD_TEXT_LINES * line))
-        margin = round(line * 0.4)
-        self.layout().setContentsMargins(margin, margin, margin, margin)
-
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        if event.type() == QEvent.Type.FontChange:
-            self.fit_font()
-        super().changeEvent(event)
 
 
 class NetworkView(QWidget):
@@ -589,56 +549,7 @@ class NetworkView(QWidget):
         if c >= len(self._images) or k >= len(self._images[c]):
             self.detail.hide()
             return
-        pixmap = QPixmap.fromImage(self._big_image(snapshot, c, k))
-        self.detail.image.setPixmap(pixmap)
-        self.detail.text.setText(self._describe(snapshot, c, k))
-        self.detail.adjustSize()
-        rect = self._layout.rects[c][k]
-        card = self.detail
-        x = rect.right() + 12 if rect.right() + 12 + card.width() <= self.width() else rect.left() - 12 - card.width()
-        x = min(max(x, 0), max(0, self.width() - card.width()))
-        y = min(max(rect.top() - 20, 0), self.height() - card.height())
-        self.detail.move(int(x), int(max(0, y)))
-        self.detail.show()
-        self.detail.raise_()
-
-    def _big_image(self, snapshot, c: int, k: int) -> QImage:
-        n_hidden = len(snapshot.neuron_grids)
-        if c == 0:
-            grid = snapshot.feature_grids[k]
-            argb = colors.to_argb(grid / (np.max(np.abs(grid)) + 1e-6), -1.0, 1.0)
-        elif c <= n_hidden:
-            argb = colors.to_argb(snapshot.neuron_grids[c - 1][k], -1.0, 1.0)
-        else:
-            argb = colors.to_argb(snapshot.output_grid, 0.0, 1.0)
-        argb = np.ascontiguousarray(argb[::-1])
-        h, w = argb.shape
-        image = QImage(argb.data, w, h, 4 * w, QImage.Format.Format_RGB32).copy()  # copy: own the memory
-        return image.scaled(self.detail.size_px, self.detail.size_px)
-
-    def _describe(self, snapshot, c: int, k: int) -> str:
-        n_hidden = len(snapshot.neuron_grids)
-        features = snapshot.experiment.data.features
-        if c == 0:
-            return f"<b>Input {FEATURE_LABELS[features[k]]}</b><br>the feature's value over the plane"
-        W, b = snapshot.weights[c - 1]
-        sources = [FEATURE_LABELS[f] for f in features] if c == 1 else [f"n{i + 1}" for i in range(W.shape[0])]
-        weights = "<br>".join(f"{src}: {W[i, k]:+.3f}" for i, src in enumerate(sources[:12]))
-        if W.shape[0] > 12:
-            weights += f"<br>… {W.shape[0] - 12} more"
-        if c > n_hidden:
-            head = "<b>Output</b> (probability of label 1)<br>"
-        else:
-            activation = ACTIVATIONS[snapshot.layer_activations[c - 1]].label
-            state = int(snapshot.states[c - 1][k])
-            color = colors.STATE_COLORS[state]
-            head = (f"<b>Layer {c}, neuron {k + 1}</b> · {activation}<br>"
-                    f"<span style='color:{color}'><b>{colors.STATE_LABELS[state]}</b></span>: "
-                    f"{html.escape(colors.STATE_HINTS[state].split(': ', 1)[1])}<br>")
-            slopes = snapshot.prelu_slopes[c - 1]
-            if slopes is not None:
-                head += f"PReLU slope a = {float(slopes[k]):.3f}<br>"
-        return f"{head}<i>incoming weights</i><br>{weights}<br>bias: {float(b[k]):+.3f}"
+        self.detail.show_neuron(snapshot, c, k, self._layout.rects[c][k])
 
     # ---- architecture controls (editable: network_edit.py) --------------------------------------
     def _rebuild_controls(self) -> None:

@@ -18,7 +18,6 @@ import numpy as np
 from .experiment import MAX_COORDINATE, Data, ExperimentError, read_text_file, shown
 
 Generator = Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]
-EXTENT = 6.0  # the input plane shown and sampled: [-EXTENT, EXTENT]²
 
 
 def _pack(xs, ys, labels) -> tuple[np.ndarray, np.ndarray]:

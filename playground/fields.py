@@ -157,7 +157,7 @@ TABLE: tuple[Field, ...] = (
           "std 1 of the training split; the views keep the data's own coordinates"),
     # ---- network
     Field("network.hidden", SIZES, "Hidden layers", MODEL, "neurons per hidden layer"),
-    Field("network.activation", ACTIVATION, "Activation", MODEL, "the hidden layers' activation",
+    Field("network.activation", ACTIVATION, "Activation", MODEL, "the hidden layers' activation: one for all, or one per layer",
           choices=ACTIVATION_NAMES),
     Field("network.activation_params", PARAMS, "Activation parameters", None, "the parameters below; one "
           "left out takes its default (PyTorch's)", choices=ACTIVATION_PARAM_NAMES),

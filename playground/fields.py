@@ -97,7 +97,7 @@ class Field:
     @property
     def summary(self) -> str:
         """`allowed` with the limits that only an error of their own names (the README's column)."""
-        extra = {FEATURES: ", each at most once", POINTS: f", at most {MAX_POINTS} rows; or null",
+        extra = {FEATURES: ", each at most once", POINTS: f", at most {MAX_POINTS} rows",
                  SIZES: f", each a whole number from 1 to {MAX_UNITS}",
                  ACTIVATION: " (all hidden layers), or a list of one per hidden layer"}
         return self.allowed + extra.get(self.kind, "")
@@ -151,8 +151,8 @@ TABLE: tuple[Field, ...] = (
           "given", 10, MAX_POINTS, step=50),
     Field("data.features", FEATURES, "Input features", DATA, "what the first layer sees, computed from the "
           "point (x1, x2)", choices=FEATURE_NAMES),
-    Field("data.points", POINTS, "Custom points", DATA, "your own [[x, y, label], …] instead of a dataset "
-          "(File → Import CSV writes them)"),
+    Field("data.points", POINTS, "Custom points", DATA, "your own [[x, y, label], …] instead of the dataset "
+          "(File → Import CSV writes them); null: the dataset's"),
     Field("data.standardize", SWITCH, "Standardise inputs", DATA, "the network sees each feature at mean 0, "
           "std 1 of the training split; the views keep the data's own coordinates"),
     # ---- network
@@ -162,8 +162,8 @@ TABLE: tuple[Field, ...] = (
     Field("network.activation_params", PARAMS, "Activation parameters", None, "the parameters below; one "
           "left out takes its default (PyTorch's)", choices=ACTIVATION_PARAM_NAMES),
     *_params(),
-    Field("network.init", CHOICE, "Init", MODEL, "how the weights start; auto: the recommended init for each "
-          "layer's activation (He, LeCun or Xavier); torch: nn.Linear's own", choices=INIT_NAMES),
+    Field("network.init", CHOICE, "Init", MODEL, "how the weights start; auto: each layer's recommended one (He "
+          "for the ReLU family, LeCun for SELU, Xavier for sigmoid and tanh); torch: nn.Linear's own", choices=INIT_NAMES),
     Field("network.init_gain", NUMBER, "Init gain", MODEL, "multiplies every weight's standard deviation",
           0.0, 10.0, step=0.1),
     Field("network.bias_init", NUMBER, "Bias init", MODEL, "every hidden bias starts here (strongly negative "

@@ -92,10 +92,8 @@ def _is_number(value: Any) -> bool:
 def _check_number(row: Field, value: Any, section: Any = None) -> Any:
     if value is None and row.null is not None:
         return value
-    integer = row.kind == WHOLE
-    if integer and not (isinstance(value, int) and not isinstance(value, bool)):
-        _fail(row.path, value, row.allowed)
-    if not _is_number(value) or not (row.low <= value <= row.high):
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if (row.kind == WHOLE and not whole) or not _is_number(value) or not row.low <= value <= row.high:
         _fail(row.path, value, row.allowed)
     return value
 

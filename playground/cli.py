@@ -16,6 +16,7 @@ import time
 from . import __version__, bench, bundled, cli_compare, cli_lessons, export
 from .experiment import Experiment, ExperimentError
 from .health import counts
+from .plane import DEFAULT_GRID
 
 WINDOW_MIN, WINDOW_MAX = (640, 480), (7680, 4320)  # gui --size: a small laptop's screen up to 8K
 
@@ -340,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--save", metavar="RUN.pgrun", help="save the run afterwards (weights, optimiser, "
                                                           "step, history): open it with gui or train")
     train.add_argument("--json", action="store_true", help="print one JSON object")
-    train.add_argument("--grid", type=grid_size, default=100, help=argparse.SUPPRESS)
+    train.add_argument("--grid", type=grid_size, default=DEFAULT_GRID, help=argparse.SUPPRESS)
     train.set_defaults(func=cmd_train)
 
     export.register_cli(sub)

@@ -35,7 +35,7 @@ from .datasets import DataSplit, make_split
 from .experiment import ACTIVATION_PARAM_NAMES, SECTIONS, Experiment, ExperimentError
 from .health import NeuronState, states_along
 from .model import MLP
-from .snapshot import History, Snapshot, data_features
+from .snapshot import DEFAULT_GRID, History, Snapshot, data_features
 from .training import (LOSSES, PROBE_EVERY_STEP_UNTIL, PROBE_INTERVAL, Trainer, accuracy, batch_rng, descend, loss_gradient, make_snapshot)
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 6
@@ -602,7 +602,7 @@ class Comparison:
         values = np.asarray(self._history_accuracy, np.float32).reshape(len(steps), len(self.variants), self.seeds)
         return steps, values
 
-    def snapshot(self, variant: int, seed: int = 0, grid_size: int = 100) -> Snapshot:
+    def snapshot(self, variant: int, seed: int = 0, grid_size: int = DEFAULT_GRID) -> Snapshot:
         """A real Snapshot of one network (its MLP rebuilt with the stacked weights) for the views."""
         exp = self.experiment(variant, seed)
         model = self.models[variant][seed]

@@ -15,10 +15,9 @@ from typing import Callable
 
 import numpy as np
 
-from .experiment import MAX_COORDINATE, Data, ExperimentError, read_text_file, shown
+from .experiment import MAX_COORDINATE, MAX_POINTS, Data, ExperimentError, read_text_file, shown
 
 Generator = Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]
-EXTENT = 6.0  # the input plane shown and sampled: [-EXTENT, EXTENT]²
 
 
 def _pack(xs, ys, labels) -> tuple[np.ndarray, np.ndarray]:
@@ -183,7 +182,7 @@ def make_split(data: Data, seed: int) -> DataSplit:
     return DataSplit(*parts, scaling=scaling)
 
 
-MAX_CSV_POINTS = 5000  # the experiment's limit on data.points
+MAX_CSV_POINTS = MAX_POINTS  # the experiment's limit on data.points
 MIN_CSV_POINTS = 10  # ... and its least
 SKIPPED_SHOWN = 3  # skipped lines named in a refusal; every one is in the warnings
 NUMERIC_LABELS = {0.0: 0, 1.0: 1, -1.0: 0}  # TF Playground's -1 reads as class 0

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .experiment import Experiment
+from .fields import FIELDS
 
 TRIAL_STEPS = 500  # exploding.json's 8×32 net: ~0.1-0.3 s a candidate on the numpy engine
 FACTORS = (10, 25, 100, 1000)  # the rate divided by these, rounded to one significant digit
-MIN_RATE = 1e-6  # Training.learning_rate's lower limit
+MIN_RATE = FIELDS["training.learning_rate"].low  # the lowest rate an experiment takes
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 The file format (version 1) is a contract with users and with every other part of the app:
 JSON or TOML, every field optional, defaults filled in, unknown keys an error. Every error names
 the field, the value and what is allowed, so `playground train` and the window can show it as is.
+What each field allows is its row in the field table (fields.py); the checks below read it. The
+defaults are the dataclasses' own, below.
 """
 
 from __future__ import annotations
@@ -19,31 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = 1
-
-DATASET_NAMES = ("circle", "xor", "gauss", "spiral", "moons", "checkerboard")
-FEATURE_NAMES = ("x1", "x2", "x1_sq", "x2_sq", "x1x2", "sin_x1", "sin_x2")
-ACTIVATION_NAMES = (
-    "relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "mish", "softplus",
-    "sigmoid", "tanh", "linear",
+from .fields import (  # noqa: F401 (the names and limits are the table's; importable from here as before)
+    ACTIVATION_NAMES, ACTIVATION_PARAM_NAMES, DATASET_NAMES, FEATURE_NAMES, FIELDS, FORMAT_VERSION, INIT_NAMES,
+    LOSS_NAMES, MAX_COORDINATE, MAX_LAYERS, MAX_POINTS, MAX_UNITS, OPTIMIZER_NAMES, REGULARIZATION_NAMES, Field,
 )
-ACTIVATION_PARAM_NAMES = ("negative_slope", "alpha", "prelu_init")
-INIT_NAMES = ("auto", "he", "xavier", "lecun", "torch")
-OPTIMIZER_NAMES = ("sgd", "momentum", "adam")
-LOSS_NAMES = ("bce", "mse")
-REGULARIZATION_NAMES = ("none", "l1", "l2")
-
-MAX_LAYERS = 8
-MAX_UNITS = 32
+from .fields import ACTIVATION, CHOICE, FEATURES, NUMBER, PARAMS, POINTS, SIZES, SWITCH, VERSION, WHOLE
 
 # Limits on what is read, so no file can hang, exhaust memory or overflow the engine:
 MAX_FILE_BYTES = 4 * 1024 * 1024  # 5,000 points written out as JSON are ~0.2 MB; 4 MB is generous
 MAX_DEPTH = 16  # the format nests 3 deep (data.points[i][j]); anything deeper is not an experiment
 MAX_NUMBER_DIGITS = 40  # a whole number longer than this is refused before Python converts it
-# Coordinates of custom points: the engine works in float32 (max 3.4e38) and squares its inputs
-# (x1_sq, x1x2), so |x| must stay far below sqrt(3.4e38) = 1.8e19; 1e6 leaves the network's sums
-# room too. TF Playground's own data lies within ±6.
-MAX_COORDINATE = 1e6
 SHOWN_CHARS = 80  # a refused value is echoed at most this long
 
 
@@ -102,17 +89,118 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int) or math.isfinite(value)  # any int is finite (and may not fit a float)
 
 
-def _check_number(name: str, value: Any, low: float, high: float, *, integer: bool = False) -> None:
-    kind = "a whole number" if integer else "a number"
-    if integer and not (isinstance(value, int) and not isinstance(value, bool)):
-        _fail(name, value, f"{kind} from {low} to {high}")
-    if not _is_number(value) or not (low <= value <= high):
-        _fail(name, value, f"{kind} from {low} to {high}")
+def _check_number(row: Field, value: Any, section: Any = None) -> Any:
+    if value is None and row.null is not None:
+        return value
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if (row.kind == WHOLE and not whole) or not _is_number(value) or not row.low <= value <= row.high:
+        _fail(row.path, value, row.allowed)
+    return value
 
 
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        _fail(name, value, "one of " + ", ".join(choices))
+def _check_choice(row: Field, value: Any, section: Any = None) -> Any:
+    if value not in row.choices:
+        _fail(row.path, value, "one of " + ", ".join(row.choices))
+    return value
+
+
+def _check_switch(row: Field, value: Any, section: Any = None) -> Any:
+    if not isinstance(value, bool):
+        _fail(row.path, value, row.allowed)
+    return value
+
+
+def _check_features(row: Field, value: Any, section: Any = None) -> Any:
+    names = tuple(value) if isinstance(value, list) else value
+    if not isinstance(names, tuple) or not names:
+        _fail(row.path, value, row.allowed)
+    for name in names:
+        _check_choice(row, name)
+    if len(set(names)) != len(names):
+        _fail(row.path, list(names), "each feature at most once")
+    return names
+
+
+def _check_points(row: Field, points: Any, section: Any = None) -> tuple[tuple[float, float, int], ...] | None:
+    if points is None:
+        return None
+    if not isinstance(points, (list, tuple)) or len(points) < 10 or len(points) > MAX_POINTS:
+        _fail(row.path, f"<{type(points).__name__} of {len(points) if hasattr(points, '__len__') else '?'}>",
+              f"{row.allowed}, at most {MAX_POINTS} rows")
+    rows = []
+    for i, point in enumerate(points):
+        if (not isinstance(point, (list, tuple)) or len(point) != 3 or not _is_coordinate(point[0])
+                or not _is_coordinate(point[1]) or isinstance(point[2], bool) or point[2] not in (0, 1)):
+            _fail(f"{row.path}[{i}]", point, row.allowed)
+        rows.append((float(point[0]), float(point[1]), int(point[2])))
+    if len({r[2] for r in rows}) < 2:
+        _fail(row.path, "<only one label>", row.allowed)
+    return tuple(rows)
+
+
+_LAYER_SIZE = Field("network.hidden", WHOLE, "Neurons", None, "one hidden layer's size", 1, MAX_UNITS)
+
+
+def _check_sizes(row: Field, value: Any, section: Any = None) -> Any:
+    sizes = tuple(value) if isinstance(value, list) else value
+    if not isinstance(sizes, tuple) or len(sizes) > MAX_LAYERS:
+        _fail(row.path, value, row.allowed)
+    for size in sizes:
+        _check_number(_LAYER_SIZE, size)
+    return sizes
+
+
+def _check_activation(row: Field, value: Any, section: Any) -> Any:
+    """One name for every hidden layer, or one per layer (section.hidden, checked before)."""
+    names = tuple(value) if isinstance(value, list) else value
+    if isinstance(names, tuple):
+        if len(names) != len(section.hidden):
+            _fail(row.path, list(names),
+                  f"one name for all layers, or a list of {len(section.hidden)} names (one per hidden layer)")
+        for name in names:
+            _check_choice(row, name)
+    else:
+        _check_choice(row, names)
+    return names
+
+
+def _check_params(row: Field, value: Any, section: Any = None) -> Any:
+    if not isinstance(value, dict):
+        _fail(row.path, value, row.allowed)
+    for key, number in value.items():
+        _check_choice(row, key)
+        _check_number(FIELDS[f"{row.path}.{key}"], number)
+    return value
+
+
+def _check_version(row: Field, value: Any, section: Any = None) -> Any:
+    if not _is_version(value):
+        _fail(row.path, value, row.allowed)
+    return value
+
+
+# each kind of row in the table (fields.py), checked: (row, value, section) -> the value (lists as tuples)
+CHECKS = {NUMBER: _check_number, WHOLE: _check_number, CHOICE: _check_choice,
+          SWITCH: _check_switch, FEATURES: _check_features, POINTS: _check_points,
+          SIZES: _check_sizes, ACTIVATION: _check_activation, PARAMS: _check_params,
+          VERSION: _check_version}
+
+
+def check(path: str, value: Any, section: Any = None) -> Any:
+    """`value` if the field at `path` allows it (a list made a tuple), else an ExperimentError that
+    names the field, the value and what its row allows. `section` is the rest of its section, for
+    the one field that depends on another (network.activation: one name per hidden layer)."""
+    row = FIELDS[path]
+    return CHECKS[row.kind](row, value, section)
+
+
+def _check_section(section: Any, name: str) -> None:
+    """Check a section's fields in their order (the first bad one is the one reported)."""
+    for item in dataclasses.fields(section):
+        value = getattr(section, item.name)
+        checked = check(f"{name}.{item.name}", value, section)
+        if checked is not value:
+            object.__setattr__(section, item.name, checked)
 
 
 @dataclass(frozen=True)
@@ -135,40 +223,7 @@ class Data:
     standardize: bool = True
 
     def __post_init__(self) -> None:
-        _check_choice("data.dataset", self.dataset, DATASET_NAMES)
-        _check_number("data.noise", self.noise, 0.0, 0.5)
-        _check_number("data.train_fraction", self.train_fraction, 0.1, 0.9)
-        _check_number("data.n_points", self.n_points, 10, 5000, integer=True)
-        features = self.features
-        if isinstance(features, list):
-            object.__setattr__(self, "features", tuple(features))
-        if not isinstance(self.features, tuple) or not self.features:
-            _fail("data.features", features, "a non-empty list of " + ", ".join(FEATURE_NAMES))
-        for name in self.features:
-            _check_choice("data.features", name, FEATURE_NAMES)
-        if len(set(self.features)) != len(self.features):
-            _fail("data.features", list(self.features), "each feature at most once")
-        if self.points is not None:
-            object.__setattr__(self, "points", _checked_points(self.points))
-        if not isinstance(self.standardize, bool):
-            _fail("data.standardize", self.standardize, "true or false")
-
-
-def _checked_points(points: Any) -> tuple[tuple[float, float, int], ...]:
-    allowed = (f"a list of at least 10 [x, y, label] rows with x and y from -{MAX_COORDINATE:g} to "
-               f"{MAX_COORDINATE:g} and label 0 or 1, both labels present")
-    if not isinstance(points, (list, tuple)) or len(points) < 10 or len(points) > 5000:
-        _fail("data.points", f"<{type(points).__name__} of {len(points) if hasattr(points, '__len__') else '?'}>",
-              allowed + ", at most 5000 rows")
-    rows = []
-    for i, row in enumerate(points):
-        if (not isinstance(row, (list, tuple)) or len(row) != 3 or not _is_coordinate(row[0])
-                or not _is_coordinate(row[1]) or isinstance(row[2], bool) or row[2] not in (0, 1)):
-            _fail(f"data.points[{i}]", row, allowed)
-        rows.append((float(row[0]), float(row[1]), int(row[2])))
-    if len({r[2] for r in rows}) < 2:
-        _fail("data.points", "<only one label>", allowed)
-    return tuple(rows)
+        _check_section(self, "data")
 
 
 def _is_coordinate(value: Any) -> bool:
@@ -190,37 +245,7 @@ class Network:
     batch_norm: bool = False  # BatchNorm1d after each hidden linear, before the activation
 
     def __post_init__(self) -> None:
-        hidden = self.hidden
-        if isinstance(hidden, list):
-            object.__setattr__(self, "hidden", tuple(hidden))
-        if not isinstance(self.hidden, tuple) or len(self.hidden) > MAX_LAYERS:
-            _fail("network.hidden", hidden, f"a list of 0 to {MAX_LAYERS} layer sizes")
-        for size in self.hidden:
-            _check_number("network.hidden", size, 1, MAX_UNITS, integer=True)
-        activation = self.activation
-        if isinstance(activation, list):
-            object.__setattr__(self, "activation", tuple(activation))
-        if isinstance(self.activation, tuple):
-            if len(self.activation) != len(self.hidden):
-                _fail("network.activation", list(self.activation),
-                      f"one name for all layers, or a list of {len(self.hidden)} names (one per hidden layer)")
-            for name in self.activation:
-                _check_choice("network.activation", name, ACTIVATION_NAMES)
-        else:
-            _check_choice("network.activation", self.activation, ACTIVATION_NAMES)
-        if not isinstance(self.activation_params, dict):
-            _fail("network.activation_params", self.activation_params,
-                  "a table with any of " + ", ".join(ACTIVATION_PARAM_NAMES))
-        for key, value in self.activation_params.items():
-            _check_choice("network.activation_params", key, ACTIVATION_PARAM_NAMES)
-            low, high = (0.0, 10.0) if key == "alpha" else (-1.0, 1.0)
-            _check_number(f"network.activation_params.{key}", value, low, high)
-        _check_choice("network.init", self.init, INIT_NAMES)
-        _check_number("network.init_gain", self.init_gain, 0.0, 10.0)
-        if self.bias_init is not None and not (_is_number(self.bias_init) and -10.0 <= self.bias_init <= 10.0):
-            _fail("network.bias_init", self.bias_init, "null (the init's own rule) or a number from -10.0 to 10.0")
-        if not isinstance(self.batch_norm, bool):
-            _fail("network.batch_norm", self.batch_norm, "true or false")
+        _check_section(self, "network")
 
     def __hash__(self) -> int:  # the params dict would make the generated hash fail
         return hash((self.hidden, self.activation, tuple(sorted(self.activation_params.items())),
@@ -251,14 +276,7 @@ class Training:
     grad_clip: float | None = None  # max total gradient norm, or None
 
     def __post_init__(self) -> None:
-        _check_choice("training.optimizer", self.optimizer, OPTIMIZER_NAMES)
-        _check_number("training.learning_rate", self.learning_rate, 1e-6, 10.0)
-        _check_number("training.batch_size", self.batch_size, 1, 5000, integer=True)
-        _check_choice("training.loss", self.loss, LOSS_NAMES)
-        _check_choice("training.regularization", self.regularization, REGULARIZATION_NAMES)
-        _check_number("training.regularization_rate", self.regularization_rate, 0.0, 10.0)
-        if self.grad_clip is not None:
-            _check_number("training.grad_clip", self.grad_clip, 1e-6, 1e6)
+        _check_section(self, "training")
 
 
 SECTIONS = {"data": Data, "network": Network, "training": Training}
@@ -275,9 +293,8 @@ class Experiment:
     version: int = FORMAT_VERSION
 
     def __post_init__(self) -> None:
-        _check_number("seed", self.seed, 0, 2**31 - 1, integer=True)
-        if not _is_version(self.version):
-            _fail("version", self.version, f"{FORMAT_VERSION}")
+        check("seed", self.seed)
+        check("version", self.version)
 
     # ---- editing -------------------------------------------------------------------------------
     def with_field(self, path: str, value: Any) -> Experiment:

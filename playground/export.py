@@ -27,6 +27,8 @@ from typing import Callable
 
 import numpy as np
 
+from .plane import DEFAULT_GRID
+
 FORMATS = {".gif": "gif", ".mp4": "mp4", ".png": "png"}
 VIEWS = ("boundary", "network", "window")
 DEFAULT_SIZE = (600, 600)
@@ -64,7 +66,7 @@ class ExportOptions:
     first_step: int | None = None  # range of training steps; None = from the start / to the end
     last_step: int | None = None
     caption: bool = True  # a line with step, activation, loss, accuracy and dead fraction
-    grid_size: int = 100  # resolution of the replayed decision maps (the window's default)
+    grid_size: int = DEFAULT_GRID  # resolution of the replayed decision maps (the window's default)
 
     def checked(self) -> ExportOptions:
         """Validated, with the size made even for MP4 (yuv420p needs even sides)."""
@@ -734,7 +736,7 @@ def register_cli(subparsers) -> None:
                    help="boundary: the decision map with points; network: neurons and their maps; window: the whole layout")
     p.add_argument("--size", default="600x600", metavar="WxH", help="pixels, caption included (default 600x600)")
     p.add_argument("--no-caption", action="store_true", help="leave out the line with step, activation, loss, accuracy, dead share")
-    p.add_argument("--grid", type=grid_size, default=100, help=__import__("argparse").SUPPRESS)
+    p.add_argument("--grid", type=grid_size, default=DEFAULT_GRID, help=__import__("argparse").SUPPRESS)
     p.set_defaults(func=cmd_export)
 
 

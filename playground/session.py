@@ -22,6 +22,7 @@ import threading
 import time
 
 from . import kernel
+from .plane import DEFAULT_GRID
 from .recording import Recorder
 from .training import Trainer
 
@@ -36,7 +37,7 @@ DRAW_WAIT = 0.05  # s: the most a thread worker waits for the window to draw a s
 class TrainingSession:
     """One Trainer and its Recorder, the play/step/speed state, and the loop (run)."""
 
-    def __init__(self, experiment, send, *, grid_size: int = 100, recorder: Recorder | None = None,
+    def __init__(self, experiment, send, *, grid_size: int = DEFAULT_GRID, recorder: Recorder | None = None,
                  shares_the_gil: bool = False):
         """send(kind, value) carries messages out. shares_the_gil: the window runs in this process,
         so after each snapshot the loop steps aside while it is drawn (see _after_emit)."""

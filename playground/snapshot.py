@@ -17,9 +17,7 @@ from .datasets import DataSplit, InputScaling, features, network_inputs
 from .experiment import Experiment
 from .health import counts
 from .model import MLP
-
-DEFAULT_GRID = 100
-GRID_EXTENT = 6.0
+from .plane import DEFAULT_GRID, EXTENT as GRID_EXTENT  # noqa: F401 (the plane's; training and recording read them here)
 
 
 def frozen(array: np.ndarray) -> np.ndarray:

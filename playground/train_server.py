@@ -22,6 +22,8 @@ import time
 
 import numpy as np
 
+from .plane import DEFAULT_GRID
+
 HEARTBEAT_S = 1.0  # the child says ("alive", None) this often, so the window can tell a hung child
 # Both processes hand freed heap back to the system this often. runtime.keep_freed_memory raises glibc's
 # trim threshold to 64 MB so a snapshot's grids are reused without page faults; the price was RSS
@@ -186,7 +188,7 @@ class Child:
     multiprocessing Listener (a Unix socket, or a named pipe on Windows) with a random key.
     """
 
-    def __init__(self, experiment, grid_size: int = 100, record_every: int = 10):
+    def __init__(self, experiment, grid_size: int = DEFAULT_GRID, record_every: int = 10):
         import secrets
         import subprocess
         from multiprocessing.connection import Listener

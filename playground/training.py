@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 
-from . import kernel
+from . import fields, kernel
 from .kernel import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, CLIP_EPS, MOMENTUM
 from .datasets import make_split
-from .experiment import Experiment, Network
+from .experiment import Experiment
 from .health import classify_columns, fractions
 from .model import MLP
 from .snapshot import (DEFAULT_GRID, GRID_EXTENT, History, Snapshot, data_columns, data_features, frozen,
@@ -60,12 +60,6 @@ def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     if not len(labels) or not np.isfinite(logits).all():
         return float("nan")
     return np.count_nonzero((logits > 0) == (labels > 0.5)) / len(labels)
-
-
-def _structure(network: Network) -> tuple:
-    """What, when changed, needs new weights (Leaky's slope and ELU's alpha do not)."""
-    return (network.hidden, network.layer_activations(), network.init, network.init_gain,
-            network.bias_init, network.batch_norm, network.param("prelu_init"))
 
 
 class _HistoryBuffer:
@@ -160,11 +154,12 @@ class Trainer:
     def apply(self, experiment: Experiment) -> str:
         """Take a changed experiment. Returns "hot", "model" (new weights) or "data" (new data too)."""
         old, self._experiment = self._experiment, experiment
-        if experiment.data != old.data or experiment.seed != old.seed:
+        change = fields.change(old, experiment)  # the field table says what each field needs
+        if change == fields.DATA:
             self._build_data()
             self.reset()
             return "data"
-        if _structure(experiment.network) != _structure(old.network):
+        if change == fields.MODEL:
             self.reset()
             return "model"
         self.model.set_activation_params(experiment.network)

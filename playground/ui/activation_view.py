@@ -1,7 +1,8 @@
 """ActivationView: the chosen activation's curve f and derivative f', with its parameters editable.
 
 Leaky ReLU's negative slope and ELU's alpha change live (the Trainer takes them hot); PReLU's
-starting slope rebuilds the model. Edits go out as sigEdit(path, value) for the window to apply.
+starting slope rebuilds the model (the field table says which, and each one's range, step and label).
+Edits go out as sigEdit(path, value) for the window to apply.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..activations import ACTIVATIONS
-from ..experiment import ACTIVATION_NAMES
+from ..fields import ACTIVATION_NAMES, FIELDS
 from . import colors
 from .charts import FontAxis
 
@@ -21,12 +22,8 @@ CURVE_LINES = 6.0  # the curve's plot is at least this many text lines tall (84 
 
 Z = np.linspace(-4.0, 4.0, 401, dtype=np.float32)
 
-# activation name → (parameter, label, low, high, step)
-PARAMETERS = {
-    "leaky_relu": ("negative_slope", "negative slope s", -1.0, 1.0, 0.01),
-    "prelu": ("prelu_init", "starting slope a", -1.0, 1.0, 0.05),
-    "elu": ("alpha", "α", 0.0, 10.0, 0.1),
-}
+# activation name → the table's row of the parameter it takes (leaky_relu → negative_slope)
+PARAMETERS = {row.activation: row for row in FIELDS.values() if row.activation is not None}
 
 
 class ActivationView(QWidget):
@@ -40,7 +37,7 @@ class ActivationView(QWidget):
         self.chooser = QComboBox()
         for name in ACTIVATION_NAMES:
             self.chooser.addItem(ACTIVATIONS[name].label, name)
-        self.chooser.setToolTip("the activation of every hidden layer (rebuilds with the same seed)")
+        self.chooser.setToolTip(FIELDS["network.activation"].tip)
         self.chooser.activated.connect(self._choose)
         self.formula = QLabel()
         self.formula.setWordWrap(False)
@@ -114,17 +111,17 @@ class ActivationView(QWidget):
         self.formula.setToolTip(f"{spec.label}: {spec.formula}"
                                 + ("\nThe layers use different activations; this is layer 1's." if mixed else ""))
         param = PARAMETERS.get(name)
-        self._param_name = param[0] if param else None
+        self._param_name = param.name if param else None
         self.param.setVisible(param is not None)
         self.param_label.setVisible(param is not None)
         if param:
-            key, label, low, high, step = param
             self.param.blockSignals(True)
-            self.param.setRange(low, high)
-            self.param.setSingleStep(step)
-            self.param.setValue(network.param(key))
+            self.param.setRange(param.low, param.high)
+            self.param.setSingleStep(param.step)
+            self.param.setValue(network.param(param.name))
             self.param.blockSignals(False)
-            self.param_label.setText(label)
+            self.param.setToolTip(param.tip)
+            self.param_label.setText(param.label)
         slope = network.param("prelu_init") if name == "prelu" else network.param("negative_slope")
         alpha = network.param("alpha")
         with np.errstate(all="ignore"):

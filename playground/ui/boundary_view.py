@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, QRectF
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from ..plane import EXTENT
 from . import colors
 
 COLORBAR_PX = 100  # width of the colour bar, its labels and the y axis
@@ -60,7 +61,7 @@ class BoundaryView(QWidget):
         self.graphics.addItem(self.colorbar)
         colors.cache_decorations(self.plot)
         self.colorbar.setCacheMode(self.colorbar.CacheMode.DeviceCoordinateCache)  # it never changes
-        self._set_extent(6.0)
+        self._set_extent(EXTENT)
         self._apply_font()
         self._brushes = (pg.mkBrush(colors.ORANGE), pg.mkBrush(colors.BLUE))
 

@@ -3,6 +3,8 @@
 Panels never change the experiment themselves: they emit sigEdit(path, value) and the window
 validates it (Experiment.with_field) and hands the result to the worker. set_experiment() brings
 the widgets back in line with the experiment, signals blocked, after every accepted or refused edit.
+Each field's widget takes its range, step, label and tooltip from the field table (fields.py);
+`widgets` maps each field's path to it.
 """
 
 from __future__ import annotations
@@ -11,16 +13,15 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap, QValidator
 from PySide6.QtWidgets import (
-    QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox,
+    QAbstractSpinBox, QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGridLayout, QGroupBox,
     QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
 from ..datasets import DATASETS, FEATURE_LABELS
-from ..experiment import (
-    DATASET_NAMES, FEATURE_NAMES, INIT_NAMES, LOSS_NAMES, OPTIMIZER_NAMES, REGULARIZATION_NAMES,
-)
+from ..fields import DATASET_NAMES, FEATURE_NAMES, FIELDS, Field
+from ..plane import EXTENT
 from . import colors
 
 SPEEDS = (("1 step/s", 1.0), ("5 steps/s", 5.0), ("20 steps/s", 20.0), ("100 steps/s", 100.0),
@@ -47,6 +48,51 @@ def compact(value: float) -> str:
 def _score(value, spec: str) -> str:
     """A loss or accuracy, or "—" when there is none (None, NaN or infinite: a diverged network)."""
     return "—" if value is None or not math.isfinite(value) else format(value, spec)
+
+
+def whole_box(row: Field) -> QSpinBox:
+    """A spin box over a whole-number field's range, committed when the value is complete."""
+    box = QSpinBox()
+    box.setRange(row.low, row.high)
+    box.setSingleStep(row.step or 1)
+    box.setKeyboardTracking(False)
+    box.setToolTip(row.tip)
+    return box
+
+
+class NumberBox(QDoubleSpinBox):
+    """A spin box over a number field's whole range, showing the value as a person writes it ("1e-06",
+    "0.5", "1000") rather than to fixed decimals: grad_clip's range spans 1e-6 to 1e6."""
+
+    DECIMALS = 9  # Qt rounds every value to this many places: finer than any field's low end or step
+
+    def __init__(self, row: Field, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setDecimals(self.DECIMALS)
+        self.setRange(row.low, row.high)
+        if row.step is None:  # a range over decades: the step follows the value (1 -> 0.1, 100 -> 10)
+            self.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        else:
+            self.setSingleStep(row.step)
+        self.setKeyboardTracking(False)
+        self.setToolTip(row.tip)
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt override)
+        return f"{value:.6g}"
+
+    def valueFromText(self, text: str) -> float:  # noqa: N802 (Qt override)
+        try:
+            return float(text)
+        except ValueError:
+            return self.value()
+
+    def validate(self, text: str, pos: int):  # noqa: N802 (Qt override)
+        try:
+            value = float(text)
+        except ValueError:  # "", "-", "1e" on the way to a number
+            return QValidator.State.Intermediate, text, pos
+        inside = self.minimum() <= value <= self.maximum()
+        return QValidator.State.Acceptable if inside else QValidator.State.Intermediate, text, pos
 
 
 def _block(widget, setter, value) -> None:
@@ -178,10 +224,10 @@ def dataset_icon(name: str, size: int = 44) -> QIcon:
     painter = QPainter(pixmap)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setPen(Qt.PenStyle.NoPen)
-    scale = size / 12.0
+    scale = size / (2 * EXTENT)
     for (px, py), label in zip(X, y):
         painter.setBrush(QColor(colors.BLUE if label > 0.5 else colors.ORANGE))
-        painter.drawEllipse(int((px + 6) * scale) - 1, int((6 - py) * scale) - 1, 3, 3)
+        painter.drawEllipse(int((px + EXTENT) * scale) - 1, int((EXTENT - py) * scale) - 1, 3, 3)
     painter.end()
     return QIcon(pixmap)
 
@@ -197,6 +243,7 @@ class DataPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._experiment = None
+        self.widgets: dict[str, QWidget] = {}  # field path -> its widget
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
 
@@ -226,28 +273,25 @@ class DataPanel(QWidget):
 
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
-        self.noise = self._slider(0, 50, "data.noise", 0.01)
+        self.noise = self._slider(FIELDS["data.noise"])
         self.noise_label = QLabel()
-        self.train_fraction = self._slider(10, 90, "data.train_fraction", 0.01)
+        self.train_fraction = self._slider(FIELDS["data.train_fraction"])
         self.train_label = QLabel()
         self._fix_label_widths()
         form.addRow(self.noise_label, self.noise)
         form.addRow(self.train_label, self.train_fraction)
-        self.n_points = QSpinBox()
-        self.n_points.setRange(10, 5000)
-        self.n_points.setSingleStep(50)
-        self.n_points.setKeyboardTracking(False)
-        self.n_points.valueChanged.connect(lambda v: self.sigEdit.emit("data.n_points", int(v)))
-        form.addRow("Points", self.n_points)
+        self.n_points = self._whole(FIELDS["data.n_points"])
+        form.addRow(FIELDS["data.n_points"].label, self.n_points)
         self.notes = FieldNotes()
         self.notes.add(form, "data.n_points")
         layout.addLayout(form)
         regenerate = QPushButton("Regenerate")
         regenerate.setToolTip("new random points: the next seed (the weights change with it)")
-        regenerate.clicked.connect(lambda: self.sigEdit.emit("seed", (self._experiment.seed + 1) % (2**31)))
+        regenerate.clicked.connect(lambda: self.sigEdit.emit("seed", (self._experiment.seed + 1) % (FIELDS["seed"].high + 1)))
         layout.addWidget(regenerate)
 
-        box = QGroupBox("Input features")
+        box = QGroupBox(FIELDS["data.features"].label)
+        box.setToolTip(FIELDS["data.features"].tip)
         features = QGridLayout(box)
         features.setSpacing(2)
         self.features: dict[str, QCheckBox] = {}
@@ -256,9 +300,8 @@ class DataPanel(QWidget):
             check.toggled.connect(self._features_changed)
             features.addWidget(check, i // 4, i % 4)
             self.features[name] = check
-        self.standardize = QCheckBox("Standardise inputs")
-        self.standardize.setToolTip("the network sees each feature at mean 0, std 1 of the training split; "
-                                    "the plane and the points stay in the data's own coordinates")
+        self.standardize = QCheckBox(FIELDS["data.standardize"].label)
+        self.standardize.setToolTip(FIELDS["data.standardize"].tip)
         self.standardize.toggled.connect(lambda v: self.sigEdit.emit("data.standardize", bool(v)))
         features.addWidget(self.standardize, (len(FEATURE_NAMES) + 3) // 4, 0, 1, 4)
         layout.addWidget(box)
@@ -270,20 +313,31 @@ class DataPanel(QWidget):
         layout.addWidget(self.show_test)
         layout.addWidget(self.discretize)
         layout.addStretch(1)
+        self.widgets.update({"data.features": box, "data.standardize": self.standardize})
 
-    def _slider(self, low: int, high: int, path: str, scale: float) -> QSlider:
+    def _slider(self, row: Field) -> QSlider:
+        """A slider in ticks of the field's step over its range (noise 0..0.5 in 0.01: 0..50)."""
         slider = QSlider(Qt.Orientation.Horizontal)
-        slider.setRange(low, high)
+        slider.setRange(round(row.low / row.step), round(row.high / row.step))
         slider.setTracking(False)  # rebuild the data once on release, not on every pixel
-        slider.valueChanged.connect(lambda v: self.sigEdit.emit(path, round(v * scale, 4)))
-        slider.sliderMoved.connect(lambda v: self._label_slider(path, v * scale))
+        slider.setToolTip(row.tip)
+        slider.valueChanged.connect(lambda v: self.sigEdit.emit(row.path, round(v * row.step, 4)))
+        slider.sliderMoved.connect(lambda v: self._label_slider(row.path, v * row.step))
+        self.widgets[row.path] = slider
         return slider
+
+    def _whole(self, row: Field) -> QSpinBox:
+        box = whole_box(row)
+        box.valueChanged.connect(lambda v: self.sigEdit.emit(row.path, int(v)))
+        self.widgets[row.path] = box
+        return box
 
     def _fix_label_widths(self) -> None:
         """Both slider labels as wide as their widest text ("Noise 50%" vs "Noise 5%" shifted both
         sliders as the value changed); again whenever the font changes (presentation mode)."""
         metrics = self.noise_label.fontMetrics()
-        width = max(metrics.horizontalAdvance(text) for text in ("Noise 100%", "Train 100%")) + 4
+        width = max(metrics.horizontalAdvance(f"{FIELDS[path].label} 100%")
+                    for path in ("data.noise", "data.train_fraction")) + 4
         for label in (self.noise_label, self.train_label):
             label.setFixedWidth(width)
 
@@ -293,10 +347,8 @@ class DataPanel(QWidget):
             self._fix_label_widths()
 
     def _label_slider(self, path: str, value: float) -> None:
-        if path == "data.noise":
-            self.noise_label.setText(f"Noise {value:.0%}")
-        else:
-            self.train_label.setText(f"Train {value:.0%}")
+        label = self.noise_label if path == "data.noise" else self.train_label
+        label.setText(f"{FIELDS[path].label} {value:.0%}")
 
     def _features_changed(self) -> None:
         chosen = tuple(name for name in FEATURE_NAMES if self.features[name].isChecked())
@@ -313,8 +365,9 @@ class DataPanel(QWidget):
         self.custom.setVisible(custom)
         if custom:
             self.custom.setText(f"<b>Custom points</b> ({len(data.points)}); pick a dataset to go back")
-        _block(self.noise, self.noise.setValue, int(round(data.noise * 100)))
-        _block(self.train_fraction, self.train_fraction.setValue, int(round(data.train_fraction * 100)))
+        _block(self.noise, self.noise.setValue, round(data.noise / FIELDS["data.noise"].step))
+        _block(self.train_fraction, self.train_fraction.setValue,
+               round(data.train_fraction / FIELDS["data.train_fraction"].step))
         self._label_slider("data.noise", data.noise)
         self._label_slider("data.train_fraction", data.train_fraction)
         _block(self.n_points, self.n_points.setValue, data.n_points)
@@ -333,87 +386,76 @@ class HyperPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.widgets: dict[str, QWidget] = {}  # field path -> its widget (an optional field: the number box)
         form = QFormLayout(self)
         form.setContentsMargins(4, 4, 4, 4)
-        self.learning_rate = self._number_combo(LEARNING_RATES, "training.learning_rate",
-                                                "learning rate: changes live, without a reset")
-        form.addRow("Learning rate", self.learning_rate)
         self.notes = FieldNotes()
-        self.notes.add(form, "training.learning_rate")
-        self.optimizer = self._choice(OPTIMIZER_NAMES, "training.optimizer")
-        form.addRow("Optimiser", self.optimizer)
-        self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 5000)
-        self.batch_size.setKeyboardTracking(False)
-        self.batch_size.valueChanged.connect(lambda v: self.sigEdit.emit("training.batch_size", int(v)))
-        form.addRow("Batch size", self.batch_size)
-        self.notes.add(form, "training.batch_size")
-        self.loss = self._choice(LOSS_NAMES, "training.loss")
-        form.addRow("Loss", self.loss)
-        self.regularization = self._choice(REGULARIZATION_NAMES, "training.regularization")
-        form.addRow("Regularisation", self.regularization)
+
+        def row(path: str, widget, note: bool = False) -> None:
+            form.addRow(FIELDS[path].label, widget)
+            if note:
+                self.notes.add(form, path)
+
+        self.learning_rate = self._number_combo(LEARNING_RATES, "training.learning_rate")
+        row("training.learning_rate", self.learning_rate, note=True)
+        self.optimizer = self._choice("training.optimizer")
+        row("training.optimizer", self.optimizer)
+        self.batch_size = self._whole("training.batch_size")
+        row("training.batch_size", self.batch_size, note=True)
+        self.loss = self._choice("training.loss")
+        row("training.loss", self.loss)
+        self.regularization = self._choice("training.regularization")
+        row("training.regularization", self.regularization)
         self.regularization_rate = self._number_combo(REG_RATES, "training.regularization_rate")
-        form.addRow("Reg. rate", self.regularization_rate)
-        self.notes.add(form, "training.regularization_rate")
+        row("training.regularization_rate", self.regularization_rate, note=True)
         clip_row = QHBoxLayout()
         self.clip_on = QCheckBox()
-        self.clip_on.setToolTip("clip the total gradient norm")
-        self.clip = QDoubleSpinBox()
-        self.clip.setRange(0.01, 1000.0)
-        self.clip.setDecimals(2)
-        self.clip.setKeyboardTracking(False)
+        self.clip_on.setToolTip("clip the total gradient norm; off: no clipping")
+        self.clip = self._number("training.grad_clip", emit=False)
         self.clip_on.toggled.connect(self._clip_changed)
         self.clip.valueChanged.connect(self._clip_changed)
         clip_row.addWidget(self.clip_on)
         clip_row.addWidget(self.clip, 1)
-        form.addRow("Grad clip", clip_row)
-        self.notes.add(form, "training.grad_clip")
+        row("training.grad_clip", clip_row, note=True)
         self.batch_norm = QCheckBox("after each hidden layer")
+        self.batch_norm.setToolTip(FIELDS["network.batch_norm"].tip)
         self.batch_norm.toggled.connect(lambda v: self.sigEdit.emit("network.batch_norm", bool(v)))
-        form.addRow("Batch norm", self.batch_norm)
-        self.init = self._choice(INIT_NAMES, "network.init")
-        self.init.setToolTip("auto: the recommended init for each layer's activation")
-        form.addRow("Init", self.init)
-        self.init_gain = self._spin(0.0, 10.0, 0.1, "network.init_gain")
-        form.addRow("Init gain", self.init_gain)
-        self.notes.add(form, "network.init_gain")
+        self.widgets["network.batch_norm"] = self.batch_norm
+        row("network.batch_norm", self.batch_norm)
+        self.init = self._choice("network.init")
+        row("network.init", self.init)
+        self.init_gain = self._number("network.init_gain")
+        row("network.init_gain", self.init_gain, note=True)
         # off: the init's own rule (0, or nn.Linear's random biases for torch); on: every hidden bias
         bias_row = QHBoxLayout()
         self.bias_on = QCheckBox()
         self.bias_on.setToolTip("set every hidden bias; off: the init's own rule (0; torch: U(±1/√fan_in))")
-        self.bias_init = QDoubleSpinBox()
-        self.bias_init.setRange(-10.0, 10.0)
-        self.bias_init.setSingleStep(0.5)
-        self.bias_init.setDecimals(2)
-        self.bias_init.setKeyboardTracking(False)
-        self.bias_init.setToolTip("every hidden bias starts here (strongly negative kills ReLUs)")
+        self.bias_init = self._number("network.bias_init", emit=False)
         self.bias_on.toggled.connect(self._bias_changed)
         self.bias_init.valueChanged.connect(self._bias_changed)
         bias_row.addWidget(self.bias_on)
         bias_row.addWidget(self.bias_init, 1)
-        form.addRow("Bias init", bias_row)
-        self.notes.add(form, "network.bias_init")
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self.seed.setKeyboardTracking(False)
-        self.seed.valueChanged.connect(lambda v: self.sigEdit.emit("seed", int(v)))
-        form.addRow("Seed", self.seed)
-        self.notes.add(form, "seed")
+        row("network.bias_init", bias_row, note=True)
+        self.seed = self._whole("seed")
+        row("seed", self.seed, note=True)
 
-    def _choice(self, names: tuple[str, ...], path: str) -> QComboBox:
+    def _choice(self, path: str) -> QComboBox:
+        names = FIELDS[path].choices
         combo = QComboBox()
         combo.addItems(names)
+        combo.setToolTip(FIELDS[path].tip)
         combo.activated.connect(lambda i: self.sigEdit.emit(path, names[i]))
+        self.widgets[path] = combo
         return combo
 
-    def _number_combo(self, values: tuple[str, ...], path: str, tip: str = "") -> QComboBox:
+    def _number_combo(self, values: tuple[str, ...], path: str) -> QComboBox:
         combo = QComboBox()
         combo.setEditable(True)  # pick a usual value or type any other
         # Return must not add what was typed to the list (it added "3  sr" for good): a typed value
         # is committed through the experiment, which refuses junk, and the list stays as it is
         combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         combo.addItems(values)
-        combo.setToolTip(tip)
+        combo.setToolTip(FIELDS[path].tip)
         combo.setObjectName(path)
 
         def commit() -> None:
@@ -426,16 +468,22 @@ class HyperPanel(QWidget):
 
         combo.activated.connect(lambda _i: commit())
         combo.lineEdit().editingFinished.connect(commit)
+        self.widgets[path] = combo
         return combo
 
-    def _spin(self, low: float, high: float, step: float, path: str) -> QDoubleSpinBox:
-        spin = QDoubleSpinBox()
-        spin.setRange(low, high)
-        spin.setSingleStep(step)
-        spin.setDecimals(2)
-        spin.setKeyboardTracking(False)
-        spin.valueChanged.connect(lambda v: self.sigEdit.emit(path, float(v)))
-        return spin
+    def _whole(self, path: str) -> QSpinBox:
+        box = whole_box(FIELDS[path])
+        box.valueChanged.connect(lambda v: self.sigEdit.emit(path, int(v)))
+        self.widgets[path] = box
+        return box
+
+    def _number(self, path: str, emit: bool = True) -> NumberBox:
+        """A number field's box; emit=False where a checkbox beside it decides (an optional field)."""
+        box = NumberBox(FIELDS[path])
+        if emit:
+            box.valueChanged.connect(lambda v: self.sigEdit.emit(path, float(v)))
+        self.widgets[path] = box
+        return box
 
     def _bias_changed(self) -> None:
         self.bias_init.setEnabled(self.bias_on.isChecked())

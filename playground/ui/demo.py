@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from ..experiment import Experiment
+from ..plane import DEFAULT_GRID
 from ..training import Trainer
 
 
-def demo_snapshot(steps: int = 300, experiment: Experiment | None = None, grid_size: int = 100):
+def demo_snapshot(steps: int = 300, experiment: Experiment | None = None, grid_size: int = DEFAULT_GRID):
     """A real snapshot of a small run: the default experiment with ReLU, trained a little."""
     if experiment is None:
         experiment = (Experiment().with_field("network.hidden", (6, 4))

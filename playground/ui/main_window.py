@@ -26,6 +26,7 @@ from .. import bundled, runfile
 from ..datasets import read_points_csv
 from ..divergence import RateTrial, find_stable_rate
 from ..experiment import Experiment, ExperimentError
+from ..plane import DEFAULT_GRID
 from .activation_view import ActivationView
 from .boundary_view import BoundaryView
 from .charts import ChartsView
@@ -145,7 +146,7 @@ class MainWindow(QMainWindow):
     _sigRateTrial = Signal(object, object)  # (experiment, RateTrial) from the trial's thread
 
     def __init__(self, experiment: Experiment | None = None, path: str | None = None,
-                 start_worker: bool = True, grid_size: int = 100, worker_class=TrainingWorker,
+                 start_worker: bool = True, grid_size: int = DEFAULT_GRID, worker_class=TrainingWorker,
                  remember_placement: bool = True):
         """remember_placement: open at the last run's size and place and keep this one's on closing
         (QSettings); a screenshot run takes neither, so it is the same on every machine's settings."""

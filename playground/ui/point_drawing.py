@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 
+from ..plane import EXTENT
+
 ERASE_RADIUS = 0.4  # input units: about a point's drawn size at the default 12-unit-wide view
 UNDO_LIMIT = 200
 
@@ -20,7 +22,7 @@ class PointDrawer(QObject):
 
     sigPoints = Signal(object)  # tuple of (x, y, label) rows: the drawn set after a change
 
-    def __init__(self, boundary_view, extent: float = 6.0):
+    def __init__(self, boundary_view, extent: float = EXTENT):
         super().__init__(boundary_view)
         self.view = boundary_view
         self.extent = extent

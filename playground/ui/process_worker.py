@@ -15,6 +15,7 @@ from PySide6.QtCore import QThread, Signal
 
 from .. import train_server
 from ..experiment import Experiment
+from ..plane import DEFAULT_GRID
 from ..session import RECORD_EVERY
 
 START_TIMEOUT_S = 60  # the child imports numpy and the core first: ~0.5 s, much longer on a busy machine
@@ -53,7 +54,7 @@ class ProcessTrainingWorker(QThread):
     sigStopped = Signal(str)  # training has stopped and will not restart by itself: say so until retry()
     sigRecovered = Signal()  # a restarted child is training again (clears what sigStopped showed)
 
-    def __init__(self, experiment: Experiment, grid_size: int = 100):
+    def __init__(self, experiment: Experiment, grid_size: int = DEFAULT_GRID):
         super().__init__()
         self.setObjectName("training-relay")
         self._experiment, self._grid_size = experiment, grid_size  # the latest applied: a restart starts there

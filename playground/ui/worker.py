@@ -14,6 +14,7 @@ import queue
 from PySide6.QtCore import QThread, Signal
 
 from ..experiment import Experiment
+from ..plane import DEFAULT_GRID
 from ..recording import Recorder
 from ..session import RECORD_EVERY, TrainingSession
 
@@ -32,7 +33,7 @@ class TrainingWorker(QThread):
     sigError = Signal(str)  # an unexpected failure in the trainer, in words (the worker keeps going)
     sigStatus = Signal(str)  # a passing note for the status bar ("" clears it)
 
-    def __init__(self, experiment: Experiment, grid_size: int = 100):
+    def __init__(self, experiment: Experiment, grid_size: int = DEFAULT_GRID):
         super().__init__()
         self._experiment = experiment
         self._grid_size = grid_size

@@ -6,9 +6,9 @@ shared and noisy: the engine against TF Playground's own per-point engine and a 
 side by side in interleaved rounds (bench_engine.py). The live window's speed is set against TF
 Playground's page, which trains one epoch per animation frame: a ceiling of 60 epochs/s, a constant,
 not a measurement. The window's figures (live speed, timer lateness, start-up, export) are measured
-by whatever run_bench is given as `window` (playground.ui.bench_live, passed in by the command line:
-the core imports no Qt); each part that fails, or has no window to measure, costs its keys (null,
-with the reason under "reasons"), never the whole bench.
+by what run_bench is given as `window`, from the layer above (the core imports no Qt); each part
+that fails, or has no window to measure, costs its keys (null, with the reason under "reasons"),
+never the whole bench.
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ def verdict(key: str, value) -> str:
 
 
 # ---- the whole bench -----------------------------------------------------------------------------
-NO_WINDOW = "no window to measure in (run_bench was given none; `playground bench` gives playground.ui.bench_live)"
+NO_WINDOW = "no window to measure in (run_bench was given none)"
 
 
 def run_bench(quick: bool = False, scale: float = 1.0, log=None, window=None) -> dict:
@@ -262,8 +262,8 @@ def run_bench(quick: bool = False, scale: float = 1.0, log=None, window=None) ->
     `scale` shrinks every duration and step count (tests run with a tiny one: the figures are then
     rough, but every key is produced by the same code). `window` measures the window's figures, each
     in a child process: measure_startup(), measure_live(case, seconds, worker="app", loaded=False,
-    idle=False) and measure_export_fps(frames), as playground.ui.bench_live does; with None those
-    figures are null and their reason says so.
+    idle=False) and measure_export_fps(frames) (`playground bench` gives the window's own); with
+    None those figures are null and their reason says so.
     """
     s = scale * (0.3 if quick else 1.0)
     result: dict = {key: None for key in KEYS}

@@ -34,7 +34,7 @@ class PlainTorch:
         import numpy as np
         import torch
 
-        self.torch, self.np = torch, np
+        self.torch = torch
         exp = trainer.experiment
         self.model = trainer.model.to_torch()
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=exp.training.learning_rate)
@@ -135,10 +135,11 @@ class TfpEngine:
 
 
 def measure_engine(experiment, seconds: float = 3.0, rounds: int = 5) -> dict:
-    """Minibatch updates/s of the app's engine (Trainer.step: compiled where numba is, health probes
-    and history included), the numpy engine, a plain torch loop and TF Playground's engine (node),
-    in interleaved rounds so a noisy neighbour slows all of them alike. The ratios are the median of
-    each round's ratio (the two sides measured next to each other); the rates are each one's best."""
+    """Minibatch updates/s on `experiment` (one of bench.CASES) of the app's engine (Trainer.step:
+    compiled where numba is, health probes and history included), the numpy engine, a plain torch
+    loop and TF Playground's engine (node), in interleaved rounds so a noisy neighbour slows all of
+    them alike. The ratios are the median of each round's ratio (the two sides measured next to each
+    other); the rates are each one's best."""
     import statistics
 
     import torch

@@ -89,8 +89,12 @@ def test_the_figures_say_what_they_count(result):
     assert result["history_kb_per_1000_steps"] > 0 and result["startup_first_picture_cold_s"] > 0
 
 
-def test_a_failing_window_child_says_why():
-    # what run_bench records as the reason when a window measurement fails: the child's own last line
+def test_a_failing_window_child_says_why(tmp_path, monkeypatch):
+    # what run_bench records as the reason when a window measurement fails: the child's own last
+    # line. Started from a folder with a numpy.py in it: the child imports the real one (and so
+    # gets as far as checking its arguments)
+    (tmp_path / "numpy.py").write_text("raise SystemExit('the numpy.py of the current folder ran')\n")
+    monkeypatch.chdir(tmp_path)
     with pytest.raises(RuntimeError, match=r"child live c9 1 failed \(exit 2\): .*invalid choice: 'c9'"):
         bench_live.run_child(["live", "c9", "1"], timeout=60)
 

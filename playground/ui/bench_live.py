@@ -57,8 +57,9 @@ def measure_export_fps(frames: int) -> dict:
 
 
 def run_child(args: list[str], timeout: float, env: dict | None = None) -> dict:
-    """Run `python -m playground.ui.bench_child ARGS`; its last stdout line is a JSON object."""
-    cmd = [sys.executable, "-m", CHILD, *args]
+    """Run `python -m playground.ui.bench_child ARGS`; its last stdout line is a JSON object. -P: not
+    the current folder first on the child's path (a numpy.py lying there), this tree (_child_env)."""
+    cmd = [sys.executable, "-P", "-m", CHILD, *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**_child_env(), **(env or {})})
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:

@@ -13,25 +13,15 @@ import signal
 import sys
 import threading
 import time
-from . import __version__, bench, bundled, cli_compare, cli_lessons, export
-from .experiment import Experiment, ExperimentError
+
+from . import __version__, bundled, cli_bench, cli_compare, cli_lessons, export
 from .health import counts
+from .inputs import BadInput, experiment_path, lesson_for, load_trainer, prepare_engine
+from .inputs import load_experiment  # noqa: F401 (not used here: cli_compare and export take it from cli)
+from .lessons import LessonError
 from .plane import DEFAULT_GRID
 
 WINDOW_MIN, WINDOW_MAX = (640, 480), (7680, 4320)  # gui --size: a small laptop's screen up to 8K
-
-class BadInput(Exception):
-    """A user error: the message is printed as one line and the exit code is 2."""
-
-
-def experiment_path(path: str) -> str:
-    """`path` itself, or the example of that name when no such file exists (`playground dying_relu`)."""
-    import os
-
-    if os.path.exists(path):
-        return path
-    example = bundled.find_example(path)
-    return str(example) if example else path
 
 
 class Stopped(Exception):
@@ -71,33 +61,6 @@ def stop_on_signals(outcome: str):
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-def load_experiment(path: str) -> Experiment:
-    """The experiment of a .json/.toml file, an example's or a lesson's name (its first run, on its
-    first seed), or a run file (.pgrun, told by content)."""
-    from . import runfile
-
-    try:
-        if lesson := cli_lessons.lesson_for(path):
-            return lesson.experiment()
-        return runfile.load_experiment(experiment_path(path))
-    except (ExperimentError, cli_lessons.lessons.LessonError) as error:  # RunFileError is an ExperimentError
-        raise BadInput(str(error)) from None
-
-
-def load_trainer(path: str, grid_size: int):
-    """A Trainer on an experiment at step 0, or on a run file at the step it was saved at."""
-    from . import runfile
-    from .training import Trainer
-
-    path = experiment_path(path)
-    if runfile.is_run_file(path):
-        try:
-            return runfile.load_run(path, grid_size=grid_size)
-        except ExperimentError as error:
-            raise BadInput(str(error)) from None
-    return Trainer(load_experiment(path), grid_size=grid_size)
 
 
 def check_run_target(path: str | None, option: str = "--save", example: str = "run.pgrun") -> None:
@@ -160,14 +123,6 @@ def _finite_or_none(value) -> float | None:
     return value if value == value and abs(value) != float("inf") else None
 
 
-def prepare_engine() -> None:
-    """Compile (or load) the training kernel, saying so on stderr when that takes a while (a first
-    run on this machine: a few seconds)."""
-    from . import kernel
-
-    kernel.prepare(lambda text: text and print(f"playground: {text}", file=sys.stderr, flush=True))
-
-
 def cmd_train(args) -> int:
     check_run_target(args.save)
     trainer = load_trainer(args.experiment, args.grid)
@@ -224,8 +179,8 @@ def window_size(text: str | None) -> tuple[int, int] | None:
 def cmd_gui(args) -> int:
     size = window_size(args.size)
     try:  # a lesson's name opens the lesson (its experiment, speed and panel)
-        lesson = cli_lessons.lesson_for(args.experiment) if args.experiment else None
-    except cli_lessons.lessons.LessonError as error:
+        lesson = lesson_for(args.experiment) if args.experiment else None
+    except LessonError as error:
         raise BadInput(str(error)) from None
     path = experiment_path(args.experiment) if args.experiment and not lesson else None
     from .ui import app, system_libs  # system_libs imports no Qt: it runs before Qt can abort
@@ -347,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.register_cli(sub)
     export_to_torch_too(sub.choices["export"])
     cli_lessons.register_cli(sub)
-    bench.register_cli(sub)
+    cli_bench.register_cli(sub)
     cli_compare.register_cli(sub)
     parser.commands = set(sub.choices)  # main(): any other first word is a file for the window
     return parser

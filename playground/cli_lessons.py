@@ -8,19 +8,10 @@ code is 0 only if every lesson checked held (1 if one did not, 2 for a bad name 
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 from . import bundled, lessons
-
-
-def lesson_for(name: str) -> lessons.Lesson | None:
-    """The lesson called `name`, when `name` is neither a file nor an example (those come first), else None.
-    A broken lesson file raises LessonError (one line naming the field)."""
-    if os.path.exists(name) or bundled.find_example(name):
-        return None
-    path = lessons.find(name)
-    return lessons.load(path) if path else None
+from .inputs import prepare_engine
 
 
 def _selected(names: list[str]) -> list[lessons.Lesson]:
@@ -53,8 +44,6 @@ def cmd_lessons(args) -> int:
         for lesson in selected:
             print(f"  {lesson.name:<22} {lesson.title}")
         return 0
-    from .cli import prepare_engine
-
     prepare_engine()
     all_held = True
     for lesson in selected:

@@ -185,6 +185,12 @@ class Trainer:
         return "data"
 
     @property
+    def training_set(self) -> tuple[np.ndarray, np.ndarray]:
+        """(inputs, labels) the network trains on: (n, features) float32 and (n,) float32 in {0, 1}.
+        Read-only; for other engines trained side by side on the same points (`playground bench`)."""
+        return self._x_train, self._y_train
+
+    @property
     def epoch(self) -> float:
         return self.points_seen / len(self._x_train)
 

@@ -93,7 +93,7 @@ def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | No
             window.showNormal()  # leave full screen only: the larger text stays
         window.resize(*size)
     if problem and not screenshot:
-        window._warn("Cannot open the experiment", problem)
+        window.warn("Cannot open the experiment", problem)
     elif problem:
         window.show_problem(problem)
     if screenshot:

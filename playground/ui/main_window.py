@@ -426,7 +426,7 @@ class MainWindow(QMainWindow):
             self.statusBar().clearMessage()
 
     def show_problem(self, text: str, title: str = "Playground") -> None:
-        """A clear message in the status bar (files that cannot be read get a dialog: _warn)."""
+        """A clear message in the status bar (files that cannot be read get a dialog: warn)."""
         self.statusBar().showMessage(text, 15000)
 
     # ---- files ---------------------------------------------------------------------------------
@@ -443,7 +443,7 @@ class MainWindow(QMainWindow):
         try:
             experiment = Experiment.load(path)
         except ExperimentError as error:
-            self._warn("Cannot open the experiment", f"{error}\n\nThe current experiment is unchanged.")
+            self.warn("Cannot open the experiment", f"{error}\n\nThe current experiment is unchanged.")
             return False
         self.path = path
         self._update_title()
@@ -472,14 +472,15 @@ class MainWindow(QMainWindow):
         try:
             self.experiment.save(path)
         except OSError as error:
-            self._warn("Cannot save the experiment", f"{path}: {error.strerror or error}")
+            self.warn("Cannot save the experiment", f"{path}: {error.strerror or error}")
             return False
         self.path = path
         self._update_title()
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return True
 
-    def _warn(self, title: str, text: str) -> None:
+    def warn(self, title: str, text: str) -> None:
+        """A problem the user must see: a non-blocking warning dialog, its first line in the status bar."""
         self.statusBar().showMessage(text.splitlines()[0], 15000)
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -503,7 +504,7 @@ class MainWindow(QMainWindow):
             experiment, state = self.worker.run_state()
             runfile.write_run(path, experiment, state)
         except (OSError, TimeoutError) as error:
-            self._warn("Cannot save the run", f"{path}: {getattr(error, 'strerror', None) or error}")
+            self.warn("Cannot save the run", f"{path}: {getattr(error, 'strerror', None) or error}")
             return False
         self.path = str(path)
         self._update_title()
@@ -517,7 +518,7 @@ class MainWindow(QMainWindow):
         try:
             trainer = runfile.load_run(path)  # every check, before anything here changes
         except runfile.RunFileError as error:
-            self._warn("Cannot open the run", f"{error}\n\nThe current run is unchanged.")
+            self.warn("Cannot open the run", f"{error}\n\nThe current run is unchanged.")
             return False
         self.set_playing(False)
         self.banner.hide()
@@ -545,7 +546,7 @@ class MainWindow(QMainWindow):
             trainer.restore(state)
             script, weights = write_torch(trainer, path, source_name=Path(self.path).name if self.path else "")
         except (OSError, TimeoutError) as error:
-            self._warn("Cannot export", f"{path}: {getattr(error, 'strerror', None) or error}")
+            self.warn("Cannot export", f"{path}: {getattr(error, 'strerror', None) or error}")
             return False
         self.statusBar().showMessage(f"Wrote {script} and {weights.name} (step {trainer.step_count:,}); "
                                      f"run: python {script.name}", 15000)
@@ -620,7 +621,7 @@ class MainWindow(QMainWindow):
             reading = read_points_csv(path)
             experiment = self.experiment.with_field("data.points", [list(r) for r in reading.rows])
         except ExperimentError as error:
-            self._warn("Cannot import the points", f"{error}\n\nThe current data is unchanged.")
+            self.warn("Cannot import the points", f"{error}\n\nThe current data is unchanged.")
             return False
         note = (f"Imported {len(reading.rows)} points from {Path(path).name} "
                 f"(class 0: {reading.labels[0]}, class 1: {reading.labels[1]})")

@@ -1,0 +1,183 @@
+"""`playground bench`'s window figures: live speed, the GUI timer's lateness, start-up, export.
+
+Each is measured in a fresh child process (`python -m playground.ui.bench_child`) on the real
+window, offscreen when there is no display. The parent side (measure_*) starts the child and reads
+its one JSON line; the child side (in_window_*) runs in the child. Qt is imported by the child side
+only, so the bench's own process never loads it, and a broken Qt costs these figures, not the bench.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from ..bench import BUSY_PROCESSES, TIMER_MS, BusyProcesses, experiment, timer_lateness, training_rates
+
+CHILD = "playground.ui.bench_child"
+WINDOW_SIZE = (1280, 800)  # a laptop's screen
+
+
+# ---- the parent side: one child process per measurement ------------------------------------------
+def measure_live(case: str, seconds: float, worker: str = "app", loaded: bool = False, idle: bool = False) -> dict:
+    """The live window on `case` for `seconds`: {"epochs_per_s", "updates_per_s", "frames_per_s",
+    "lateness_ms": [...]}. worker "app" is what `playground gui` uses, "thread" the in-process one.
+    loaded: with BUSY_PROCESSES spinning processes of ours beside it. idle: not training, the
+    timer's lateness only ({"lateness_ms"})."""
+    args = ["live", case, str(seconds), "--worker", worker] + (["--idle"] if idle else [])
+    if not loaded:
+        return run_child(args, timeout=60 + 4 * seconds)
+    with BusyProcesses(BUSY_PROCESSES) as busy:
+        result = run_child(args, timeout=90 + 6 * seconds)
+        result["busy_processes"] = busy.count
+        return result
+
+
+def measure_startup() -> dict:
+    """Seconds from launching a window process (Python's start and every import included) to its
+    first picture and to its first trained step (the compiled engine loaded, or compiled, by then):
+    {"cold": {...}, "warm": {...}}, cold with an empty numba cache, then warm with the cache that
+    first run wrote."""
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="playground-numba-") as cache:
+        for kind in ("cold", "warm"):
+            start = time.time()
+            result = run_child(["startup"], timeout=120, env={"NUMBA_CACHE_DIR": cache})
+            out[kind] = {"first_picture_s": result["shown_at"] - start, "first_step_s": result["stepped_at"] - start}
+    return out
+
+
+def measure_export_fps(frames: int) -> dict:
+    """Frames/s of a whole export of `frames` frames (600×600 boundary view, replay + offscreen render
+    + encode) and of each part, from export.py's measurement."""
+    return run_child(["export", str(frames)], timeout=300)
+
+
+def run_child(args: list[str], timeout: float, env: dict | None = None) -> dict:
+    """Run `python -m playground.ui.bench_child ARGS`; its last stdout line is a JSON object. -P: not
+    the current folder first on the child's path (a numpy.py lying there), this tree (_child_env)."""
+    cmd = [sys.executable, "-P", "-m", CHILD, *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env={**_child_env(), **(env or {})})
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"child {' '.join(args)} failed (exit {proc.returncode}): {tail}")
+    return json.loads(lines[-1])
+
+
+def _child_env() -> dict:
+    """This environment, offscreen when there is no display, with this tree first on the path (the
+    child runs the same code as the bench, an uninstalled checkout included)."""
+    env = dict(os.environ)
+    if not env.get("DISPLAY") and not env.get("WAYLAND_DISPLAY"):
+        env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+# ---- the child side: the real window ---------------------------------------------------------------
+def in_window_live(case: str, seconds: float, worker: str = "app", idle: bool = False) -> dict:
+    """The real window, shown, training `case` at full speed; epochs/s and a 5 ms timer's lateness.
+    idle: the same window not training, for the timer's lateness alone (what the machine's
+    scheduler costs a window that does nothing)."""
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+
+    app = _application()
+    window = _window(experiment(case), worker)
+    drawn: list[tuple[float, float, int]] = []  # (time, epoch, step) of each snapshot drawn
+    window.sigDrawn.connect(lambda s: drawn.append((time.perf_counter(), s.epoch, s.step)))
+    _wait(app, lambda: bool(drawn), 20.0)
+    training = not idle
+    if training:
+        window.worker.set_speed(None)  # as fast as it goes
+        window.set_playing(True)
+        _wait(app, lambda: drawn[-1][2] > 200, 20.0)  # past the first 100 steps' every-step probing
+    mark = len(drawn)
+
+    clock = QElapsedTimer()
+    ticks: list[float] = []  # ms since the clock started, at each tick
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.timeout.connect(lambda: ticks.append(clock.nsecsElapsed() / 1e6))
+    clock.start()
+    timer.start(TIMER_MS)
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+    if training:
+        _wait(app, lambda: len(drawn) >= mark + 2, 30.0)  # a slow machine: at least two frames to compare
+    timer.stop()
+    lateness = timer_lateness(ticks)
+    if not training:
+        _close(window)
+        return {"lateness_ms": lateness}
+    window.set_playing(False)
+    _close(window)
+    return {**training_rates(drawn[mark - 1:]),  # from the last frame drawn before the timer started
+            "lateness_ms": lateness}
+
+
+def in_window_startup() -> dict:
+    """Wall-clock times at which the window, started as `playground gui` does, shows its first
+    snapshot, and then shows the first step trained after pressing Step."""
+    from .app import default_experiment
+
+    app = _application()
+    window = _window(default_experiment(), "app")
+    drawn = []
+    window.sigDrawn.connect(drawn.append)
+    _wait(app, lambda: bool(drawn), 60.0)
+    app.processEvents()
+    shown_at = time.time()
+    window.worker.step(1)
+    _wait(app, lambda: drawn[-1].step >= 1, 60.0)
+    app.processEvents()
+    stepped_at = time.time()
+    _close(window)
+    return {"shown_at": shown_at, "stepped_at": stepped_at}
+
+
+def in_window_export_fps(frames: int) -> dict:
+    """export.py's own measurement of a whole export (its renderer draws offscreen)."""
+    from .. import export
+
+    return export.measure_export_fps(size=(600, 600), view="boundary", frames=frames)
+
+
+def _application():
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication(sys.argv[:1])
+
+
+def _window(exp, worker: str):
+    """The main window on `exp`, shown at WINDOW_SIZE; worker "app" trains as `playground gui` does
+    (app.worker_class()), "thread" on a thread of this process."""
+    from . import app
+    from .main_window import MainWindow  # after the QApplication: widgets need it
+    from .worker import TrainingWorker
+
+    if worker not in ("app", "thread"):
+        raise ValueError(f"worker = {worker!r} is not allowed: app or thread")
+    window = MainWindow(exp, worker_class=app.worker_class() if worker == "app" else TrainingWorker)
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    return window
+
+
+def _close(window) -> None:
+    window.shutdown()
+    window.close()
+
+
+def _wait(app, condition, timeout: float) -> None:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"the window did not get there within {timeout} s")
+        app.processEvents()
+        time.sleep(0.002)

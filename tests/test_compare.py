@@ -240,3 +240,15 @@ def test_learning_rate_variants_share_one_stack_and_still_equal_their_trainer_ru
             trainer = Trainer(comparison.experiment(v, s), engine="numpy")
             trainer.step(STEPS)
             _assert_matches_trainer(comparison, v, s, trainer)
+
+
+def test_bench_quick_measures_the_issue_workload():
+    """bench --quick (scale 0.3) times the same 6 × 20 networks as a full run, only in fewer
+    rounds: its compare_ratio_vs_sequential must not come from 12 networks."""
+    from playground import bench_compare
+
+    full, quick = bench_compare.run_settings(1.0), bench_compare.run_settings(0.3)
+    assert full["seeds"] == quick["seeds"] == 20 and full["warm_steps"] == quick["warm_steps"]
+    assert quick["rounds"] * quick["steps"] < full["rounds"] * full["steps"]
+    assert bench_compare.run_settings(0.01)["seeds"] == 2  # bench's plumbing tests only
+    assert len(bench_compare.workload().variants) == 6

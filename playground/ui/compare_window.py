@@ -453,8 +453,15 @@ class CompareWindow(QMainWindow):
                           f"(P(label 1): orange 0 → blue 1); table and chart: all {frame.seeds} seeds.")
 
     def _fit_columns(self, columns) -> None:
-        """Widen (never narrow, so the table does not twitch) the columns whose text outgrew them."""
+        """Widen (never narrow, so the table does not twitch) the columns whose text outgrew them;
+        the first time, fit every column to its text (Interactive starts them all at ~100 px, which
+        cut "steps to 95%" off at 1366 px)."""
         header = self.table.horizontalHeader()
+        if not getattr(self, "_columns_fitted", False):
+            self._columns_fitted = True
+            for column in range(self.table.columnCount() - 1):  # the last one stretches to the edge
+                self.table.resizeColumnToContents(column)
+            return
         for column in sorted(columns):
             if column < self.table.columnCount() - 1:  # the last one stretches to the table's edge
                 width = max(self.table.sizeHintForColumn(column), header.sectionSizeHint(column))

@@ -104,3 +104,29 @@ def test_the_speed_menu_is_what_the_worker_runs_at(qtbot, window):
     finally:
         window.worker._send = send
     assert sent == [("speed", window.run_bar.speed.itemData(0))]
+
+
+def test_compare_window_fps_counts_frames_that_were_painted(qtbot):
+    """bench's figure: frames shown and then painted while playing, with the GUI's time per frame."""
+    from playground.ui.compare_bench import compare_window_fps
+    from playground.ui.compare_window import CompareThreadWorker
+
+    result = compare_window_fps(seconds=1.0, seeds=2, spec="activation=relu,tanh", warm_seconds=0.3,
+                                size=(1024, 640), worker_class=CompareThreadWorker)
+    assert result["networks"] == 4 and result["frames"] >= 1 and result["steps_per_s"] > 0
+    assert result["drawn_fps"] == pytest.approx(result["frames"] / result["seconds"])
+    assert 0 < result["show_ms_p50"] <= result["show_ms_p90"]
+
+
+def test_chart_helpers():
+    from playground.ui.compare_window import band_path, nice_ceiling, thinned
+
+    assert [nice_ceiling(v) for v in (3, 10, 11, 149, 151, 999, 1001, 7000)] == [10, 10, 15, 150, 200, 1000, 1500, 8000]
+    index = thinned(np.arange(1000), 400)
+    assert len(index) <= 401 and index[0] == 0 and index[-1] == 999
+    assert list(thinned(np.arange(5), 400)) == [0, 1, 2, 3, 4]
+    x = np.array([0.0, 1.0, 2.0])
+    path = band_path(x, np.array([0.5, np.nan, 0.6]), np.array([0.7, np.nan, 0.9]))  # row 1: every seed diverged
+    rect = path.boundingRect()
+    assert (rect.left(), rect.right(), rect.top(), rect.bottom()) == pytest.approx((0, 2, 0.5, 0.9))
+    assert band_path(x, np.full(3, np.nan), np.full(3, np.nan)).isEmpty()

@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QThread, QTimer, Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMainWindow,
+from PySide6.QtGui import QColor, QKeySequence, QPainterPath, QShortcut
+from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGraphicsPathItem, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMainWindow,
                                QPushButton, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from ..compare import MAX_SEEDS, CompareFrame, SpecError, parse_variants, table_csv
+from ..compare import MAX_SEEDS, TARGET_ACCURACY, CompareFrame, SpecError, parse_variants, table_csv
 from ..compare_session import CompareSession, serve
 from ..train_server import freeze
 from ..experiment import Experiment
@@ -37,8 +37,10 @@ from .boundary_view import BoundaryView
 from .controls import RunBar
 from .network_view import NetworkView
 
-CHART_INTERVAL = 0.25  # s between chart redraws: six bands cost ~3-5 ms each time (pyqtgraph paths)
-LINKS_INTERVAL = 0.5  # s between each panel's link redraws (NetworkView.links_interval): six panels of wide lines were the costliest part of a frame
+CHART_INTERVAL = 0.25  # s between chart redraws
+CHART_POINTS = 400  # points a series at most: more than the chart's pixels across is only paint time
+LINKS_INTERVAL = 1.0  # s between each panel's link redraws (NetworkView.links_interval): six panels of
+# antialiased wide lines were the costliest part of a frame (at 0.5 s, ~40 % of the GUI's time at 6 × 20)
 GRID = 60  # boundary and neuron maps per panel: 60×60 is plenty at panel size
 TABLE_COLUMNS = ("variant", "loss", "test acc.", "min – max", "dead", "any dead", "diverged", "steps to 95%")
 TABLE_TIPS = ("the variant (its panel's colour)", "training loss, mean over the seeds that have not diverged",
@@ -220,6 +222,40 @@ class VariantPanel(QFrame):
                               f"hidden neurons; the pictures below are seed 0's network")
 
 
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 1.5, 2, 3, 4, 5, 6, 8 × 10^k at or above value (at least 10): the chart's
+    x range moves in these steps instead of on every frame, since each change re-renders both axes
+    and the grid (pyqtgraph's AxisItem picture: ~a third of a frame's drawing when done each time)."""
+    value = max(float(value), 10.0)
+    power = 10.0 ** math.floor(math.log10(value))
+    for mantissa in (1, 1.5, 2, 3, 4, 5, 6, 8, 10):
+        if mantissa * power >= value * (1 - 1e-12):
+            return mantissa * power
+    return 10 * power
+
+
+def thinned(steps: np.ndarray, limit: int) -> np.ndarray:
+    """Row indices for at most about `limit` points along a series, the last one always in."""
+    if len(steps) <= limit:
+        return np.arange(len(steps))
+    every = -(-len(steps) // limit)
+    index = np.arange(0, len(steps), every)
+    return index if index[-1] == len(steps) - 1 else np.append(index, len(steps) - 1)
+
+
+def band_path(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> QPainterPath:
+    """The closed outline from (x, high) forward and (x, low) back, skipping rows without a value
+    (every seed diverged). One arrayToQPath call: pyqtgraph's FillBetweenItem rebuilt the band
+    from its two curves' paths in Python, ~2 ms a band a redraw."""
+    ok = np.isfinite(low) & np.isfinite(high)
+    x, low, high = x[ok], low[ok], high[ok]
+    if not len(x):
+        return QPainterPath()
+    path = pg.arrayToQPath(np.concatenate([x, x[::-1]]), np.concatenate([high, low[::-1]]), connect="all")
+    path.closeSubpath()
+    return path
+
+
 class AccuracyChart(pg.PlotWidget):
     """Test accuracy over steps: per variant a band from the worst to the best seed and the mean."""
 
@@ -231,37 +267,48 @@ class AccuracyChart(pg.PlotWidget):
         self.setLabel("left", "test accuracy")
         self.setLabel("bottom", "step")
         self.setYRange(0.4, 1.0, padding=0.02)
-        self.showGrid(x=True, y=True, alpha=0.2)
+        # Horizontal guides as lines of their own, not showGrid: the grid is drawn in the axes'
+        # picture, and replaying it was ~20 ms of every chart repaint here (a third of a frame).
+        for level in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
+            self.addItem(pg.InfiniteLine(level, angle=0, pen=pg.mkPen("#e4e4e4")))
+        target = pg.InfiniteLine(TARGET_ACCURACY, angle=0, pen=pg.mkPen("#999999", style=Qt.PenStyle.DashLine))
+        target.setToolTip(f"{TARGET_ACCURACY:.0%}: the table's 'steps to 95%'")
+        self.addItem(target)
+        self.getPlotItem().vb.disableAutoRange()
         self.addLegend(offset=(-10, 10), labelTextSize="9pt")
         self.bands, self.means = [], []
         self._drawn_at = -math.inf
+        self._x_max = None
         for name, color in zip(names, series):
             base = QColor(color)
             fill = QColor(base)
             fill.setAlpha(45)
-            low = pg.PlotDataItem(pen=pg.mkPen(None))
-            high = pg.PlotDataItem(pen=pg.mkPen(None))
-            band = pg.FillBetweenItem(low, high, brush=pg.mkBrush(fill))
+            band = QGraphicsPathItem()
+            band.setPen(pg.mkPen(None))
+            band.setBrush(pg.mkBrush(fill))
             self.addItem(band)
             mean = self.plot(pen=pg.mkPen(base, width=2), name=name)
-            self.bands.append((low, high))
+            self.bands.append(band)
             self.means.append(mean)
 
     def show_frame(self, frame: CompareFrame, force: bool = False) -> None:
         """Redraw from `frame`, at most every CHART_INTERVAL seconds unless forced."""
-        steps = frame.steps.astype(np.float64)
         now = time.perf_counter()
-        if not len(steps) or (not force and now - self._drawn_at < CHART_INTERVAL):
+        if not len(frame.steps) or (not force and now - self._drawn_at < CHART_INTERVAL):
             return
         self._drawn_at = now
+        rows = thinned(frame.steps, CHART_POINTS)
+        steps = frame.steps[rows].astype(np.float64)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a step where every seed has diverged: all NaN
-            for v, ((low, high), mean) in enumerate(zip(self.bands, self.means)):
-                acc = frame.accuracy[:, v, :]  # (T, seeds)
-                low.setData(steps, np.nanmin(acc, axis=1))
-                high.setData(steps, np.nanmax(acc, axis=1))
+            for v, (band, mean) in enumerate(zip(self.bands, self.means)):
+                acc = frame.accuracy[rows, v, :]  # (T, seeds)
+                band.setPath(band_path(steps, np.nanmin(acc, axis=1), np.nanmax(acc, axis=1)))
                 mean.setData(steps, np.nanmean(acc, axis=1))
-        self.setXRange(0, max(steps[-1], 10), padding=0.01)
+        x_max = nice_ceiling(steps[-1])
+        if x_max != self._x_max:
+            self._x_max = x_max
+            self.setXRange(0, x_max, padding=0.01)
 
 
 class CompareWindow(QMainWindow):
@@ -299,7 +346,9 @@ class CompareWindow(QMainWindow):
             self.table.horizontalHeaderItem(column).setToolTip(tip)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Interactive, sized by _fit_columns when a text outgrows its column: ResizeToContents
+        # measured every cell again on each setText (~1 ms each, 15-20 a frame while training)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
         self.chart = AccuracyChart([v.name for v in variants], series)
@@ -389,8 +438,10 @@ class CompareWindow(QMainWindow):
         self.frame = frame
         for panel, snapshot, result in zip(self.panels, frame.snapshots, frame.results):
             panel.show_variant(snapshot, result, frame.seeds)
+        grown = set()
         for row, result in enumerate(frame.results):
-            self._fill_row(row, result, frame.seeds)
+            grown |= self._fill_row(row, result, frame.seeds)
+        self._fit_columns(grown)
         self.chart.show_frame(frame, force=not self.run_bar.play_button.isChecked())
         rate = self.worker.steps_per_second * len(self.variants) * self.seeds if self.run_bar.play_button.isChecked() else 0
         self.run_bar.set_counts(frame.step, frame.epoch)
@@ -401,7 +452,24 @@ class CompareWindow(QMainWindow):
         self.note.setText(f"Seed s: the same data and minibatches in every variant; {start}. Panels: seed 0 "
                           f"(P(label 1): orange 0 → blue 1); table and chart: all {frame.seeds} seeds.")
 
-    def _fill_row(self, row: int, result, seeds: int) -> None:
+    def _fit_columns(self, columns) -> None:
+        """Widen (never narrow, so the table does not twitch) the columns whose text outgrew them;
+        the first time, fit every column to its text (Interactive starts them all at ~100 px, which
+        cut "steps to 95%" off at 1366 px)."""
+        header = self.table.horizontalHeader()
+        if not getattr(self, "_columns_fitted", False):
+            self._columns_fitted = True
+            for column in range(self.table.columnCount() - 1):  # the last one stretches to the edge
+                self.table.resizeColumnToContents(column)
+            return
+        for column in sorted(columns):
+            if column < self.table.columnCount() - 1:  # the last one stretches to the table's edge
+                width = max(self.table.sizeHintForColumn(column), header.sectionSizeHint(column))
+                if width > header.sectionSize(column):
+                    header.resizeSection(column, width)
+
+    def _fill_row(self, row: int, result, seeds: int) -> set:
+        """Set row's texts; returns the columns whose text changed length (they may need widening)."""
         acc, loss = result.test_accuracy, result.train_loss
         if result.steps_to_95 is None:  # the median seed has not got there (yet)
             steps = f"median not reached ({result.reached_95}/{seeds})" if result.reached_95 else "not reached"
@@ -411,6 +479,7 @@ class CompareWindow(QMainWindow):
         cells = (result.name, "—" if loss.mean is None else f"{loss.mean:.3f}", "—" if none else f"{acc.mean:.3f}",
                  "—" if none else f"{acc.min:.2f} – {acc.max:.2f}", f"{result.dead_fraction.mean:.1%}",
                  f"{result.seeds_with_dead}/{seeds}", f"{result.diverged}/{seeds}", steps)
+        grown = set()
         for column, text in enumerate(cells):
             item = self.table.item(row, column)
             if item is None:
@@ -418,8 +487,12 @@ class CompareWindow(QMainWindow):
                 self.table.setItem(row, column, item)
                 if column == 0:
                     item.setForeground(QColor(self.panels[row].color))
-            if item.text() != text:  # setText re-lays the table out: ~3 ms a frame when done for all 48
+            old = item.text()
+            if old != text:  # only what changed: each setText repaints its cell
                 item.setText(text)
+                if len(text) > len(old):
+                    grown.add(column)
+        return grown
 
     # ---- export ----------------------------------------------------------------------------------
     def _ask_save_table(self) -> None:

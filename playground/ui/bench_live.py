@@ -151,6 +151,9 @@ def in_window_export_fps(frames: int) -> dict:
 def _application():
     from PySide6.QtWidgets import QApplication
 
+    from .colors import configure_pyqtgraph
+
+    configure_pyqtgraph()  # the look the user's window has (runtime's split: nothing set at import)
     return QApplication.instance() or QApplication(sys.argv[:1])
 
 

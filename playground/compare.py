@@ -151,6 +151,9 @@ class _Activation:
     alpha: float
     grad_slope: np.ndarray | None  # PReLU: (rows, 1, units) view of grad
 
+    def __post_init__(self):
+        self.f_into, self.slope_into = self.spec.f_into, self.spec.slope_into  # looked up once
+
 
 @dataclass
 class _Block:
@@ -179,8 +182,8 @@ class _Stack:
         self.grad = np.zeros_like(self.params)
         self.weight_mask = first.weight_mask
         self.Wb, self.grad_Wb, self.WT = [], [], []  # per layer (N, fan_in + 1, fan_out) views, W transposed
-        for places in first._places:  # the layout, as kernel.Plan reads it (issue 14: make it public)
-            where, shape = places["Wb"]
+        for places in first.layout:  # the layout, as kernel.Plan reads it
+            where, shape = places["Wb"].where, places["Wb"].shape
             self.Wb.append(self.params[:, where].reshape(self.n, *shape))
             self.grad_Wb.append(self.grad[:, where].reshape(self.n, *shape))
             self.WT.append(self.Wb[-1][:, :-1].transpose(0, 2, 1))
@@ -188,10 +191,10 @@ class _Stack:
         for rows, experiment in blocks:
             model = models[rows.start]
             acts = []
-            for layer, places in zip(model.layers[:-1], model._places):
+            for layer, places in zip(model.layers[:-1], model.layout):
                 slope, grad_slope = layer.slope, None
                 if layer.learned_slope:
-                    where = places["slope"][0]
+                    where = places["slope"].where
                     slope = self.params[rows, where].reshape(rows.stop - rows.start, 1, -1)
                     grad_slope = self.grad[rows, where].reshape(rows.stop - rows.start, 1, -1)
                 acts.append(_Activation(ACTIVATIONS[layer.activation], slope, layer.alpha, grad_slope))
@@ -268,8 +271,9 @@ class _Stack:
             z = np.empty((self.n, n, Wb.shape[2]), np.float32)
             a = np.empty_like(z)
             aug = np.ones((self.n, n, Wb.shape[2] + 1), np.float32)
-            per_block = [(block.rows, z[block.rows], a[block.rows]) for block in self.blocks]
-            plan.append((z, a, aug, aug.transpose(0, 2, 1), per_block))
+            work = np.empty((2, *z.shape), np.float32)  # the activations' scratch (maths.py)
+            per_block = [(block.rows, z[block.rows], a[block.rows], work[:, block.rows]) for block in self.blocks]
+            plan.append((z, a, aug, aug.transpose(0, 2, 1), per_block, work))
         return plan
 
     def forward(self, x: np.ndarray):
@@ -283,11 +287,11 @@ class _Stack:
             plan = self._plans[n] = self._plan(n)
         self._xT = x.transpose(0, 2, 1)
         below = x
-        for i, (z, a, aug, _, per_block) in enumerate(plan):
+        for i, (z, a, aug, _, per_block, _) in enumerate(plan):
             np.matmul(below, self.Wb[i], out=z)
-            for block, (_, zb, ab) in zip(self.blocks, per_block):
+            for block, (_, zb, ab, work) in zip(self.blocks, per_block):
                 act = block.layers[i]
-                act.spec.f_into(zb, ab, act.slope, act.alpha)
+                act.f_into(zb, ab, work, act.slope, act.alpha)
             np.copyto(aug[..., :-1], a)
             below = aug
         out = np.empty((self.n, n, 1), np.float32)
@@ -301,13 +305,13 @@ class _Stack:
         self._weight_grad(i, plan, delta)
         back = np.matmul(delta, self.WT[i])
         for i in range(i - 1, -1, -1):
-            z, a, _, _, per_block = plan[i]
+            z, a, _, _, per_block, work = plan[i]
             if self.single is not None:
-                delta = self._layer_delta(self.single.layers[i], back, z, a, np.empty_like(back))
+                delta = self._layer_delta(self.single.layers[i], back, z, a, np.empty_like(back), work)
             else:
                 delta = np.empty_like(back)
-                for block, (rows, zb, ab) in zip(self.blocks, per_block):
-                    self._layer_delta(block.layers[i], back[rows], zb, ab, delta[rows])
+                for block, (rows, zb, ab, wb) in zip(self.blocks, per_block):
+                    self._layer_delta(block.layers[i], back[rows], zb, ab, delta[rows], wb)
             self._weight_grad(i, plan, delta)
             if i:
                 back = np.matmul(delta, self.WT[i])
@@ -318,11 +322,13 @@ class _Stack:
         np.matmul(below_T, delta, out=self.grad_Wb[i])
 
     @staticmethod
-    def _layer_delta(act: _Activation, back: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def _layer_delta(act: _Activation, back: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray,
+                     work: np.ndarray) -> np.ndarray:
         """dL/dz from dL/da into `out` for one block (and PReLU's dL/dslope), as MLP.backward_into."""
         if act.grad_slope is not None:  # PReLU: d a / d slope = z where z <= 0
             np.sum(back * np.minimum(z, 0.0), axis=1, keepdims=True, out=act.grad_slope)
-        return np.multiply(back, act.spec.slope_at(z, a, act.slope, act.alpha), out=out)
+        act.slope_into(z, a, out, work, act.slope, act.alpha)
+        return np.multiply(back, out, out=out)
 
     def logits_everywhere(self) -> np.ndarray:
         """(N, n_train + n_test) logits on every point, train points first."""

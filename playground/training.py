@@ -12,8 +12,7 @@ import math
 
 import numpy as np
 
-from . import fields, kernel
-from .kernel import ADAM_BETA1, ADAM_BETA2, ADAM_EPS, CLIP_EPS, MOMENTUM
+from . import fields, kernel, maths
 from .datasets import make_split
 from .experiment import Experiment
 from .health import classify_columns, fractions
@@ -408,21 +407,6 @@ class Trainer:
             return np.full(len(self.model.layers), np.nan, np.float32)
         return _weight_norms(self.model, self.model.grad)
 
-    def probe_gradients(self) -> np.ndarray:
-        """‖∂L/∂W‖ per weight layer on the whole training set, without changing anything."""
-        model = self.model
-        last_step = model.grad.copy()  # the backward below writes where the last step's gradient is
-        with np.errstate(all="ignore"):
-            logits, cache = model.forward_train(self._x_train, update_stats=False)
-            p = 0.5 + 0.5 * np.tanh(0.5 * logits)
-            if self._experiment.training.loss == "bce":
-                dlogits = (p - self._y_train) / len(p)
-            else:
-                dlogits = (p - self._y_train) * p * (1.0 - p) * (2.0 / len(p))
-            norms = _weight_norms(model, model.backward_into(cache, dlogits))
-        model.grad[:] = last_step
-        return norms
-
     def history(self) -> History:
         return self._record.history()
 
@@ -441,28 +425,19 @@ def batch_rng(seed: int) -> np.random.Generator:
 
 
 def loss_gradient(logits: np.ndarray, c: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
-    """dL/dlogit of the batch's mean loss, a new array; points along the last axis (any leading
-    axes, e.g. compare mode's networks). c is 1 - 2y, y the labels, both shaped like logits."""
-    n = logits.shape[-1]
-    if loss == "bce":  # sigmoid(l) - y = (tanh(l/2) + 1 - 2y) / 2, divided by n for the mean
-        dlogits = np.multiply(logits, 0.5)
-        np.tanh(dlogits, out=dlogits)
-        dlogits += c
-        dlogits *= 0.5 / n
-        return dlogits
-    if loss == "mse":  # d mean((p - y)²) / d logit
-        p = 0.5 + 0.5 * np.tanh(0.5 * logits)
-        return (p - y) * p * (1.0 - p) * (2.0 / n)
-    raise ValueError(f"unknown loss {loss!r}")
+    """dL/dlogit of the batch's mean loss (maths.loss_gradient), a new array; points along the last
+    axis (any leading axes, e.g. compare mode's networks). c is 1 - 2y, y the labels, both shaped
+    like logits."""
+    code = maths.code_of(maths.LOSS_NAMES, loss, "loss")
+    return maths.loss_gradient(code, logits, c, y, 1.0 / logits.shape[-1])
 
 
 def clip_gradient(g: np.ndarray, max_norm: float) -> np.ndarray:
     """torch's clip_grad_norm_ on a flat gradient (P,), or on each row of stacked ones (networks, P)."""
     if g.ndim == 1:
-        total = math.sqrt(float(np.dot(g, g)))
-        return g * (max_norm / (total + CLIP_EPS)) if total > max_norm else g
+        return g * float(maths.clip_scale(math.sqrt(float(np.dot(g, g))), max_norm))  # a float: g stays float32
     total = np.sqrt(np.einsum("ij,ij->i", g, g))[:, None]  # float32, as np.dot's
-    return np.where(total > max_norm, g * (max_norm / (total + CLIP_EPS)), g)
+    return g * maths.clip_scale(total, max_norm).astype(np.float32)
 
 
 def _rate(rate):
@@ -473,41 +448,30 @@ def _rate(rate):
 
 def descend(params: np.ndarray, grads: np.ndarray, weight_mask: np.ndarray, training, state: dict,
             adam_t: int, learning_rate=None) -> None:
-    """Regularise, clip, and take one optimiser step in place: params (P,) flat, or (networks, P)
-    stacked with every row one network (compare mode). New arrays only: `grads` stays as it is, for
-    the gradient norms. `state` holds the optimiser's moments; adam_t counts Adam's steps, this one
-    included. learning_rate: instead of training's, a (networks, 1) float64 column, one rate a row."""
-    g = grads
-    rate = training.regularization_rate
-    if training.regularization != "none" and rate > 0:  # weights only: never biases, slopes or batch norm
-        extra = params if training.regularization == "l2" else np.sign(params)
-        g = g + rate * (extra * weight_mask)
+    """Regularise, clip, and take one optimiser step in place (maths.py's pieces, as the compiled
+    engine's): params (P,) flat, or (networks, P) stacked with every row one network (compare
+    mode). New arrays only: `grads` stays as it is, for the gradient norms. `state` holds the
+    optimiser's moments; adam_t counts Adam's steps, this one included. learning_rate: instead of
+    training's, a (networks, 1) float64 column, one rate a row."""
+    reg = maths.code_of(maths.REGULARIZATION_NAMES, training.regularization, "regularization")
+    g = maths.regularised(grads, params, weight_mask, reg, training.regularization_rate)
     if training.grad_clip is not None:
         g = clip_gradient(g, training.grad_clip)
     lr = training.learning_rate if learning_rate is None else learning_rate
-    if training.optimizer == "sgd":
+    optimizer = maths.code_of(maths.OPTIMIZER_NAMES, training.optimizer, "optimizer")
+    if optimizer == maths.SGD:
         params -= _rate(lr) * g
-    elif training.optimizer == "momentum":  # torch.optim.SGD(momentum=0.9): v = μv + g
+    elif optimizer == maths.MOMENTUM_SGD:
         v = state.get("velocity")
-        if v is None:
-            state["velocity"] = v = g.copy()
-        else:
-            v *= MOMENTUM
-            v += g
+        state["velocity"] = v = g.copy() if v is None else maths.momentum_velocity(v, g)
         params -= _rate(lr) * v
-    elif training.optimizer == "adam":  # as torch.optim.Adam
-        b1, b2 = ADAM_BETA1, ADAM_BETA2
-        c1, c2 = 1 - b1 ** adam_t, 1 - b2 ** adam_t
+    elif optimizer == maths.ADAM:
         if "m" not in state:
             state["m"], state["v"] = np.zeros_like(params), np.zeros_like(params)
-        m, v = state["m"], state["v"]
-        m *= b1
-        m += (1 - b1) * g
-        v *= b2
-        v += (1 - b2) * g * g
-        params -= _rate(lr / c1) * m / (np.sqrt(v / c2) + ADAM_EPS)
-    else:
-        raise ValueError(f"unknown optimizer {training.optimizer!r}")
+        m = state["m"] = maths.adam_first(state["m"], g)
+        v = state["v"] = maths.adam_second(state["v"], g)
+        c1, c2 = maths.adam_corrections(adam_t)
+        params -= maths.adam_step(m, v, _rate(lr / c1), c2)
 
 
 OPTIMIZER_STATE_KEYS = ("velocity", "m", "v")  # momentum's and Adam's moments (_descend, kernel.train)

@@ -42,33 +42,32 @@ class Activation:
     rectifier: bool = False  # rectifier family: a unit with max z <= 0 and non-zero slope is "sleeping"
     learned_slope: bool = False  # PReLU: one learned slope per neuron
     slope_reads_output: bool = False  # f' is read off a = f(z) (tanh 1 - a², sigmoid a(1 - a))
+    needs_work: bool = True  # its maths.py functions use their scratch (ReLU, tanh, sigmoid, linear do not)
 
-    @property
-    def code(self) -> int:
-        return maths.ACTIVATION_NAMES.index(self.name)
+    def __post_init__(self):
+        code = maths.code_of(maths.ACTIVATION_NAMES, self.name, "activation")
+        f_into, slope_into = maths.ACTIVATION_INTO[code]
+        object.__setattr__(self, "code", code)  # looked up once: the probe calls f and df often
+        # f_into(z, out, work, slope, alpha): out[...] = f(z); work = maths.scratch(out)
+        object.__setattr__(self, "f_into", f_into)
+        # slope_into(z, a, out, work, slope, alpha): out[...] = f'(z), given a = f(z)
+        object.__setattr__(self, "slope_into", slope_into)
 
-    @property
-    def f_into(self) -> Callable[..., None]:
-        """f_into(z, out, work, slope, alpha): out[...] = f(z) (maths.py; work = maths.scratch(out))."""
-        return maths.ACTIVATION_INTO[self.code][0]
-
-    @property
-    def slope_into(self) -> Callable[..., None]:
-        """slope_into(z, a, out, work, slope, alpha): out[...] = f'(z), given a = f(z) (maths.py)."""
-        return maths.ACTIVATION_INTO[self.code][1]
+    def _work(self, out: Array):
+        return maths.scratch(out) if self.needs_work else None
 
     def f(self, z, slope, alpha) -> Array:
         """f(z), a new array (for plots, statistics and tests: training writes into buffers)."""
         z = np.asarray(z)
         out = np.empty_like(z)
-        self.f_into(z, out, maths.scratch(out), slope, alpha)
+        self.f_into(z, out, self._work(out), slope, alpha)
         return out
 
     def df(self, z, slope, alpha) -> Array:
         """f'(z), a new array, equal to autograd's."""
         z = np.asarray(z)
         out = np.empty_like(z)
-        work = maths.scratch(out)
+        work = self._work(out)
         a = None
         if self.slope_reads_output:
             a = np.empty_like(z)
@@ -78,7 +77,7 @@ class Activation:
 
 
 ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
-    Activation("relu", "ReLU", "max(0, x)", lambda n, s, a: _nn().ReLU(), "he", rectifier=True),
+    Activation("relu", "ReLU", "max(0, x)", lambda n, s, a: _nn().ReLU(), "he", rectifier=True, needs_work=False),
     Activation("leaky_relu", "Leaky ReLU", "max(0, x) + s·min(0, x)", lambda n, s, a: _nn().LeakyReLU(s),
                "leaky_he", rectifier=True),
     Activation("prelu", "PReLU", "max(0, x) + a·min(0, x), a learned per neuron", lambda n, s, a: _nn().PReLU(n, s),
@@ -91,9 +90,10 @@ ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
     Activation("mish", "Mish", "x·tanh(softplus(x))", lambda n, s, a: _nn().Mish(), "he"),
     Activation("softplus", "Softplus", "log(1 + eˣ)", lambda n, s, a: _nn().Softplus(), "he"),
     Activation("sigmoid", "Sigmoid", "1 / (1 + e⁻ˣ)", lambda n, s, a: _nn().Sigmoid(), "xavier",
-               slope_reads_output=True),
-    Activation("tanh", "Tanh", "tanh(x)", lambda n, s, a: _nn().Tanh(), "xavier_tanh", slope_reads_output=True),
-    Activation("linear", "Linear", "x", lambda n, s, a: _nn().Identity(), "lecun"),
+               slope_reads_output=True, needs_work=False),
+    Activation("tanh", "Tanh", "tanh(x)", lambda n, s, a: _nn().Tanh(), "xavier_tanh", slope_reads_output=True,
+               needs_work=False),
+    Activation("linear", "Linear", "x", lambda n, s, a: _nn().Identity(), "lecun", needs_work=False),
 )}
 assert tuple(ACTIVATIONS) == maths.ACTIVATION_NAMES  # the codes are this order
 

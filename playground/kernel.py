@@ -160,7 +160,8 @@ class Plan:
             fan_in, fan_out = layer.W.shape
             places = model.layout[i]
             self.layout[i] = (places["Wb"].start, fan_in, fan_out,
-                              -1 if layer.activation is None else ACTIVATION_CODES[layer.activation],
+                              -1 if layer.activation is None else code_of(maths.ACTIVATION_NAMES, layer.activation,
+                                                                          "activation"),
                               places["slope"].start if "slope" in places else -1)
             if layer.activation is not None and not layer.learned_slope:
                 self.slopes[i] = float(layer.slope)

@@ -44,8 +44,6 @@ RELU, LEAKY, PRELU, ELU, SELU, GELU, SILU, MISH, SOFTPLUS, SIGMOID, TANH, LINEAR
 BCE, MSE = range(2)
 SGD, MOMENTUM_SGD, ADAM = range(3)
 NO_PENALTY, L1, L2 = range(3)
-N_ACTIVATIONS, N_LOSSES, N_OPTIMIZERS, N_REGULARIZATIONS = (
-    len(ACTIVATION_NAMES), len(LOSS_NAMES), len(OPTIMIZER_NAMES), len(REGULARIZATION_NAMES))
 
 
 def code_of(names: tuple[str, ...], name: str, what: str) -> int:
@@ -342,12 +340,12 @@ def derivative(code, z, a, slope, alpha):
 # ---- the loss gradient, regularisation, clipping, optimisers: numbers or arrays alike ---------
 def bce_gradient(logit, c, y, inv_n):
     """d mean BCE / d logit: sigmoid(l) - y = (tanh(l/2) + 1 - 2y) / 2, with c = 1 - 2y."""
-    return (np.tanh(logit * 0.5) + c) * (0.5 * inv_n)
+    return (np.tanh(logit * np.float32(0.5)) + c) * (0.5 * inv_n)  # float32 tanh, as numpy's on float32
 
 
 def mse_gradient(logit, c, y, inv_n):
     """d mean((p - y)²) / d logit, p = sigmoid(l)."""
-    p = 0.5 + 0.5 * np.tanh(logit * 0.5)
+    p = 0.5 + 0.5 * np.tanh(logit * np.float32(0.5))
     return (p - y) * p * (1.0 - p) * (2.0 * inv_n)
 
 
@@ -414,16 +412,17 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
     same order. clip <= 0 means no clipping. velocity, m, v: optimiser state (zeros to begin).
     adam_t: Adam's step count before this call. Work arrays: A (layers, batch, width + 1) inputs to
     each weight layer, Z (layers, batch, width) pre-activations, back (2, batch, width) dL/da.
+    kernel.train turns names into codes (an unknown name raises there); an unknown code raises in
+    the piece that dispatches on it (activate, derivative, loss_gradient, regularised), and an
+    unknown optimiser code, which only this loop dispatches on, before the first step. (A check of
+    every code up front here, with its loop over the layers, cost C3 ~5 % a step: numba's code
+    for the whole function came out slower.)
     """
+    if not 0 <= optimizer_code <= ADAM:
+        raise ValueError("unknown optimizer code")
     n_layers = layout.shape[0]
     size = params.shape[0]
     n_in = X.shape[1] - 1
-    # every code checked once here, so the loops below branch only on known ones
-    if not (0 <= loss_code < N_LOSSES and 0 <= optimizer_code < N_OPTIMIZERS and 0 <= reg_code < N_REGULARIZATIONS):
-        raise ValueError("unknown loss, optimizer or regularization code")
-    for l in range(n_layers):
-        if not (-1 <= layout[l, 3] < N_ACTIVATIONS) or (layout[l, 3] == -1) != (l == n_layers - 1):
-            raise ValueError("unknown activation code")
     pos = start
     for step in range(n_steps):
         n = min(batch, X.shape[0] - pos)

@@ -238,9 +238,9 @@ class MLP:
         buffers = self._probe_buffers.get(n)
         if buffers is None:
             buffers = self._probe_buffers[n] = self._make_probe_buffers(n)
-        Z, A, rows, scratch = buffers
+        Z, A, rows = buffers
         a_aug = xT
-        for layer, (z_rows, a_rows) in zip(self.layers, rows):
+        for layer, (z_rows, a_rows, scratch) in zip(self.layers, rows):
             z = Z[z_rows]
             np.dot(layer.Wb.T, a_aug, out=z)  # (fan_out, n) = W.T @ a + b
             if layer.gamma is not None:  # eval mode: the running statistics
@@ -250,14 +250,14 @@ class MLP:
                 z += layer.beta[:, None]
             slope = layer.slope[:, None] if layer.learned_slope else layer.slope
             a_aug = A[a_rows]
-            ACTIVATIONS[layer.activation].f_into(z, a_aug[:-1], scratch[:, :len(z)], slope, layer.alpha)
+            ACTIVATIONS[layer.activation].f_into(z, a_aug[:-1], scratch, slope, layer.alpha)
         logits = np.dot(self.layers[-1].Wb.T, a_aug)[0]
         return logits, Z
 
     def _make_probe_buffers(self, n: int):
         """Z (hidden units, n) and A (hidden units + layers, n), each layer's outputs a row block,
-        each followed in A by a row of ones (the next layer's bias input), and the activations'
-        work space (2, widest layer, n)."""
+        each followed in A by a row of ones (the next layer's bias input); with each layer's rows,
+        its view of the activations' work space (2, units, n)."""
         units = [layer.W.shape[1] for layer in self.layers[:-1]]
         Z = np.empty((sum(units), n), np.float32)
         A = np.ones((sum(units) + len(units), n), np.float32)
@@ -265,7 +265,8 @@ class MLP:
         for u in units:
             rows.append((slice(z0, z0 + u), slice(a0, a0 + u + 1)))
             z0, a0 = z0 + u, a0 + u + 1
-        return Z, A, rows, np.empty((2, max(units, default=1), n), np.float32)
+        scratch = np.empty((2, max(units, default=1), n), np.float32)
+        return Z, A, [(z_rows, a_rows, scratch[:, :u]) for (z_rows, a_rows), u in zip(rows, units)]
 
     def forward_train(self, x: np.ndarray, *, update_stats: bool = True, augmented: bool = False):
         """Training forward: x (n, n_inputs) -> (logits (n,), cache for backward).

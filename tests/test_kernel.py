@@ -162,9 +162,9 @@ def test_unknown_codes_raise_instead_of_falling_through():
 @compiled_only
 def test_the_compiled_loop_refuses_an_unknown_code():
     plan_args = _tiny_run_arguments()
-    plan_args["optimizer_code"] = 3
-    with pytest.raises(ValueError, match="unknown"):
-        kernel.engine().run_steps(**plan_args)
+    for key, code in (("optimizer_code", 3), ("loss_code", 7)):
+        with pytest.raises(ValueError, match="unknown"):
+            kernel.engine().run_steps(**{**plan_args, key: code})
 
 
 def _tiny_run_arguments():

@@ -163,6 +163,19 @@ class DataSplit:
     test_labels: np.ndarray
     scaling: InputScaling | None = None  # data.standardize: measured on train_points; None = raw inputs
 
+    def __post_init__(self):
+        # what is derived from these points once and kept with them (snapshot.data_features: the
+        # network's inputs per feature set), so it lives and goes exactly as long as the split
+        object.__setattr__(self, "derived", {})
+
+    def __getstate__(self) -> dict:
+        """Pickled without `derived` (a snapshot crosses to the window many times a second)."""
+        return {key: value for key, value in self.__dict__.items() if key != "derived"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        object.__setattr__(self, "derived", {})
+
 
 def make_split(data: Data, seed: int) -> DataSplit:
     """Generate (or take) the points, shuffle them with the data seed, split train/test."""

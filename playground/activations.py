@@ -45,7 +45,7 @@ class Activation:
     needs_work: bool = True  # its maths.py functions use their scratch (ReLU, tanh, sigmoid, linear do not)
 
     def __post_init__(self):
-        code = maths.code_of(maths.ACTIVATION_NAMES, self.name, "activation")
+        code = maths.code_of(maths.ACTIVATION_CODES, self.name, "activation")
         f_into, slope_into = maths.ACTIVATION_INTO[code]
         object.__setattr__(self, "code", code)  # looked up once: the probe calls f and df often
         # f_into(z, out, work, slope, alpha): out[...] = f(z); work = maths.scratch(out)

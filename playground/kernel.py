@@ -25,12 +25,7 @@ import types
 import numpy as np
 
 from . import maths
-from .maths import LOSS_NAMES, OPTIMIZER_NAMES, REGULARIZATION_NAMES, code_of
-
-ACTIVATION_CODES = {name: code for code, name in enumerate(maths.ACTIVATION_NAMES)}  # relu 0 ... linear 11
-LOSS_CODES = {name: code for code, name in enumerate(LOSS_NAMES)}
-OPTIMIZER_CODES = {name: code for code, name in enumerate(OPTIMIZER_NAMES)}
-REGULARIZATION_CODES = {name: code for code, name in enumerate(REGULARIZATION_NAMES)}
+from .maths import ACTIVATION_CODES, LOSS_CODES, OPTIMIZER_CODES, REGULARIZATION_CODES, code_of  # noqa: F401
 
 _EMPTY = np.zeros(0, np.float32)  # optimiser state an optimiser does not use
 
@@ -160,7 +155,7 @@ class Plan:
             fan_in, fan_out = layer.W.shape
             places = model.layout[i]
             self.layout[i] = (places["Wb"].start, fan_in, fan_out,
-                              -1 if layer.activation is None else code_of(maths.ACTIVATION_NAMES, layer.activation,
+                              -1 if layer.activation is None else code_of(ACTIVATION_CODES, layer.activation,
                                                                           "activation"),
                               places["slope"].start if "slope" in places else -1)
             if layer.activation is not None and not layer.learned_slope:
@@ -202,9 +197,9 @@ def train(model, plan: Plan, X, C, Y, start: int, batch: int, n_steps: int, trai
     if optimizer == "adam" and "m" not in state:
         state["m"], state["v"] = np.zeros(size, np.float32), np.zeros(size, np.float32)
     run_steps(model.params, model.grad, plan.layout, plan.slopes, plan.alpha, X, C, Y, int(start), int(batch),
-              int(n_steps), code_of(LOSS_NAMES, training.loss, "loss"),
-              code_of(OPTIMIZER_NAMES, optimizer, "optimizer"), float(training.learning_rate),
-              code_of(REGULARIZATION_NAMES, training.regularization, "regularization"),
+              int(n_steps), code_of(LOSS_CODES, training.loss, "loss"),
+              code_of(OPTIMIZER_CODES, optimizer, "optimizer"), float(training.learning_rate),
+              code_of(REGULARIZATION_CODES, training.regularization, "regularization"),
               float(training.regularization_rate), model.weight_mask, float(training.grad_clip or 0.0),
               state.get("velocity", _EMPTY), state.get("m", _EMPTY), state.get("v", _EMPTY), int(adam_t),
               plan.A, plan.Z, plan.back)

@@ -156,7 +156,7 @@ def test_unknown_codes_raise_instead_of_falling_through():
     with pytest.raises(ValueError, match="unknown regularization code"):
         maths.regularised(0.1, 0.2, 1.0, 9, 0.5)
     with pytest.raises(ValueError, match="unknown optimizer 'nesterov': one of sgd, momentum, adam"):
-        maths.code_of(maths.OPTIMIZER_NAMES, "nesterov", "optimizer")
+        maths.code_of(maths.OPTIMIZER_CODES, "nesterov", "optimizer")
 
 
 @compiled_only

@@ -516,7 +516,7 @@ def make_snapshot(experiment: Experiment, data, model: MLP, *, step: int, epoch:
                   diverged: bool = False, message: str | None = None, last_states=None) -> Snapshot:
     """A Snapshot of `model` on `data`: metrics, health and grids are computed here, fresh.
 
-    The trainer uses it live; the exporter uses it to replay recorded weights (MLP.load_state),
+    The trainer uses it live; the exporter uses it to replay recorded weights (MLP.load_flat_state),
     so an exported frame is drawn from exactly what the window would have shown.
     """
     names = experiment.data.features

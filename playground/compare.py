@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import maths
 from .activations import ACTIVATIONS
 from .datasets import DataSplit, make_split
 from .experiment import ACTIVATION_PARAM_NAMES, SECTIONS, Experiment, ExperimentError
@@ -152,7 +153,8 @@ class _Activation:
     grad_slope: np.ndarray | None  # PReLU: (rows, 1, units) view of grad
 
     def __post_init__(self):
-        self.f_into, self.slope_into = self.spec.f_into, self.spec.slope_into  # looked up once
+        # looked up once; the backward always follows its forward on the same work arrays
+        self.f_into, self.slope_into = maths.activation_into(self.spec.name, after_f=True)
 
 
 @dataclass

@@ -137,50 +137,52 @@ def selu_slope_into(z, a, out, work, slope, alpha):
     _elu_slope_into(z, out, work, SELU_ALPHA, SELU_SCALE)
 
 
-def _phi_into(z, out, work):
-    """out = Φ(z), work[1] = e^(-z²/2), in z's precision (float32 in training).
+def _phi_into(z, phi, t, e):
+    """phi = Φ(z), e = e^(-z²/2), t scratch; all shaped like z, in z's precision (float32 in training).
 
     erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, about float32's resolution near 1): numpy
-    has no erf. With q = poly(t)·e^(-x²), x = |z|/√2: Φ = 1 - q/2 for z >= 0 and q/2 below, written
-    Φ = g - (g - 1/2)·q with g = [z >= 0], so the lower tail keeps its relative precision."""
-    t, e = work[0], work[1]
+    has no erf. With h = q/2, q = poly(t)·e^(-x²), x = |z|/√2 and t = 1/(1 + p·x): Φ = 1 - h for
+    z >= 0 and h below, written Φ = h + g·(1 - 2h) with g = [z >= 0], so the lower tail keeps its
+    relative precision. The coefficients carry the 1/2 of h and the 1/√2 of x (fewer passes)."""
     np.abs(z, out=e)
-    e *= SQRT_HALF  # x
-    np.multiply(e, 0.3275911, out=t)
+    np.multiply(e, 0.3275911 * SQRT_HALF, out=t)
     t += 1.0
     np.reciprocal(t, out=t)
-    np.multiply(t, 1.061405429, out=out)  # Horner, from the highest coefficient
-    out += -1.453152027
-    out *= t
-    out += 1.421413741
-    out *= t
-    out += -0.284496736
-    out *= t
-    out += 0.254829592
-    out *= t  # poly(t)
-    np.square(e, out=e)
-    np.negative(e, out=e)
-    np.exp(e, out=e)  # e^(-x²) = e^(-z²/2)
-    out *= e  # q
-    np.greater_equal(z, 0.0, out=t)  # g
-    t -= 0.5
-    out *= t  # (g - 1/2)·q
-    t += 0.5
-    np.subtract(t, out, out=out)
+    np.multiply(t, 0.5 * 1.061405429, out=phi)  # Horner, from the highest coefficient
+    phi += 0.5 * -1.453152027
+    phi *= t
+    phi += 0.5 * 1.421413741
+    phi *= t
+    phi += 0.5 * -0.284496736
+    phi *= t
+    phi += 0.5 * 0.254829592
+    phi *= t  # poly(t) / 2
+    np.square(z, out=e)
+    e *= -0.5
+    np.exp(e, out=e)  # e^(-z²/2)
+    phi *= e  # h
+    np.multiply(phi, -2.0, out=t)
+    t += 1.0  # 1 - 2h
+    t *= z >= 0.0  # g (one boolean temporary: e is still needed, by the slope)
+    phi += t
 
 
 def gelu_into(z, out, work, slope, alpha):
-    _phi_into(z, out, work)
+    """z·Φ(z); leaves Φ(z) in work[0] and e^(-z²/2) in work[1] for gelu_slope_after_f_into."""
+    _phi_into(z, work[0], out, work[1])
+    np.multiply(work[0], z, out=out)
+
+
+def gelu_slope_after_f_into(z, a, out, work, slope, alpha):
+    """Φ(z) + z·φ(z), φ(z) = e^(-z²/2)/√(2π), from what gelu_into(z) left in work."""
+    np.multiply(work[1], INV_SQRT_2PI, out=out)
     out *= z
+    out += work[0]
 
 
 def gelu_slope_into(z, a, out, work, slope, alpha):
-    """Φ(z) + z·φ(z), φ(z) = e^(-z²/2)/√(2π)."""
-    _phi_into(z, out, work)
-    e = work[1]
-    e *= INV_SQRT_2PI
-    e *= z
-    out += e
+    gelu_into(z, out, work, slope, alpha)
+    gelu_slope_after_f_into(z, a, out, work, slope, alpha)
 
 
 def _sigmoid_into(z, out):
@@ -273,9 +275,18 @@ ACTIVATION_INTO = (
 )
 
 
-def activation_into(name: str):
-    """(f_into, slope_into) of an activation by name; ValueError if there is none."""
-    return ACTIVATION_INTO[code_of(ACTIVATION_CODES, name, "activation")]
+# slope_into's that read what f_into(z) left in `work` instead of starting over, for the training
+# passes, whose backward follows their forward on the same z and work (GELU: 3 passes, not 25).
+SLOPE_AFTER_F = {GELU: gelu_slope_after_f_into}
+
+
+def activation_into(name: str, after_f: bool = False):
+    """(f_into, slope_into) of an activation by name; ValueError if there is none. after_f: the
+    slope_into may read what f_into left in work (the caller's backward follows its forward on the
+    same z and work, with nothing between)."""
+    code = code_of(ACTIVATION_CODES, name, "activation")
+    f_into, slope_into = ACTIVATION_INTO[code]
+    return f_into, (SLOPE_AFTER_F.get(code, slope_into) if after_f else slope_into)
 
 
 # ---- activations, one number at a time (the compiled loop) ----------------------------------

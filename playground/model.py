@@ -386,7 +386,7 @@ class _LayerStep:
         self.grad_slope = model._grad_views.get(("slope", i))
         self.grad_bn = (model._grad_views.get(("gamma", i)), model._grad_views.get(("beta", i)))
         slope, alpha = layer.slope, layer.alpha  # PReLU's slope is a view: it follows training
-        f_into, slope_into = maths.activation_into(layer.activation)
+        f_into, slope_into = maths.activation_into(layer.activation, after_f=True)  # backward after forward
         work = np.empty((2, n, fan_out), np.float32)  # the activations' scratch
         dz = np.empty((n, fan_out), np.float32)  # f'(z), then dL/dz: backward's result, reused
         multiply = np.multiply

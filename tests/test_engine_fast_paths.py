@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from playground import maths
 from playground.activations import ACTIVATIONS
 from playground.experiment import ACTIVATION_NAMES, Experiment
 from playground.health import classify_columns
@@ -24,6 +25,16 @@ def test_slope_from_the_output_and_in_place_f_match_f_and_df(name):
     spec.f_into(Z, strided[:, :-1], work, np.float32(0.05), 0.7)
     np.testing.assert_array_equal(strided[:, :-1], a)
     assert (strided[:, -1] == 7.0).all()
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_the_training_slope_after_the_forward_matches_df(name):
+    """What the training passes use: slope_into right after f_into on the same z and work."""
+    f_into, slope_into = maths.activation_into(name, after_f=True)
+    a, out, work = np.empty_like(Z), np.empty_like(Z), np.empty((2, *Z.shape), np.float32)
+    f_into(Z, a, work, np.float32(0.05), 0.7)
+    slope_into(Z, a, out, work, np.float32(0.05), 0.7)
+    np.testing.assert_allclose(out, ACTIVATIONS[name].df(Z, np.float32(0.05), 0.7), rtol=1e-6, atol=1e-7)
 
 
 def build(activation, batch_norm=False, hidden=(5, 4, 3)):

@@ -6,8 +6,8 @@ step is plain loops compiled to machine code, and Python is entered once per run
 the next epoch or health probe), not ~50 times per step.
 
 The maths is maths.py's, step for step: run_steps and the pieces it calls (the loss gradient,
-regularisation, clipping and optimisers the numpy engine calls too), on the same batches (Trainer shuffles, in numpy, as
-before). Only the order of the sums differs from BLAS, so the two engines agree to float32
+regularisation, clipping and optimisers the numpy engine calls too), on the same batches (Trainer
+shuffles, in numpy, as before). Only the order of the sums differs from BLAS, so the two engines agree to float32
 rounding (tests/test_kernel.py runs both side by side). It is the faster engine for batches up to
 32 on all but the biggest nets (see suits()); bigger batches and batch norm train on numpy.
 

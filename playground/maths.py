@@ -5,13 +5,13 @@ Two engines use these. The numpy engine (model.py, training.py, compare.py's sta
 calls them on arrays; the compiled engine (kernel.py) has numba compile `run_steps`, which calls
 them on one number at a time inside its loops. So each piece is either
 - an expression that works on a number and on an array alike (the loss gradients, regularisers,
-  clipping scale and optimiser updates): numba inlines it into its loops, numpy broadcasts it; or
+  clipping scale and optimiser updates): numba compiles it into its loops, numpy broadcasts it; or
 - for the activations, an in-place numpy form (`*_into`: ufuncs writing into buffers the caller
   keeps, no temporaries) for the numpy engine, next to a per-number form for the kernel's loops.
   Not one body for both: numba's ufunc calls on a layer's block cost 20-100 ns each (a new array
   view per call, then a generic loop), measured in the kernel's own layout: ReLU 15 ns a layer as
   a loop, 35-55 as a ufunc call on a 1-D slice, 140-300 on a 2-D block, i.e. C3 ~10 % slower a
-  step. tests/test_maths.py holds the two forms of each activation together, code by code.
+  step. tests/test_kernel.py holds the two forms of each activation together, code by code.
 Unknown codes and names raise; nothing falls through to a default.
 
 run_steps lives here, with the pieces it calls, because numba's disk cache re-checks only the

@@ -194,18 +194,23 @@ def _sigmoid_into(z, out):
 
 
 def silu_into(z, out, work, slope, alpha):
-    _sigmoid_into(z, out)
+    """z·σ(z); leaves σ(z) in work[0] for silu_slope_after_f_into."""
+    _sigmoid_into(z, work[0])
+    np.multiply(work[0], z, out=out)
+
+
+def silu_slope_after_f_into(z, a, out, work, slope, alpha):
+    """g·(1 + z·(1 - g)), g = σ(z), from what silu_into(z) left in work."""
+    g = work[0]
+    np.subtract(1.0, g, out=out)
     out *= z
+    out += 1.0
+    out *= g
 
 
 def silu_slope_into(z, a, out, work, slope, alpha):
-    """g·(1 + z·(1 - g)), g = σ(z)."""
-    w = work[0]
-    _sigmoid_into(z, out)
-    np.subtract(1.0, out, out=w)
-    w *= z
-    w += 1.0
-    out *= w
+    _sigmoid_into(z, work[0])
+    silu_slope_after_f_into(z, a, out, work, slope, alpha)
 
 
 def softplus_into(z, out, work, slope, alpha):
@@ -276,8 +281,9 @@ ACTIVATION_INTO = (
 
 
 # slope_into's that read what f_into(z) left in `work` instead of starting over, for the training
-# passes, whose backward follows their forward on the same z and work (GELU: 3 passes, not 25).
-SLOPE_AFTER_F = {GELU: gelu_slope_after_f_into}
+# passes, whose backward follows their forward on the same z and work (GELU: 3 passes, not Φ again;
+# SiLU 4, not 8).
+SLOPE_AFTER_F = {GELU: gelu_slope_after_f_into, SILU: silu_slope_after_f_into}
 
 
 def activation_into(name: str, after_f: bool = False):

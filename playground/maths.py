@@ -387,8 +387,9 @@ def mse_gradient(logit, c, y, inv_n):
 
 def loss_gradient(code, logit, c, y, inv_n):
     """dL/dlogit of a batch's mean loss (inv_n = 1 / batch size); c = 1 - 2y, y the labels. A new
-    loss: its gradient above, its name in LOSS_NAMES and one line here (and its value in
-    training.LOSSES)."""
+    loss: its gradient above, its name in LOSS_NAMES, its branch here and the same branch in
+    run_steps (which cannot afford this raise), and its value in training.LOSSES;
+    tests/test_kernel.py trains every LOSS_NAMES entry on both engines."""
     if code == BCE:
         return bce_gradient(logit, c, y, inv_n)
     if code == MSE:
@@ -457,14 +458,13 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
     same order. clip <= 0 means no clipping. velocity, m, v: optimiser state (zeros to begin).
     adam_t: Adam's step count before this call. Work arrays: A (layers, batch, width + 1) inputs to
     each weight layer, Z (layers, batch, width) pre-activations, back (2, batch, width) dL/da.
-    kernel.train turns names into codes (an unknown name raises there); an unknown code raises in
-    the piece that dispatches on it (activate, derivative, loss_gradient, regularised), and an
-    unknown optimiser code, which only this loop dispatches on, before the first step. (A check of
-    every code up front here, with its loop over the layers, cost C3 ~5 % a step: numba's code
-    for the whole function came out slower.)
+    Codes come from kernel.train and kernel.Plan, which turn names into codes with code_of (an
+    unknown name raises there); an unknown code raises in activate, derivative and regularised,
+    and leaves the loss and optimiser branches below untaken. No check here: any raise on the
+    step's path, even one test of every code before the first step, made numba's code for the
+    whole loop slower (C3 3-5 % a step).
     """
-    if not 0 <= optimizer_code <= ADAM:
-        raise ValueError("unknown optimizer code")
+
     n_layers = layout.shape[0]
     size = params.shape[0]
     n_in = X.shape[1] - 1
@@ -505,11 +505,15 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
                     for j in range(fan_out):
                         slope = params[soff + j] if soff >= 0 else slopes[l]
                         A[l + 1, r, j] = activate(code, Z[l, r, j], slope, alpha)
-        # dL/dlogit for the mean loss over the batch
+        # dL/dlogit for the mean loss over the batch: loss_gradient's branches, without its raise
+        # (a raise on this path, here or in a callee, cost C3 ~3 % a step)
         out = n_layers - 1
         inv_n = 1.0 / n
         for r in range(n):
-            back[0, r, 0] = loss_gradient(loss_code, Z[out, r, 0], C[pos + r], Y[pos + r], inv_n)
+            if loss_code == BCE:
+                back[0, r, 0] = bce_gradient(Z[out, r, 0], C[pos + r], Y[pos + r], inv_n)
+            elif loss_code == MSE:
+                back[0, r, 0] = mse_gradient(Z[out, r, 0], C[pos + r], Y[pos + r], inv_n)
         # backward: back[cur] holds dL/dz of layer l (after f'), back[1 - cur] receives dL/da below
         cur = 0
         for l in range(n_layers - 1, -1, -1):

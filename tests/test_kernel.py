@@ -145,6 +145,13 @@ def test_a_kernel_that_cannot_compile_leaves_training_to_numpy_with_one_line(mon
     assert kernel.available()  # what was compiled before stays in use
 
 
+@pytest.mark.parametrize("loss", maths.LOSS_NAMES)
+@compiled_only
+def test_every_loss_trains_the_same_on_both_engines(loss):
+    """A loss added to maths.LOSS_NAMES without its branch in run_steps fails here."""
+    assert_same_run(*run_both(experiment(training={"loss": loss, "learning_rate": 0.3})))
+
+
 def test_unknown_codes_raise_instead_of_falling_through():
     for unknown in (-1, 12):
         with pytest.raises(ValueError, match="unknown activation code"):
@@ -157,14 +164,17 @@ def test_unknown_codes_raise_instead_of_falling_through():
         maths.regularised(0.1, 0.2, 1.0, 9, 0.5)
     with pytest.raises(ValueError, match="unknown optimizer 'nesterov': one of sgd, momentum, adam"):
         maths.code_of(maths.OPTIMIZER_CODES, "nesterov", "optimizer")
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        maths.activation_into("swish")
 
 
 @compiled_only
 def test_the_compiled_loop_refuses_an_unknown_code():
     plan_args = _tiny_run_arguments()
-    for key, code in (("optimizer_code", 3), ("loss_code", 7)):
-        with pytest.raises(ValueError, match="unknown"):
-            kernel.engine().run_steps(**{**plan_args, key: code})
+    plan_args["layout"][0, 3] = 12  # a hidden layer's activation code past linear
+    plan_args["layout"][0, 4] = -1
+    with pytest.raises(ValueError, match="unknown activation code"):
+        kernel.engine().run_steps(**plan_args)
 
 
 def _tiny_run_arguments():

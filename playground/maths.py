@@ -76,7 +76,9 @@ def relu_into(z, out, work, slope, alpha):
 
 
 def relu_slope_into(z, a, out, work, slope, alpha):
-    np.greater(z, 0.0, out=out)  # 0 at z = 0, as torch
+    # [z > 0], 0 at z = 0 as torch. heaviside, not greater: greater's boolean result cast into a
+    # float32 `out` takes numpy's buffered path (~0.2 us a layer more at batch 10)
+    np.heaviside(z, 0.0, out=out)
 
 
 def leaky_into(z, out, work, slope, alpha):
@@ -91,7 +93,7 @@ def leaky_into(z, out, work, slope, alpha):
 def leaky_slope_into(z, a, out, work, slope, alpha):
     """g + (1 - g)·s with g = [z > 0]: exactly 1 or s."""
     g = work[0]
-    np.greater(z, 0.0, out=g)
+    np.heaviside(z, 0.0, out=g)  # [z > 0]
     np.subtract(1.0, g, out=out)
     out *= slope
     out += g
@@ -114,7 +116,7 @@ def _elu_slope_into(z, out, work, alpha, scale):
     np.minimum(z, 0.0, out=w)
     np.exp(w, out=w)
     w *= alpha
-    np.greater(z, 0.0, out=out)
+    np.heaviside(z, 0.0, out=out)  # [z > 0]
     out *= 1.0 - alpha
     out += w
     if scale != 1.0:
@@ -163,7 +165,7 @@ def _phi_into(z, phi, t, e):
     phi *= e  # h
     np.multiply(phi, -2.0, out=t)
     t += 1.0  # 1 - 2h
-    t *= z >= 0.0  # g (one boolean temporary: e is still needed, by the slope)
+    t *= np.heaviside(z, 1.0)  # g = [z >= 0] (one temporary: e is still needed, by the slope)
     phi += t
 
 

@@ -9,9 +9,10 @@ import pytest
 
 from playground import cli
 from playground.experiment import Data, Experiment, Network
-from playground.export import ExportError, Exporter, ExportOptions, check_frame_count
+from playground.export import Exporter, ExportOptions, check_frame_count
 from playground.recording import Recorder
 from playground.training import Trainer
+from playground.writers import ExportError
 
 EXP = {"seed": 4, "data": {"dataset": "circle", "n_points": 120},
        "network": {"hidden": [5], "activation": "tanh"}, "training": {"learning_rate": 0.3}}
@@ -100,7 +101,7 @@ def test_png_of_the_boundary_shows_the_snapshots_sign(tmp_path, qapp):
 
 
 def test_network_view_marks_dead_neurons(tmp_path, qapp):
-    from playground.export import export_recording
+    from playground.ui.export_render import export_recording
 
     exp = Experiment(seed=1, data=Data(dataset="circle", n_points=100),
                      network=Network(hidden=(4, 4), activation="relu", bias_init=-10.0))

@@ -179,3 +179,16 @@ class FrameRenderer:
             self.widget.close()
             self.widget.deleteLater()
         self.widget = None
+
+
+def export_recording(recording, path, options, *, progress=None, stop=None):
+    """Render a Recording offscreen with the app's views and write it (blocking; needs no screen):
+    export.Exporter, handed this module's renderer. Returns the export.ExportResult."""
+    from ..export import Exporter
+
+    options = options.checked()
+    renderer = FrameRenderer(options.view, options.size, caption=options.caption)
+    try:
+        return Exporter(recording, path, options, renderer.render).run(progress, stop)
+    finally:
+        renderer.close()

@@ -177,11 +177,32 @@ def measure_rss_growth_mb(case: str = "c1", first: int = 10_000, last: int = 100
     return {"growth_mb": after - before, "rss_at_first_mb": before, "steps": (first, last)}
 
 
-def measure_history_kb_per_1000_steps() -> float:
-    """KB the export's recording holds per 1,000 recorded steps (C3's network), from export.py."""
-    from . import export
+def measure_history_kb_per_1000_steps(exp: Experiment | None = None, steps: int = 1000) -> float:
+    """KB of memory the export's Recorder holds per 1,000 recorded steps (every step recorded; C3 by default).
 
-    return export.measure_history_kb_per_1000_steps()
+    Counted with tracemalloc, only allocations made by recording.py that are still alive (frames,
+    flat weight vectors, states, gradient norms, the frame list), not the trainer's own.
+    """
+    import tracemalloc
+
+    from . import recording as recording_module
+    from .recording import Recorder
+    from .training import Trainer
+
+    trainer = Trainer(exp or experiment("c3"))
+    recorder = Recorder(every=1, capacity=steps + 10)
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        recorder.train(trainer, steps)
+        snap = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(True, recording_module.__file__)])
+        total = sum(stat.size for stat in snap.statistics("filename"))
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    return total / 1024 / len(recorder) * 1000
 
 
 # ---- a busy machine ------------------------------------------------------------------------------

@@ -13,14 +13,14 @@ import sys
 import time
 from pathlib import Path
 
+from .cli_common import positive_int
 from .compare import MAX_SEEDS, Comparison, SpecError, VariantResult, parse_variants, table_csv
+from .inputs import BadInput, load_experiment
 
 PROGRESS_CHUNK = 50  # steps between progress-bar updates (a 6 × 20 step is ~1 ms: ~20 updates/s)
 
 
 def register_cli(subparsers) -> None:
-    from .cli import positive_int
-
     p = subparsers.add_parser(
         "compare", help="train variants of an experiment side by side over many seeds",
         description="Train each variant of EXPERIMENT (one field changed) over --seeds seeds in lockstep, "
@@ -70,8 +70,6 @@ def _seeds(text: str) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .cli import BadInput, load_experiment
-
     experiment = load_experiment(args.experiment)
     try:
         field, variants = parse_variants(args.variants, experiment)

@@ -9,21 +9,8 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from .. import runfile
-from ..experiment import Experiment, ExperimentError
-
-SCREENSHOT_TIMEOUT_S = 300  # a --steps run that takes longer than this is cut short
-
-
-def default_experiment() -> Experiment:
-    """The built-in experiment: TensorFlow Playground's first screen (circle, 2 features, 4-2 tanh)."""
-    return Experiment()
-
-
-def has_screen() -> bool:
-    """Whether Qt has somewhere to show a window (an X or Wayland display, or a platform forced)."""
-    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+from ..experiment import ExperimentError
+from .screen import SCREENSHOT_TIMEOUT_S, default_experiment, has_screen
 
 
 def worker_class():

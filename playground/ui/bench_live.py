@@ -52,7 +52,7 @@ def measure_startup() -> dict:
 
 def measure_export_fps(frames: int) -> dict:
     """Frames/s of a whole export of `frames` frames (600×600 boundary view, replay + offscreen render
-    + encode) and of each part, from export.py's measurement."""
+    + encode) and of each part (in_window_export_fps)."""
     return run_child(["export", str(frames)], timeout=300)
 
 
@@ -124,7 +124,7 @@ def in_window_live(case: str, seconds: float, worker: str = "app", idle: bool = 
 def in_window_startup() -> dict:
     """Wall-clock times at which the window, started as `playground gui` does, shows its first
     snapshot, and then shows the first step trained after pressing Step."""
-    from .app import default_experiment
+    from .screen import default_experiment
 
     app = _application()
     window = _window(default_experiment(), "app")
@@ -141,11 +141,45 @@ def in_window_startup() -> dict:
     return {"shown_at": shown_at, "stepped_at": stepped_at}
 
 
-def in_window_export_fps(frames: int) -> dict:
-    """export.py's own measurement of a whole export (its renderer draws offscreen)."""
-    from .. import export
+def in_window_export_fps(frames: int, size=(600, 600), view: str = "boundary", fmt: str = "gif") -> dict:
+    """Frames per second of a whole export (replay + offscreen render + encode, as `playground
+    export` runs it) and of each part on its own, on C3 trained 5 steps a frame."""
+    from pathlib import Path
 
-    return export.measure_export_fps(size=(600, 600), view="boundary", frames=frames)
+    from ..export import ExportOptions
+    from ..recording import Recorder, Replay
+    from ..training import Trainer
+    from ..writers import open_writer
+    from .export_render import FrameRenderer, export_recording
+
+    trainer = Trainer(experiment("c3"))
+    recorder = Recorder(every=5)
+    recorder.train(trainer, 5 * (frames - 1))
+    recording = recorder.recording(trainer.history())
+    options = ExportOptions(format=fmt, view=view, size=tuple(size))
+    renderer = FrameRenderer(view, tuple(size), caption=True)
+    try:
+        replay = Replay(recording)
+        t0 = time.perf_counter()
+        snaps = [replay.snapshot(i) for i in range(len(recording))]
+        t1 = time.perf_counter()
+        images = [renderer.render(s) for s in snaps]
+        t2 = time.perf_counter()
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / f"bench.{fmt}"
+            writer = open_writer(fmt, out, options.size, options.fps, images[::max(1, len(images) // 3)])
+            for image in images:
+                writer.append(image)
+            writer.close()
+            t3 = time.perf_counter()
+            result = export_recording(recording, out, options)
+            size_kb = result.bytes / 1024
+    finally:
+        renderer.close()
+    n = len(recording)
+    return {"frames": n, "size": f"{size[0]}x{size[1]}", "view": view, "format": fmt,
+            "fps": n / result.seconds, "replay_fps": n / (t1 - t0), "render_fps": n / (t2 - t1),
+            "encode_fps": n / (t3 - t2), "file_kb": size_kb}
 
 
 def _application():

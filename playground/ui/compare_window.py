@@ -571,7 +571,7 @@ def run_compare(experiment_path: str | None, spec: str, seeds: int = 10, steps: 
     from PySide6.QtWidgets import QApplication
 
     from ..experiment import ExperimentError
-    from .app import SCREENSHOT_TIMEOUT_S, default_experiment, has_screen
+    from .screen import SCREENSHOT_TIMEOUT_S, default_experiment, has_screen
     from .export_render import quiet_harmless_qt_messages
 
     try:
@@ -633,7 +633,8 @@ def export_comparison(experiment: Experiment, spec: str, seeds: int, steps: int,
     Returns (the Comparison, trained to `steps`; the number of frames written). Raises
     export.ExportError or compare.SpecError; a failed export leaves no file."""
     from ..compare import Comparison, make_frame
-    from ..export import AtomicFile, ExportOptions, check_frame_count, format_for, open_writer
+    from ..export import ExportOptions, check_frame_count, format_for
+    from ..writers import AtomicFile, open_writer
     from .export_render import qimage_to_rgb
 
     fmt = format_for(out)

@@ -38,7 +38,7 @@ from .help import HelpMenu
 from .lesson_panel import LessonDock
 from .network_view import NetworkView
 from .point_drawing import PointDrawer
-from .worker import TrainingWorker
+from .process_worker import ProcessTrainingWorker
 
 PRESENTATION_SCALE = 1.35  # font scale in presentation mode (projectors)
 DEFAULT_SIZE = QSize(1280, 800)  # the first start, when it fits the screen
@@ -146,8 +146,7 @@ class MainWindow(QMainWindow):
     _sigRateTrial = Signal(object, object)  # (experiment, RateTrial) from the trial's thread
 
     def __init__(self, experiment: Experiment | None = None, path: str | None = None,
-                 start_worker: bool = True, grid_size: int = DEFAULT_GRID, worker_class=TrainingWorker,
-                 remember_placement: bool = True):
+                 start_worker: bool = True, grid_size: int = DEFAULT_GRID, remember_placement: bool = True):
         """remember_placement: open at the last run's size and place and keep this one's on closing
         (QSettings); a screenshot run takes neither, so it is the same on every machine's settings."""
         super().__init__()
@@ -188,8 +187,8 @@ class MainWindow(QMainWindow):
             self.setMinimumSize(MINIMUM_SIZE)
         self.data_panel.set_experiment(self.experiment)
         self.hyper_panel.set_experiment(self.experiment)
-        # Any class with TrainingWorker's signals and methods will do (e.g. one that trains in a process).
-        self.worker = worker_class(self.experiment, grid_size=grid_size)
+        # Training in a child process, started with the worker (none for the exporter's display)
+        self.worker = ProcessTrainingWorker(self.experiment, grid_size=grid_size)
         self.worker.sigSnapshot.connect(self._on_snapshot)
         self.worker.sigRunning.connect(self.run_bar.set_playing)
         self.worker.sigError.connect(lambda text: self.show_problem(text))
@@ -552,6 +551,11 @@ class MainWindow(QMainWindow):
                                      f"run: python {script.name}", 15000)
         return True
 
+    @property
+    def saved_step(self) -> int:
+        """The step of the run last saved or opened: 0 for a fresh run, -1 for a recovered autosave (no file yet)."""
+        return self._clean[0]
+
     def _mark_clean(self, step: int, experiment: Experiment) -> None:
         self._clean = (step, experiment)
         self.setWindowModified(False)
@@ -858,11 +862,10 @@ class MainWindow(QMainWindow):
 
     # ---- a training process that keeps failing ---------------------------------------------------
     def _connect_training_trouble(self) -> None:
-        """A worker that can give up (the process worker) says so in a banner that stays, with Try again."""
+        """A training process that keeps failing says so in a banner that stays, with Try again."""
         self.stopped_banner.sigTryAgain.connect(self._try_training_again)
-        if hasattr(self.worker, "sigStopped"):
-            self.worker.sigStopped.connect(self._on_training_stopped)
-            self.worker.sigRecovered.connect(self.stopped_banner.hide)
+        self.worker.sigStopped.connect(self._on_training_stopped)
+        self.worker.sigRecovered.connect(self.stopped_banner.hide)
 
     def _on_training_stopped(self, text: str) -> None:
         self.run_bar.set_playing(False)

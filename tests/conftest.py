@@ -14,7 +14,7 @@ configure_process()  # as the entry points do (one BLAS thread): tests run the p
 
 @pytest.fixture
 def start_worker(qtbot):
-    """Start a training worker (thread or process) as the window would, and wait for its first
+    """Start a training worker as the window would, and wait for its first
     snapshot. Returns the list every snapshot is appended to; each is acknowledged as drawn."""
 
     def start(worker, timeout=30000):

@@ -35,7 +35,7 @@ def _pause(qtbot, window, press=None) -> int:
     with qtbot.waitSignal(window.worker.sigPaused, timeout=10000) as paused:
         (press or (lambda: window.set_playing(False)))()
     step = paused.args[0]
-    qtbot.waitUntil(lambda: window.snapshot.step == step and not window._latest, timeout=10000)
+    qtbot.waitUntil(lambda: window.snapshot.step == step, timeout=10000)
     return step
 
 

@@ -1043,7 +1043,7 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop the worker thread (idempotent)."""
+        """Stop the training process and its relay thread (idempotent)."""
         self._stages.clear()
         self._stage_timer.stop()
         if self.worker.isRunning():

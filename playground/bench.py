@@ -277,12 +277,12 @@ NO_WINDOW = "no window to measure in (run_bench was given none)"
 
 def run_bench(quick: bool = False, scale: float = 1.0, log=None, window=None) -> dict:
     """Every figure, in one run: {key: number or None, "reasons": {key: why it is None}, "detail",
-    "targets", "constants", "machine"}. A part with no key of its own (the loaded, idle and thread
-    worker runs) that fails is named under "reasons" too.
+    "targets", "constants", "machine"}. A part with no key of its own (the loaded and idle
+    runs) that fails is named under "reasons" too.
 
     `scale` shrinks every duration and step count (tests run with a tiny one: the figures are then
     rough, but every key is produced by the same code). `window` measures the window's figures, each
-    in a child process: measure_startup(), measure_live(case, seconds, worker="app", loaded=False,
+    in a child process: measure_startup(), measure_live(case, seconds, loaded=False,
     idle=False) and measure_export_fps(frames) (`playground bench` gives the window's own); with
     None those figures are null and their reason says so.
     """
@@ -368,13 +368,6 @@ def run_bench(quick: bool = False, scale: float = 1.0, log=None, window=None) ->
             detail[f"gui_lateness_p50_{name}_ms"] = percentile(lat, 50)
         return run
 
-    def thread_live(case):  # for comparison only: the same window with training on a thread
-        def run():
-            r = the_window().measure_live(case, 5.0, worker="thread")
-            r["lateness_p99_ms"] = percentile(r.pop("lateness_ms"), 99)
-            detail[f"live_{case}_thread_worker"] = r
-        return run
-
     def export():
         fps = the_window().measure_export_fps(15 if quick or scale < 1 else 40)
         result["export_fps"] = fps["fps"]
@@ -402,9 +395,6 @@ def run_bench(quick: bool = False, scale: float = 1.0, log=None, window=None) ->
     attempt(["gui_lateness_p99_loaded_ms"], "GUI timer on a busy machine", lateness_loaded)
     attempt([], "GUI timer, window idle", idle(False))
     attempt([], f"GUI timer, window idle, with {BUSY_PROCESSES} busy processes", idle(True))
-    if not quick and scale >= 1:
-        for case in ("c1", "c3"):
-            attempt([], f"live window {case} (thread worker)", thread_live(case))
     attempt(["export_fps"], "export", export)
     attempt(["history_kb_per_1000_steps"], "export's history", history)
     attempt(["rss_growth_mb"], "memory", memory)

@@ -108,7 +108,6 @@ def test_the_window_view_is_the_windows_own_picture(qapp, size):
     from playground.recording import Replay
     from playground.ui.export_render import FrameRenderer
     from playground.ui.main_window import MainWindow
-    from playground.ui.worker import TrainingWorker
 
     snapshots = []
     for exp in (EXP, {**EXP, "network": {"hidden": [3, 2], "activation": "relu"}}):  # the settings change
@@ -118,7 +117,7 @@ def test_the_window_view_is_the_windows_own_picture(qapp, size):
         replay = Replay(recorder.recording(), 20)
         snapshots += [replay.snapshot(0), replay.snapshot(len(recorder) - 1)]
     picture = FrameRenderer("window", size, caption=True)
-    window = MainWindow(snapshots[0].experiment, start_worker=False, worker_class=TrainingWorker)
+    window = MainWindow(snapshots[0].experiment, start_worker=False)  # no child: a display only
     window.menuBar().hide()
     drawn = FrameRenderer("window", size, caption=True, widget=window)
     try:

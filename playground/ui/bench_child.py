@@ -1,6 +1,6 @@
 """The child process of `playground bench`'s window figures: one measurement, one JSON line out.
 
-    python -m playground.ui.bench_child live CASE SECONDS [--worker app|thread] [--idle]
+    python -m playground.ui.bench_child live CASE SECONDS [--idle]
     python -m playground.ui.bench_child startup
     python -m playground.ui.bench_child export FRAMES
 
@@ -25,7 +25,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
     live = sub.add_parser("live", help="the window training CASE for SECONDS, a 5 ms timer beside it")
     live.add_argument("case", choices=sorted(CASES))
     live.add_argument("seconds", type=float)
-    live.add_argument("--worker", choices=("app", "thread"), default="app")
     live.add_argument("--idle", action="store_true", help="the window not training: the timer alone")
     sub.add_parser("startup", help="launch to the first picture and the first trained step")
     export = sub.add_parser("export", help="a whole export of FRAMES frames")
@@ -37,7 +36,7 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     configure_process()  # as the window it measures: one BLAS thread, malloc kept
     if args.what == "live":
-        out = bench_live.in_window_live(args.case, args.seconds, args.worker, idle=args.idle)
+        out = bench_live.in_window_live(args.case, args.seconds, idle=args.idle)
     elif args.what == "startup":
         out = bench_live.in_window_startup()
     else:

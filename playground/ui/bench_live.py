@@ -22,12 +22,12 @@ WINDOW_SIZE = (1280, 800)  # a laptop's screen
 
 
 # ---- the parent side: one child process per measurement ------------------------------------------
-def measure_live(case: str, seconds: float, worker: str = "app", loaded: bool = False, idle: bool = False) -> dict:
+def measure_live(case: str, seconds: float, loaded: bool = False, idle: bool = False) -> dict:
     """The live window on `case` for `seconds`: {"epochs_per_s", "updates_per_s", "frames_per_s",
-    "lateness_ms": [...]}. worker "app" is what `playground gui` uses, "thread" the in-process one.
-    loaded: with BUSY_PROCESSES spinning processes of ours beside it. idle: not training, the
-    timer's lateness only ({"lateness_ms"})."""
-    args = ["live", case, str(seconds), "--worker", worker] + (["--idle"] if idle else [])
+    "lateness_ms": [...]}, training in its child process as in `playground gui`. loaded: with
+    BUSY_PROCESSES spinning processes of ours beside it. idle: not training, the timer's lateness
+    only ({"lateness_ms"})."""
+    args = ["live", case, str(seconds)] + (["--idle"] if idle else [])
     if not loaded:
         return run_child(args, timeout=60 + 4 * seconds)
     with BusyProcesses(BUSY_PROCESSES) as busy:
@@ -80,14 +80,14 @@ def _child_env() -> dict:
 
 
 # ---- the child side: the real window ---------------------------------------------------------------
-def in_window_live(case: str, seconds: float, worker: str = "app", idle: bool = False) -> dict:
+def in_window_live(case: str, seconds: float, idle: bool = False) -> dict:
     """The real window, shown, training `case` at full speed; epochs/s and a 5 ms timer's lateness.
     idle: the same window not training, for the timer's lateness alone (what the machine's
     scheduler costs a window that does nothing)."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
 
     app = _application()
-    window = _window(experiment(case), worker)
+    window = _window(experiment(case))
     drawn: list[tuple[float, float, int]] = []  # (time, epoch, step) of each snapshot drawn
     window.sigDrawn.connect(lambda s: drawn.append((time.perf_counter(), s.epoch, s.step)))
     _wait(app, lambda: bool(drawn), 20.0)
@@ -127,7 +127,7 @@ def in_window_startup() -> dict:
     from .screen import default_experiment
 
     app = _application()
-    window = _window(default_experiment(), "app")
+    window = _window(default_experiment())
     drawn = []
     window.sigDrawn.connect(drawn.append)
     _wait(app, lambda: bool(drawn), 60.0)
@@ -191,16 +191,14 @@ def _application():
     return QApplication.instance() or QApplication(sys.argv[:1])
 
 
-def _window(exp, worker: str):
-    """The main window on `exp`, shown at WINDOW_SIZE; worker "app" trains as `playground gui` does
-    (app.worker_class()), "thread" on a thread of this process."""
-    from . import app
+def _window(exp):
+    """The main window on `exp` as `playground gui` opens it (training in a child process), shown
+    at WINDOW_SIZE."""
     from .main_window import MainWindow  # after the QApplication: widgets need it
-    from .worker import TrainingWorker
 
-    if worker not in ("app", "thread"):
-        raise ValueError(f"worker = {worker!r} is not allowed: app or thread")
-    window = MainWindow(exp, worker_class=app.worker_class() if worker == "app" else TrainingWorker)
+    # remember_placement=False: a measurement must not leave its 796 x 796 as the size the user's
+    # next `playground` opens at (it did: bench's windows saved their placement on closing)
+    window = MainWindow(exp, remember_placement=False)
     window.resize(*WINDOW_SIZE)
     window.show()
     return window

@@ -30,8 +30,8 @@ from .focus import ShortcutKeeper
 from .help import HelpMenu
 from .lesson_panel import LessonDock
 from .point_drawing import PointDrawer
+from .process_worker import ProcessTrainingWorker
 from .window_panels import DEFAULT_SIZE, MINIMUM_SIZE, WindowPanels
-from .worker import TrainingWorker
 
 PRESENTATION_SCALE = 1.35  # font scale in presentation mode (projectors)
 FRAME_ALLOWANCE = QSize(16, 40)  # title bar and borders, until the window manager has framed the window
@@ -69,8 +69,7 @@ class MainWindow(QMainWindow):
     _sigRateTrial = Signal(object, object)  # (experiment, RateTrial) from the trial's thread
 
     def __init__(self, experiment: Experiment | None = None, path: str | None = None,
-                 start_worker: bool = True, grid_size: int = DEFAULT_GRID, worker_class=TrainingWorker,
-                 remember_placement: bool = True):
+                 start_worker: bool = True, grid_size: int = DEFAULT_GRID, remember_placement: bool = True):
         """remember_placement: open at the last run's size and place and keep this one's on closing
         (QSettings); a screenshot run takes neither, so it is the same on every machine's settings."""
         super().__init__()
@@ -111,8 +110,8 @@ class MainWindow(QMainWindow):
             self.setMinimumSize(MINIMUM_SIZE)
         self.data_panel.set_experiment(self.experiment)
         self.hyper_panel.set_experiment(self.experiment)
-        # Any class with TrainingWorker's signals and methods will do (e.g. one that trains in a process).
-        self.worker = worker_class(self.experiment, grid_size=grid_size)
+        # Training in a child process, started with the worker (none for the exporter's display)
+        self.worker = ProcessTrainingWorker(self.experiment, grid_size=grid_size)
         self.worker.sigSnapshot.connect(self._on_snapshot)
         self.worker.sigRunning.connect(self.run_bar.set_playing)
         self.worker.sigError.connect(lambda text: self.show_problem(text))
@@ -417,6 +416,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Wrote {script} and {weights.name} (step {trainer.step_count:,}); "
                                      f"run: python {script.name}", 15000)
         return True
+
+    @property
+    def saved_step(self) -> int:
+        """The step of the run last saved or opened: 0 for a fresh run, -1 for a recovered autosave (no file yet)."""
+        return self._clean[0]
 
     def _mark_clean(self, step: int, experiment: Experiment) -> None:
         self._clean = (step, experiment)
@@ -724,11 +728,10 @@ class MainWindow(QMainWindow):
 
     # ---- a training process that keeps failing ---------------------------------------------------
     def _connect_training_trouble(self) -> None:
-        """A worker that can give up (the process worker) says so in a banner that stays, with Try again."""
+        """A training process that keeps failing says so in a banner that stays, with Try again."""
         self.stopped_banner.sigTryAgain.connect(self._try_training_again)
-        if hasattr(self.worker, "sigStopped"):
-            self.worker.sigStopped.connect(self._on_training_stopped)
-            self.worker.sigRecovered.connect(self.stopped_banner.hide)
+        self.worker.sigStopped.connect(self._on_training_stopped)
+        self.worker.sigRecovered.connect(self.stopped_banner.hide)
 
     def _on_training_stopped(self, text: str) -> None:
         self.run_bar.set_playing(False)
@@ -883,7 +886,7 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop the worker thread (idempotent)."""
+        """Stop the training process and its relay thread (idempotent)."""
         self._stages.clear()
         self._stage_timer.stop()
         if self.worker.isRunning():

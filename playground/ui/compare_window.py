@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, QThread, QTimer, Qt, Signal
+from PySide6.QtCore import QThread, QTimer, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QPainterPath, QShortcut
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGraphicsPathItem, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMainWindow,
                                QPushButton, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -36,12 +36,12 @@ from . import colors
 from .boundary_view import BoundaryView
 from .controls import RunBar
 from .network_view import NetworkView
+from .window_panels import DEFAULT_SIZE, FRAME_ALLOWANCE, MINIMUM_SIZE
 
 CHART_INTERVAL = 0.25  # s between chart redraws
 CHART_POINTS = 400  # points a series at most: more than the chart's pixels across is only paint time
 LINKS_INTERVAL = 1.0  # s between each panel's link redraws (NetworkView.links_interval): six panels of
 # antialiased wide lines were the costliest part of a frame (at 0.5 s, ~40 % of the GUI's time at 6 × 20)
-FRAME_ALLOWANCE = QSize(16, 40)  # title bar and borders, as the main window allows before it is framed
 GRID = 60  # boundary and neuron maps per panel: 60×60 is plenty at panel size
 TABLE_COLUMNS = ("variant", "loss", "test acc.", "min – max", "dead", "any dead", "diverged", "steps to 95%")
 TABLE_TIPS = ("the variant (its panel's colour)", "training loss, mean over the seeds that have not diverged",
@@ -387,8 +387,9 @@ class CompareWindow(QMainWindow):
         # 1280 × 800, but never past the screen's free area (title bar and task bars included): at
         # 1366 × 768 a fixed 800 px cut the chart's axis off the bottom of a laptop's screen
         area = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
-        self.setMinimumSize(min(1024, area.width()), min(640, area.height() - FRAME_ALLOWANCE.height()))
-        self.resize(QSize(1280, 800).boundedTo(area.size() - FRAME_ALLOWANCE))
+        room = area.size() - FRAME_ALLOWANCE
+        self.setMinimumSize(MINIMUM_SIZE.boundedTo(room))
+        self.resize(DEFAULT_SIZE.boundedTo(room))
         self._draw_timer = QTimer(self)
         self._draw_timer.setSingleShot(True)
         self._draw_timer.setInterval(0)

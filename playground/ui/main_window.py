@@ -31,10 +31,9 @@ from .help import HelpMenu
 from .lesson_panel import LessonDock
 from .point_drawing import PointDrawer
 from .process_worker import ProcessTrainingWorker
-from .window_panels import DEFAULT_SIZE, MINIMUM_SIZE, WindowPanels
+from .window_panels import DEFAULT_SIZE, FRAME_ALLOWANCE, MINIMUM_SIZE, WindowPanels
 
 PRESENTATION_SCALE = 1.35  # font scale in presentation mode (projectors)
-FRAME_ALLOWANCE = QSize(16, 40)  # title bar and borders, until the window manager has framed the window
 RECENT_LIMIT = 8  # File → Open recent
 AUTOSAVE_SECONDS = 5.0  # "every few seconds while it changes" (issue 12); a run file is ~5-50 KB, ~1-3 ms
 SHORTCUT_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_S, Qt.Key.Key_Right, Qt.Key.Key_R)

@@ -21,6 +21,7 @@ from .network_view import NetworkView
 
 DEFAULT_SIZE = QSize(1280, 800)  # the window's first start, when it fits the screen
 MINIMUM_SIZE = QSize(1024, 640)  # ... and the least, when the screen has room for it
+FRAME_ALLOWANCE = QSize(16, 40)  # title bar and borders, until the window manager has framed the window
 
 
 class Banner(QFrame):

@@ -15,8 +15,10 @@ The maths is the single-network engine's, called on stacked arrays: the activati
 (activations.py), the loss gradient, regularisation, clipping and optimisers (training.descend), the
 init (MLP.build, the same random streams), health's definition (health.states_along). What is
 written here is only the stacked forward and backward (matmul over the network axis), mirroring
-MLP.forward_train / backward_into; tests/test_compare.py checks every activation and optimiser
-against a Trainer run of the same experiment and seed.
+MLP.forward_train / backward_into, and batch norm's (MLP._batch_norm_train / _batch_norm_backward,
+running statistics per network, used by the probe, health and grids as MLP.forward_probe does);
+tests/test_compare.py checks every activation and optimiser, with and without batch norm, against
+a Trainer run of the same experiment and seed.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from .activations import ACTIVATIONS
 from .datasets import DataSplit, make_split
 from .experiment import ACTIVATION_PARAM_NAMES, SECTIONS, Experiment, ExperimentError
 from .health import NeuronState, states_along
-from .model import MLP
+from .model import BN_EPS, BN_MOMENTUM, MLP
 from .snapshot import DEFAULT_GRID, History, Snapshot, data_features
 from .training import (LOSSES, PROBE_EVERY_STEP_UNTIL, PROBE_INTERVAL, Trainer, accuracy, batch_rng, descend, loss_gradient, make_snapshot)
 
@@ -48,7 +50,8 @@ INIT_FIELDS = ("network.init", "network.init_gain", "network.bias_init", "networ
 
 ACCEPTED_FORMS = (
     "FIELD=V1,V2[,...] with 2 to 6 different values, e.g. activation=relu,leaky_relu,elu or "
-    "training.learning_rate=0.005,0.05 or network.hidden=[8,8],[16]; FIELD is activation or any "
+    "training.learning_rate=0.005,0.05 or network.hidden=[8,8],[16] or network.batch_norm=false,true; "
+    "FIELD is activation or any "
     "experiment field by its dotted path (data.*, network.*, training.*, network.activation_params.NAME)")
 
 
@@ -197,6 +200,7 @@ class _Stack:
                 acts.append(_Activation(ACTIVATIONS[layer.activation], slope, layer.alpha, grad_slope))
             self.blocks.append(_Block(rows, acts))
         self.single = self.blocks[0] if len(self.blocks) == 1 else None
+        self._init_batch_norm(first, models)
         # data: one split per seed, shared by the networks of that seed
         x_train, x_test, y_train, y_test = [], [], [], []
         for data in datas:
@@ -217,6 +221,7 @@ class _Stack:
         self._plans: dict[int, list] = {}
         self.last_logits: np.ndarray | None = None  # (N, n_train + n_test) at the last probe (Comparison keeps it)
         self.good_params = self.params.copy()  # each network's weights at its last probe with finite ones
+        self.good_stats: np.ndarray | None = None  # and its batch-norm statistics then (set at the first probe)
         unique = sorted(set(seeds))
         self._rngs = [batch_rng(seed) for seed in unique]  # networks of one seed share its minibatch order
         self._seed_row = np.array([unique.index(seed) for seed in seeds])  # network row -> its seed's
@@ -272,11 +277,13 @@ class _Stack:
             plan.append((z, a, aug, aug.transpose(0, 2, 1), per_block))
         return plan
 
-    def forward(self, x: np.ndarray):
+    def forward(self, x: np.ndarray, train: bool = True):
         """x (N, n, F + 1) with a column of ones -> (the work plan holding every hidden layer's z
         and a, logits (N, n)). MLP._forward_plain over a network axis: every layer's input carries
         its column of ones (x its own, a hidden layer's in its aug copy). The plan is reused by the
-        next call with n points."""
+        next call with n points. z is the activation's input: after batch norm, which uses this
+        batch's statistics and moves the running ones when `train` (MLP.forward_train), else the
+        running ones (MLP.forward_probe: the probe, health and the grids)."""
         n = x.shape[1]
         plan = self._plans.get(n)
         if plan is None:
@@ -285,6 +292,8 @@ class _Stack:
         below = x
         for i, (z, a, aug, _, per_block) in enumerate(plan):
             np.matmul(below, self.Wb[i], out=z)
+            if self.bn:
+                (self._bn_train if train else self._bn_eval)(i, z)
             for block, (_, zb, ab) in zip(self.blocks, per_block):
                 act = block.layers[i]
                 act.spec.f_into(zb, ab, act.slope, act.alpha)
@@ -308,6 +317,8 @@ class _Stack:
                 delta = np.empty_like(back)
                 for block, (rows, zb, ab) in zip(self.blocks, per_block):
                     self._layer_delta(block.layers[i], back[rows], zb, ab, delta[rows])
+            if self.bn:
+                delta = self._bn_backward(i, delta)
             self._weight_grad(i, plan, delta)
             if i:
                 back = np.matmul(delta, self.WT[i])
@@ -324,19 +335,88 @@ class _Stack:
             np.sum(back * np.minimum(z, 0.0), axis=1, keepdims=True, out=act.grad_slope)
         return np.multiply(back, act.spec.slope_at(z, a, act.slope, act.alpha), out=out)
 
-    def logits_everywhere(self) -> np.ndarray:
-        """(N, n_train + n_test) logits on every point, train points first."""
-        return self.forward(self.x_all)[1]
+    # ---- batch norm (MLP's _batch_norm_train and _batch_norm_backward over a network axis) -----
+    def _init_batch_norm(self, first: MLP, models: list[MLP]) -> None:
+        """gamma and beta: (N, 1, units) views of params and grad; the running statistics live in
+        `stats` (N, S), laid out as MLP.flat_state appends them (per layer its mean, then its
+        variance), so a network's params and stats row together are its flat_state."""
+        self.bn = first.layers[0].gamma is not None
+        self.gamma, self.beta, self.grad_gamma, self.grad_beta = [], [], [], []
+        self.running_mean, self.running_var = [], []
+        self._bn_cache: list = []
+        stats = [np.concatenate([s for layer in m.layers for s in (layer.running_mean, layer.running_var)
+                                 if s is not None] or [np.zeros(0, np.float32)]) for m in models]
+        self.stats = np.stack(stats).astype(np.float32)  # (N, S); S = 0 without batch norm
+        if not self.bn:
+            return
+        view = lambda buffer, where: buffer[:, where].reshape(self.n, 1, -1)
+        offset = 0
+        for places in first._places[:-1]:
+            self.gamma.append(view(self.params, places["gamma"][0]))
+            self.beta.append(view(self.params, places["beta"][0]))
+            self.grad_gamma.append(view(self.grad, places["gamma"][0]))
+            self.grad_beta.append(view(self.grad, places["beta"][0]))
+            units = places["gamma"][1][0]
+            self.running_mean.append(view(self.stats, slice(offset, offset + units)))
+            self.running_var.append(view(self.stats, slice(offset + units, offset + 2 * units)))
+            offset += 2 * units
+            self._bn_cache.append(None)
 
-    def states(self, params: np.ndarray) -> list[np.ndarray]:
+    def _bn_train(self, i: int, z: np.ndarray) -> None:
+        """z (N, n, units) normalised in place with this batch's statistics per network (the
+        running ones for a single point); the running averages move as the Trainer's do."""
+        n = z.shape[1]
+        batch_stats = n > 1  # one point has no variance: the running statistics
+        if batch_stats:
+            mean, var = z.mean(1, keepdims=True), z.var(1, keepdims=True)
+        else:
+            mean, var = self.running_mean[i], self.running_var[i]
+        inv_std = 1.0 / np.sqrt(var + BN_EPS)
+        zhat = (z - mean) * inv_std
+        if batch_stats:  # in place, rounded as MLP's (0.9 * old + 0.1 * new, in float32)
+            rm, rv = self.running_mean[i], self.running_var[i]
+            rm *= 1 - BN_MOMENTUM
+            rm += BN_MOMENTUM * mean
+            rv *= 1 - BN_MOMENTUM
+            rv += BN_MOMENTUM * var * (n / (n - 1))
+        np.multiply(zhat, self.gamma[i], out=z)
+        z += self.beta[i]
+        self._bn_cache[i] = (zhat, inv_std, batch_stats)
+
+    def _bn_eval(self, i: int, z: np.ndarray) -> None:
+        """z normalised in place with the running statistics, as MLP.forward_probe does."""
+        z -= self.running_mean[i]
+        z *= self.gamma[i] / np.sqrt(self.running_var[i] + BN_EPS)
+        z += self.beta[i]
+
+    def _bn_backward(self, i: int, delta: np.ndarray) -> np.ndarray:
+        """dL/dz after batch norm (N, n, units) -> before it; writes dL/dgamma and dL/dbeta."""
+        zhat, inv_std, batch_stats = self._bn_cache[i]
+        np.sum(delta * zhat, axis=1, keepdims=True, out=self.grad_gamma[i])
+        np.sum(delta, axis=1, keepdims=True, out=self.grad_beta[i])
+        dzhat = delta * self.gamma[i]
+        if not batch_stats:
+            return dzhat * inv_std
+        n = zhat.shape[1]  # the batch mean and variance depend on every point too
+        return (inv_std / n) * (n * dzhat - dzhat.sum(1, keepdims=True) - zhat * (dzhat * zhat).sum(1, keepdims=True))
+
+    # ---- probing ---------------------------------------------------------------------------------
+    def logits_everywhere(self) -> np.ndarray:
+        """(N, n_train + n_test) logits on every point, train points first (batch norm: running statistics)."""
+        return self.forward(self.x_all, train=False)[1]
+
+    def states(self, params: np.ndarray, stats: np.ndarray) -> list[np.ndarray]:
         """Health on the training points (SCIENCE.md's definition, health.states_along) of the
-        networks with these parameters (N, P): per hidden layer (N, units) NeuronState."""
-        kept = self.params.copy()
+        networks with these parameters (N, P) and batch-norm statistics (N, S): per hidden layer
+        (N, units) NeuronState."""
+        kept, kept_stats = self.params.copy(), self.stats.copy()
         self.params[...] = params
+        self.stats[...] = stats
         try:
-            plan, _ = self.forward(self.x_train)
+            plan, _ = self.forward(self.x_train, train=False)
         finally:
             self.params[...] = kept
+            self.stats[...] = kept_stats
         states = []
         for i, (z, *_) in enumerate(plan):
             layer_states = np.empty((self.n, z.shape[2]), np.int8)
@@ -401,9 +481,6 @@ class Comparison:
             raise ValueError(f"{len(variants)} variants: compare takes {MIN_VARIANTS} to {MAX_VARIANTS}")
         if not 1 <= seeds <= MAX_SEEDS:
             raise ValueError(f"seeds = {seeds} is not allowed: 1 to {MAX_SEEDS}")
-        for variant in variants:
-            if variant.experiment.network.batch_norm:
-                raise ValueError(f"variant {variant.name}: compare mode does not train batch norm yet")
         self.variants = variants
         self.seeds = seeds
         self.field = field
@@ -463,6 +540,7 @@ class Comparison:
         self.diverged_at = np.full(n, -1, np.int64)  # the probed step it diverged at, -1 if it has not
         self.reached_at = np.full(n, -1, np.int64)  # the first probed step at TARGET_ACCURACY or above
         self._frozen_params: dict[int, np.ndarray] = {}  # a diverged network's weights when it diverged
+        self._frozen_stats: dict[int, np.ndarray] = {}  # and its batch-norm statistics
         self._accuracy = np.full(n, np.nan)  # test accuracy at the last probe
         self._history_steps: list[int] = []
         self._history_accuracy: list[np.ndarray] = []  # per row (n,) test accuracy
@@ -504,11 +582,15 @@ class Comparison:
             self.diverged_at[ks[newly]] = step
             for row in np.flatnonzero(newly):
                 self._frozen_params[int(ks[row])] = stack.params[row].copy()
+                self._frozen_stats[int(ks[row])] = stack.stats[row].copy()
             if stack.last_logits is None:
                 stack.last_logits = logits.copy()
             stack.last_logits[active] = logits[active]
             ok = active & finite  # a diverged network's health stays that of its last finite weights (Trainer.states)
             stack.good_params[ok] = stack.params[ok]
+            if stack.good_stats is None:
+                stack.good_stats = stack.stats.copy()
+            stack.good_stats[ok] = stack.stats[ok]
             self._accuracy[ks[active]] = test_accuracy[active]
             if scheduled:
                 reached = ok & (test_accuracy >= TARGET_ACCURACY) & (self.reached_at[ks] < 0)
@@ -535,6 +617,13 @@ class Comparison:
         stack, row = self._rows[k]
         return stack.params[row].copy()
 
+    def network_flat_state(self, variant: int, seed: int) -> np.ndarray:
+        """Network (variant, seed)'s MLP.flat_state(): its parameters, then its batch-norm statistics."""
+        k = variant * self.seeds + seed
+        stack, row = self._rows[k]
+        stats = self._frozen_stats[k] if k in self._frozen_stats else stack.stats[row]
+        return np.concatenate([self.network_params(variant, seed), stats])
+
     def network_metrics(self, variant: int, seed: int) -> dict:
         """At the last probe: train_loss, test_accuracy, train_accuracy, dead_fraction, states, diverged."""
         k = variant * self.seeds + seed
@@ -560,7 +649,7 @@ class Comparison:
         if self._states is None:
             self._states = {}
         if id(stack) not in self._states:
-            self._states[id(stack)] = stack.states(stack.good_params)
+            self._states[id(stack)] = stack.states(stack.good_params, stack.good_stats)
         return self._states[id(stack)]
 
     def results(self) -> list[VariantResult]:
@@ -603,7 +692,7 @@ class Comparison:
         """A real Snapshot of one network (its MLP rebuilt with the stacked weights) for the views."""
         exp = self.experiment(variant, seed)
         model = self.models[variant][seed]
-        model.params[...] = self.network_params(variant, seed)
+        model.load_flat_state(self.network_flat_state(variant, seed))
         k = variant * self.seeds + seed
         data = self.datas[variant][seed]
         diverged = bool(self.diverged_at[k] >= 0)

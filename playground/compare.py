@@ -163,6 +163,38 @@ class _Block:
     layers: list[_Activation]  # per hidden layer
 
 
+def _block(rows: slice, model: MLP, params: np.ndarray, grad: np.ndarray) -> _Block:
+    """The block of `rows` (networks like `model`): each hidden layer's activation, PReLU's slopes
+    as (rows, 1, units) views of the stack's params and grad."""
+    acts = []
+    for layer, places in zip(model.layers[:-1], model._places):
+        slope, grad_slope = layer.slope, None
+        if layer.learned_slope:
+            where = places["slope"][0]
+            slope = params[rows, where].reshape(rows.stop - rows.start, 1, -1)
+            grad_slope = grad[rows, where].reshape(rows.stop - rows.start, 1, -1)
+        acts.append(_Activation(ACTIVATIONS[layer.activation], slope, layer.alpha, grad_slope))
+    return _Block(rows, acts)
+
+
+def _merged_blocks(blocks: list[_Block]) -> list[_Block]:
+    """Neighbouring blocks with the same activations (and constants) as one: one numpy call per
+    activation a layer, not one per variant (variants of a learning rate or an init share theirs).
+    PReLU blocks stay apart: their slopes are views of their own rows."""
+    def same(a: _Block, b: _Block) -> bool:
+        return all(x.spec is y.spec and x.alpha == y.alpha and x.grad_slope is None and y.grad_slope is None
+                   and np.array_equal(x.slope, y.slope) for x, y in zip(a.layers, b.layers))
+
+    merged = [blocks[0]]
+    for block in blocks[1:]:
+        last = merged[-1]
+        if last.rows.stop == block.rows.start and same(last, block):
+            merged[-1] = _Block(slice(last.rows.start, block.rows.stop), last.layers)
+        else:
+            merged.append(block)
+    return merged
+
+
 class _Stack:
     """Networks of one parameter layout and one training setting, trained together.
 
@@ -187,59 +219,67 @@ class _Stack:
             self.Wb.append(self.params[:, where].reshape(self.n, *shape))
             self.grad_Wb.append(self.grad[:, where].reshape(self.n, *shape))
             self.WT.append(self.Wb[-1][:, :-1].transpose(0, 2, 1))
-        self.blocks = []
-        for rows, experiment in blocks:
-            model = models[rows.start]
-            acts = []
-            for layer, places in zip(model.layers[:-1], model._places):
-                slope, grad_slope = layer.slope, None
-                if layer.learned_slope:
-                    where = places["slope"][0]
-                    slope = self.params[rows, where].reshape(rows.stop - rows.start, 1, -1)
-                    grad_slope = self.grad[rows, where].reshape(rows.stop - rows.start, 1, -1)
-                acts.append(_Activation(ACTIVATIONS[layer.activation], slope, layer.alpha, grad_slope))
-            self.blocks.append(_Block(rows, acts))
+        self._WT_work = [np.empty(WT.shape, np.float32) for WT in self.WT]  # contiguous copies, per step
+        self.blocks = _merged_blocks([_block(rows, models[rows.start], self.params, self.grad) for rows, _ in blocks])
         self.single = self.blocks[0] if len(self.blocks) == 1 else None
         self._init_batch_norm(first, models)
-        # data: one split per seed, shared by the networks of that seed
+        self._init_data(datas, seeds, features, blocks)
+        self._plans: dict[int, list] = {}
+        self.last_logits: np.ndarray | None = None  # (N, n_train + n_test) at the last probe (Comparison keeps it)
+        self.good_params = self.params.copy()  # each network's weights at its last probe with finite ones
+        self.good_stats: np.ndarray | None = None  # and its batch-norm statistics then (set at the first probe)
+        self.state: dict = {}
+        self.adam_t = 0
+        self._shuffle()
+
+    def _init_data(self, datas: list[DataSplit], seeds: list[int], features: tuple[str, ...], blocks) -> None:
+        """The data once per seed slot, not once per network: rows are variant-major (row j·M + s
+        is variant j's seed s), so the networks form a (G variants, M slots) grid and every
+        variant's networks read the same (M, points, F + 1) arrays, broadcast over G by matmul.
+        Copying an epoch out to all 120 rows of the bench's 6 × 20 cost ~12 µs a step. When the
+        rows are not in that order (a Comparison always builds them so), every row is its own slot."""
+        M = blocks[0][0].stop - blocks[0][0].start
+        periodic = self.n % M == 0 and all(seeds[r] == seeds[r % M] and datas[r] is datas[r % M] for r in range(self.n))
+        if not periodic:
+            M = self.n
+        self.grid = (self.n // M, M)  # (G, M)
         x_train, x_test, y_train, y_test = [], [], [], []
-        for data in datas:
+        for data in datas[:M]:
             a, b = data_features(data, features)
             x_train.append(a)
             x_test.append(b)
             y_train.append(data.train_labels)
             y_test.append(data.test_labels)
-        if len({len(y) for y in y_train}) != 1:
+        if len({len(y) for y in y_train}) != 1 or len({len(y) for y in y_test}) != 1:
             raise ValueError("compare mode needs the same number of training points for every seed")
         ones = lambda x: np.concatenate([x, np.ones((*x.shape[:2], 1), np.float32)], axis=2)
-        self.x_train = ones(np.stack(x_train))  # (N, n_train, F + 1), with the bias input, as the Trainer's
-        self.y_train = np.stack(y_train)  # (N, n_train)
+        self.x_train = ones(np.stack(x_train))  # (M, n_train, F + 1), with the bias input, as the Trainer's
+        self.y_train = np.stack(y_train)  # (M, n_train)
         self.c_train = (1.0 - 2.0 * self.y_train).astype(np.float32)  # 1 - 2y, as the Trainer's
         self.x_all = np.concatenate([self.x_train, ones(np.stack(x_test))], axis=1)  # train then test points
-        self.y_test = np.stack(y_test)
+        slot = np.arange(self.n) % M
+        self.y_test = np.stack(y_test)[slot]  # (N, n_test): per network, for the probe's accuracy
         self.seeds = seeds
-        self._plans: dict[int, list] = {}
-        self.last_logits: np.ndarray | None = None  # (N, n_train + n_test) at the last probe (Comparison keeps it)
-        self.good_params = self.params.copy()  # each network's weights at its last probe with finite ones
-        self.good_stats: np.ndarray | None = None  # and its batch-norm statistics then (set at the first probe)
-        unique = sorted(set(seeds))
-        self._rngs = [batch_rng(seed) for seed in unique]  # networks of one seed share its minibatch order
-        self._seed_row = np.array([unique.index(seed) for seed in seeds])  # network row -> its seed's
-        self._first_row_of_seed = np.array([seeds.index(seed) for seed in unique])
-        self.state: dict = {}
-        self.adam_t = 0
-        self._shuffle()
+        unique = sorted(set(seeds[:M]))
+        self._rngs = [batch_rng(seed) for seed in unique]  # slots of one seed share its minibatch order
+        self._slot_seed = np.array([unique.index(seed) for seed in seeds[:M]])  # slot -> its seed's stream
+        self._first_slot_of_seed = np.array([seeds[:M].index(seed) for seed in unique])
+        G = self.grid[0]
+        # layer 0's weights and gradient as (G, M, fan_in + 1, fan_out): x (M, n, F + 1) broadcasts over G
+        self.Wb0 = self.Wb[0].reshape(G, M, *self.Wb[0].shape[1:])
+        self.grad_Wb0 = self.grad_Wb[0].reshape(G, M, *self.grad_Wb[0].shape[1:])
 
     def _shuffle(self) -> None:
-        """A new epoch per seed, from its own stream, as Trainer._shuffle. The networks of one seed
-        share their data and order: gathered once per seed, then copied out to their rows (120
-        gathers took ~1.3 ms an epoch, 8 % of the training time of the bench's 6 × 20)."""
-        first = self._first_row_of_seed
+        """A new epoch per seed, from its own stream, as Trainer._shuffle; gathered once per seed."""
+        first = self._first_slot_of_seed
         order = np.stack([rng.permutation(self.x_train.shape[1]) for rng in self._rngs])  # (seeds, n_train)
-        rows = self._seed_row
-        self.epoch_x = np.take_along_axis(self.x_train[first], order[:, :, None], axis=1)[rows]
-        self.epoch_y = np.take_along_axis(self.y_train[first], order, axis=1)[rows]
-        self.epoch_c = np.take_along_axis(self.c_train[first], order, axis=1)[rows]
+        slots = self._slot_seed
+        self.epoch_x = np.take_along_axis(self.x_train[first], order[:, :, None], axis=1)[slots]  # (M, n_train, F + 1)
+        self.epoch_y = np.take_along_axis(self.y_train[first], order, axis=1)[slots]
+        self.epoch_c = np.take_along_axis(self.c_train[first], order, axis=1)[slots]
+        # points as columns for layer 0's weight gradient: a batch's (M, F + 1, n) slice of this
+        # is BLAS-ready, the transposed view of epoch_x was not (9.5 -> 5.6 µs a step at 6 × 20)
+        self.epoch_xT = np.ascontiguousarray(self.epoch_x.transpose(0, 2, 1))
         self.cursor = 0
 
     def updates(self, count: int) -> None:
@@ -247,22 +287,25 @@ class _Stack:
         training = self.training
         batch, loss, adam = training.batch_size, training.loss, training.optimizer == "adam"
         n_train = self.epoch_x.shape[1]
+        G, M = self.grid
         for _ in range(count):
             if self.cursor >= n_train:
                 self._shuffle()
             start, end = self.cursor, self.cursor + batch
             self.cursor = end
-            plan, logits = self.forward(self.epoch_x[:, start:end])
-            dlogits = loss_gradient(logits, self.epoch_c[:, start:end], self.epoch_y[:, start:end], loss)
-            self._backward(plan, dlogits)
+            plan, logits = self.forward(self.epoch_x[:, start:end], xT=self.epoch_xT[:, :, start:end])
+            n = logits.shape[1]
+            dlogits = loss_gradient(logits.reshape(G, M, n), self.epoch_c[:, start:end], self.epoch_y[:, start:end], loss)
+            self._backward(plan, dlogits.reshape(self.n, n))
             if adam:
                 self.adam_t += 1
             descend(self.params, self.grad, self.weight_mask, training, self.state, self.adam_t, self.learning_rate)
 
     def _plan(self, n: int) -> list:
-        """Work arrays for n points: per hidden layer z and a, contiguous (ufuncs writing into a
+        """Work arrays for n points, per hidden layer: z and a, contiguous (ufuncs writing into a
         strided a_aug column block ran 2-7× slower here: relu 1.3 -> 6.7 µs on 20 nets × 10 × 8),
-        a copy of a with a column of ones (aug) and its transpose, and each block's row views.
+        a copy of a with a column of ones (aug) and its transpose, the backward's dL/da (back) and
+        dL/dz (delta), and each block's row views of them (made once, not per step).
 
         Why aug: with the ones column one matmul gives z with its bias and one gives dL/dW with
         dL/db. Adding the bias apart (a (N, 1, 8) broadcast) and summing dL/db apart (np.sum over
@@ -271,36 +314,45 @@ class _Stack:
         plan = []
         for Wb in self.Wb[:-1]:
             z = np.empty((self.n, n, Wb.shape[2]), np.float32)
-            a = np.empty_like(z)
+            a, back, delta = np.empty_like(z), np.empty_like(z), np.empty_like(z)
             aug = np.ones((self.n, n, Wb.shape[2] + 1), np.float32)
-            per_block = [(block.rows, z[block.rows], a[block.rows]) for block in self.blocks]
-            plan.append((z, a, aug, aug.transpose(0, 2, 1), per_block))
+            per_block = [(block.rows, z[block.rows], a[block.rows], back[block.rows], delta[block.rows])
+                         for block in self.blocks]
+            plan.append((z, a, aug, aug.transpose(0, 2, 1), per_block, back, delta))
         return plan
 
-    def forward(self, x: np.ndarray, train: bool = True):
-        """x (N, n, F + 1) with a column of ones -> (the work plan holding every hidden layer's z
-        and a, logits (N, n)). MLP._forward_plain over a network axis: every layer's input carries
-        its column of ones (x its own, a hidden layer's in its aug copy). The plan is reused by the
-        next call with n points. z is the activation's input: after batch norm, which uses this
-        batch's statistics and moves the running ones when `train` (MLP.forward_train), else the
-        running ones (MLP.forward_probe: the probe, health and the grids)."""
+    def forward(self, x: np.ndarray, train: bool = True, xT: np.ndarray | None = None):
+        """x (M, n, F + 1), per seed slot, with a column of ones -> (the work plan holding every
+        hidden layer's z and a, logits (N, n)). MLP._forward_plain over a network axis: every
+        layer's input carries its column of ones (x its own, a hidden layer's in its aug copy).
+        The plan is reused by the next call with n points. z is the activation's input: after
+        batch norm, which uses this batch's statistics and moves the running ones when `train`
+        (MLP.forward_train), else the running ones (MLP.forward_probe: the probe, health, grids).
+        xT: x's points as columns, when the caller has them contiguous (for the backward)."""
+        G, M = self.grid
         n = x.shape[1]
         plan = self._plans.get(n)
         if plan is None:
             plan = self._plans[n] = self._plan(n)
-        self._xT = x.transpose(0, 2, 1)
+        self._xT = x.transpose(0, 2, 1) if xT is None else xT  # (M, F + 1, n) for layer 0's weight gradient
         below = x
-        for i, (z, a, aug, _, per_block) in enumerate(plan):
-            np.matmul(below, self.Wb[i], out=z)
+        for i, (z, a, aug, *_) in enumerate(plan):
+            if i == 0:
+                np.matmul(x, self.Wb0, out=z.reshape(G, M, n, z.shape[2]))
+            else:
+                np.matmul(below, self.Wb[i], out=z)
             if self.bn:
                 (self._bn_train if train else self._bn_eval)(i, z)
-            for block, (_, zb, ab) in zip(self.blocks, per_block):
+            for block, (_, zb, ab, _, _) in zip(self.blocks, plan[i][4]):
                 act = block.layers[i]
                 act.spec.f_into(zb, ab, act.slope, act.alpha)
             np.copyto(aug[..., :-1], a)
             below = aug
         out = np.empty((self.n, n, 1), np.float32)
-        np.matmul(below, self.Wb[-1], out=out)
+        if plan:
+            np.matmul(below, self.Wb[-1], out=out)
+        else:  # no hidden layer: the output reads x
+            np.matmul(x, self.Wb0, out=out.reshape(G, M, n, 1))
         return plan, out[..., 0]
 
     def _backward(self, plan: list, dlogits: np.ndarray) -> None:
@@ -308,25 +360,31 @@ class _Stack:
         delta = dlogits[..., None]  # (N, n, 1)
         i = len(plan)
         self._weight_grad(i, plan, delta)
-        back = np.matmul(delta, self.WT[i])
+        if not i:
+            return
+        back = plan[i - 1][5]
+        np.multiply(delta, self.WT[i], out=back)  # (N, n, 1) @ (N, 1, units) is this outer product
         for i in range(i - 1, -1, -1):
-            z, a, _, _, per_block = plan[i]
+            z, a, _, _, per_block, back, delta = plan[i]
             if self.single is not None:
-                delta = self._layer_delta(self.single.layers[i], back, z, a, np.empty_like(back))
+                self._layer_delta(self.single.layers[i], back, z, a, delta)
             else:
-                delta = np.empty_like(back)
-                for block, (rows, zb, ab) in zip(self.blocks, per_block):
-                    self._layer_delta(block.layers[i], back[rows], zb, ab, delta[rows])
+                for block, (_, zb, ab, backb, deltab) in zip(self.blocks, per_block):
+                    self._layer_delta(block.layers[i], backb, zb, ab, deltab)
             if self.bn:
                 delta = self._bn_backward(i, delta)
             self._weight_grad(i, plan, delta)
-            if i:
-                back = np.matmul(delta, self.WT[i])
+            if i:  # W transposed copied first: the strided view made matmul slower (17 -> 11 µs at 6 × 20)
+                np.copyto(self._WT_work[i], self.WT[i])
+                np.matmul(delta, self._WT_work[i], out=plan[i - 1][5])
 
     def _weight_grad(self, i: int, plan: list, delta: np.ndarray) -> None:
         """dL/dW and dL/db of layer i from its delta (N, n, fan_out), into grad."""
-        below_T = self._xT if i == 0 else plan[i - 1][3]  # (N, fan_in + 1, n), the last row ones
-        np.matmul(below_T, delta, out=self.grad_Wb[i])
+        if i == 0:  # x is per seed slot: (M, F + 1, n) @ (G, M, n, fan_out), broadcast over G
+            G, M = self.grid
+            np.matmul(self._xT, delta.reshape(G, M, *delta.shape[1:]), out=self.grad_Wb0)
+        else:
+            np.matmul(plan[i - 1][3], delta, out=self.grad_Wb[i])  # (N, fan_in + 1, n), the last row ones
 
     @staticmethod
     def _layer_delta(act: _Activation, back: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:

@@ -716,23 +716,58 @@ class Comparison:
         if self._results is not None:  # nothing changed since the last call: no probe since
             return list(self._results)
         out = []
+        train_loss, test_accuracy, dead_fraction = self._all_metrics()
         for v, variant in enumerate(self.variants):
-            metrics = [self.network_metrics(v, s) for s in range(self.seeds)]
-            ks = range(v * self.seeds, (v + 1) * self.seeds)
-            reached = [self.reached_at[k] if self.reached_at[k] >= 0 else math.inf for k in ks]
+            ks = slice(v * self.seeds, (v + 1) * self.seeds)
+            reached = np.where(self.reached_at[ks] >= 0, self.reached_at[ks], np.inf)
             median = float(np.median(reached))
             out.append(VariantResult(
                 name=variant.name,
-                train_loss=Stats.of([m["train_loss"] for m in metrics]),
-                test_accuracy=Stats.of([m["test_accuracy"] for m in metrics]),
-                dead_fraction=Stats.of([m["dead_fraction"] for m in metrics]),
-                diverged=sum(m["diverged"] for m in metrics),
+                train_loss=Stats.of(train_loss[ks]),
+                test_accuracy=Stats.of(test_accuracy[ks]),
+                dead_fraction=Stats.of(dead_fraction[ks]),
+                diverged=int(np.count_nonzero(self.diverged_at[ks] >= 0)),
                 steps_to_95=median if math.isfinite(median) else None,
-                reached_95=sum(math.isfinite(r) for r in reached),
-                seeds_with_dead=sum(m["dead_fraction"] > 0 for m in metrics),
-                per_seed_test_accuracy=tuple(m["test_accuracy"] for m in metrics)))
+                reached_95=int(np.count_nonzero(np.isfinite(reached))),
+                seeds_with_dead=int(np.count_nonzero(dead_fraction[ks] > 0)),
+                per_seed_test_accuracy=tuple(float(a) for a in test_accuracy[ks])))
         self._results = tuple(out)
         return out
+
+    def _all_metrics(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """network_metrics' train_loss, test_accuracy and dead_fraction of every network k at
+        once, (V·M,) float64 each: a stack's rows in a few numpy calls (network by network, 120
+        calls of ~30 µs were ~3.6 ms of every frame the window draws at 6 × 20)."""
+        n = len(self.variants) * self.seeds
+        train_loss, test_accuracy, dead_fraction = np.empty(n), np.empty(n), np.empty(n)
+        with np.errstate(all="ignore"):  # a diverged network's logits are inf/nan: its loss is NaN
+            self._fill_metrics(train_loss, test_accuracy, dead_fraction)
+        return train_loss, test_accuracy, dead_fraction
+
+    def _fill_metrics(self, train_loss: np.ndarray, test_accuracy: np.ndarray, dead_fraction: np.ndarray) -> None:
+        for stack, ks in self._stacks:
+            G, M = stack.grid
+            n_train = stack.x_train.shape[1]
+            logits = stack.last_logits
+            train = logits[:, :n_train].reshape(G, M, n_train)
+            y = stack.y_train  # (M, n_train), broadcast over G
+            if stack.training.loss == "bce":  # training.bce_loss, row by row
+                loss = (np.logaddexp(0.0, train).sum(2, dtype=np.float64) - np.einsum("gmn,mn->gm", train, y)) / n_train
+                loss = np.where(loss < 0.0, 0.0, loss)  # never below 0, NaN kept (training.bce_loss)
+            else:  # training.mse_loss
+                p = 0.5 + 0.5 * np.tanh(0.5 * train)
+                loss = np.mean((p - y) ** 2, axis=2, dtype=np.float64)
+            loss = loss.reshape(-1)
+            loss[self.diverged_at[ks] >= 0] = np.nan
+            train_loss[ks] = loss
+            test = logits[:, n_train:]
+            hits = np.count_nonzero((test > 0) == (stack.y_test > 0.5), axis=1) / max(test.shape[1], 1)
+            hits[~np.isfinite(test).all(1)] = np.nan  # training.accuracy: a non-finite logit has none
+            test_accuracy[ks] = hits
+            states = self._stack_states(stack)
+            dead = sum(np.count_nonzero(layer == NeuronState.DEAD, axis=1) for layer in states)
+            units = sum(layer.shape[1] for layer in states)
+            dead_fraction[ks] = dead / max(units, 1) if states else 0.0
 
     def finish(self) -> None:
         """Probe now if the last step was not probed, so results() speak of the last step."""

@@ -335,3 +335,25 @@ def test_bench_quick_measures_the_issue_workload():
     assert quick["rounds"] * quick["steps"] < full["rounds"] * full["steps"]
     assert bench_compare.run_settings(0.01)["seeds"] == 2  # bench's plumbing tests only
     assert len(bench_compare.workload().variants) == 6
+
+
+def test_variants_that_share_an_activation_share_its_call_and_still_equal_trainer_runs():
+    """Learning-rate variants of one activation are one block of rows (one activation call a layer
+    for all of them); no hidden layer at all works too."""
+    for hidden, activation in (([6, 5], "leaky_relu"), ([], "relu")):
+        base = Experiment.from_dict({**BASE.to_dict(), "network": {"hidden": hidden, "activation": activation},
+                                     "training": {**BASE.to_dict()["training"], "optimizer": "adam"}})
+        field, variants = parse_variants("training.learning_rate=0.005,0.02,0.08", base)
+        comparison = Comparison(variants, seeds=2, field=field)
+        (stack, _), = comparison._stacks
+        assert len(stack.blocks) == 1 and stack.grid == (3, 2)  # 3 variants × 2 seed slots, one block
+        comparison.step(STEPS)
+        comparison.finish()
+        for v in range(3):
+            trainer = Trainer(comparison.experiment(v, 1), engine="numpy")
+            trainer.step(STEPS)
+            if hidden:
+                _assert_matches_trainer(comparison, v, 1, trainer)
+            else:  # no neurons to be dead: the weights and the accuracy
+                np.testing.assert_allclose(comparison.network_params(v, 1), trainer.model.params, rtol=1e-4, atol=2e-6)
+                assert comparison.network_metrics(v, 1)["test_accuracy"] == trainer.snapshot().test_accuracy

@@ -7,8 +7,10 @@ by default, the same initial weights, so only the variant's difference differs.
 
 The variants × seeds networks train as stacked weights: one (networks, parameters) float32 buffer
 per group of networks that share an architecture and training settings, and numpy matmul over the
-leading network axis. Measured on a 2-8-8-1 net, batch 10, 6 activations × 20 seeds: ~3× the same
-networks trained one after another (GUIDE.md; `measure_speed` here measures it again). One thread:
+leading network axis. Measured on a 2-8-8-1 net, batch 10, 6 activations × 20 seeds: ~1.8× the
+same networks trained one after another on the compiled kernel (bench_compare.py measures it);
+about 60 % of a stacked step is the six activations' f and f' (with ReLU in every block, the same
+step took 40 % of the time), the rest is ~9 matmuls, two copies and the optimiser. One thread:
 with two, BLAS collapses when the other core is busy with the window.
 
 The maths is the single-network engine's, called on stacked arrays: the activations' f and f'

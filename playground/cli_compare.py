@@ -28,7 +28,8 @@ def register_cli(subparsers) -> None:
                     "a table of final test accuracy, dead fraction, diverged seeds and steps to 95%.")
     p.add_argument("experiment", help="a .json or .toml experiment")
     p.add_argument("--variants", required=True, metavar="SPEC",
-                   help="FIELD=V1,V2,... e.g. activation=relu,leaky_relu,elu or training.learning_rate=0.005,0.05")
+                   help="FIELD=V1,V2,... e.g. activation=relu,leaky_relu,elu or training.learning_rate=0.005,0.05 "
+                        "or network.batch_norm=false,true")
     p.add_argument("--seeds", type=_seeds, default=10, metavar="M", help=f"seeds per variant, 1-{MAX_SEEDS} (default 10)")
     p.add_argument("--steps", type=positive_int, default=1000, help="minibatch updates (default 1000)")
     start = p.add_mutually_exclusive_group()

@@ -1,4 +1,5 @@
-"""`playground bench`'s window figures: live speed, the GUI timer's lateness, start-up, export.
+"""`playground bench`'s window figures: live speed, the GUI timer's lateness, start-up, export, and
+the compare window's drawn frames per second.
 
 Each is measured in a fresh child process (`python -m playground.ui.bench_child`) on the real
 window, offscreen when there is no display. The parent side (measure_*) starts the child and reads
@@ -54,6 +55,13 @@ def measure_export_fps(frames: int) -> dict:
     """Frames/s of a whole export of `frames` frames (600×600 boundary view, replay + offscreen render
     + encode) and of each part (in_window_export_fps)."""
     return run_child(["export", str(frames)], timeout=300)
+
+
+def measure_compare_fps(seconds: float, warm_seconds: float = 2.0) -> dict:
+    """The compare window playing issue 10's 6 × 20 networks for `seconds` (after `warm_seconds`):
+    compare_bench.compare_window_fps's figures, drawn_fps first. Its training runs in a process
+    of its own that the child starts (the child's __main__ guard lets it)."""
+    return run_child(["compare", str(seconds), "--warm", str(warm_seconds)], timeout=90 + 2 * (seconds + warm_seconds))
 
 
 def run_child(args: list[str], timeout: float, env: dict | None = None) -> dict:
@@ -180,6 +188,14 @@ def in_window_export_fps(frames: int, size=(600, 600), view: str = "boundary", f
     return {"frames": n, "size": f"{size[0]}x{size[1]}", "view": view, "format": fmt,
             "fps": n / result.seconds, "replay_fps": n / (t1 - t0), "render_fps": n / (t2 - t1),
             "encode_fps": n / (t3 - t2), "file_kb": size_kb}
+
+
+def in_window_compare_fps(seconds: float, warm_seconds: float) -> dict:
+    """compare_bench's measurement, in this child, with the user's pyqtgraph look."""
+    from .compare_bench import compare_window_fps
+
+    _application()
+    return compare_window_fps(seconds, warm_seconds=warm_seconds)
 
 
 def _application():

@@ -593,7 +593,7 @@ def run_compare(experiment_path: str | None, spec: str, seeds: int = 10, steps: 
     app.setApplicationName("playground")
     try:
         window = CompareWindow(experiment, spec, seeds)
-    except ValueError as error:  # e.g. batch norm, not trained in compare mode yet
+    except ValueError as error:  # e.g. --same-start with variants of different layer sizes
         print(f"playground: {error}", file=sys.stderr)
         return 2
     if size:

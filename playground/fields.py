@@ -28,7 +28,7 @@ ACTIVATION_NAMES = (
 ACTIVATION_PARAM_NAMES = ("negative_slope", "alpha", "prelu_init")
 INIT_NAMES = ("auto", "he", "xavier", "lecun", "torch")
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam")
-LOSS_NAMES = ("bce", "mse")
+LOSS_NAMES = ("bce", "mse", "tanh_mse")
 REGULARIZATION_NAMES = ("none", "l1", "l2")
 
 MAX_LAYERS = 8
@@ -177,7 +177,8 @@ TABLE: tuple[Field, ...] = (
     Field("training.learning_rate", NUMBER, "Learning rate", HOT, "the size of each update", 1e-6, 10.0),
     Field("training.batch_size", WHOLE, "Batch size", HOT, "points per update; a step is one update",
           1, MAX_POINTS, step=1),
-    Field("training.loss", CHOICE, "Loss", HOT, "bce on the logit, or mse on the output probability",
+    Field("training.loss", CHOICE, "Loss", HOT, "bce on the logit, mse on the output probability, or tanh_mse (TF Playground's): "
+          "½(tanh(logit) − target)² against targets ±1, probability (tanh + 1)/2",
           choices=LOSS_NAMES),
     Field("training.regularization", CHOICE, "Regularisation", HOT, "a penalty on the weights only: never on "
           "biases, PReLU slopes or batch norm", choices=REGULARIZATION_NAMES),

@@ -192,3 +192,35 @@ def test_the_network_trains_on_standardised_inputs_and_the_views_keep_raw_coordi
     corner = (np.array([6.0, -6.0, 36.0]) - mean) / std
     np.testing.assert_allclose(on.model.forward(corner[None].astype(np.float32))[0],
                                np.log(a.output_grid[0, -1] / (1 - a.output_grid[0, -1])), rtol=1e-3, atol=1e-3)
+
+
+def test_tanh_mse_is_tf_playgrounds_loss_checked_against_torch():
+    """tanh_mse: ½(tanh(logit) − (2y − 1))² averaged, its gradient as torch's autograd, and its
+    probability (tanh + 1)/2 on the boundary grid."""
+    torch = pytest.importorskip("torch")
+    from playground.training import LOSSES, loss_gradient
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 2, 32).astype(np.float32)
+    y = (rng.random(32) > 0.5).astype(np.float32)
+    ref = torch.from_numpy(logits.copy()).requires_grad_()
+    loss = 0.5 * torch.nn.functional.mse_loss(torch.tanh(ref), torch.from_numpy(2 * y - 1))
+    loss.backward()
+    assert LOSSES["tanh_mse"](logits, y) == pytest.approx(loss.item(), rel=1e-6)
+    np.testing.assert_allclose(loss_gradient(logits, 1 - 2 * y, y, "tanh_mse"), ref.grad.numpy(), rtol=1e-5, atol=1e-8)
+    # batched as compare mode stacks networks: the same gradient row by row
+    stacked = loss_gradient(np.stack([logits, logits]), np.stack([1 - 2 * y] * 2), np.stack([y] * 2), "tanh_mse")
+    np.testing.assert_allclose(stacked[1], ref.grad.numpy(), rtol=1e-5, atol=1e-8)
+
+
+def test_tanh_mse_trains_and_its_boundary_shows_probabilities():
+    trainer = Trainer(exp(data={"dataset": "xor"}, training={"loss": "tanh_mse"}))
+    trainer.step(2000)
+    snap = trainer.snapshot()
+    assert snap.test_accuracy > 0.9 and 0.0 <= snap.train_loss < 0.2
+    grid = snap.output_grid
+    assert grid.min() >= 0.0 and grid.max() <= 1.0 and grid.min() < 0.05 and grid.max() > 0.95
+    # the grid's probability is (tanh(logit) + 1)/2: the grid's quadrant signs follow xor's labels
+    g = len(grid)
+    assert grid[g // 8, g // 8] > 0.9 and grid[g // 8, -g // 8] < 0.1  # (−,−) is label 1, (+,−) label 0
+    assert math.isfinite(trainer.probe_gradients().sum())

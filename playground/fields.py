@@ -163,7 +163,7 @@ TABLE: tuple[Field, ...] = (
           "left out takes its default (PyTorch's)", choices=ACTIVATION_PARAM_NAMES),
     *_params(),
     Field("network.init", CHOICE, "Init", MODEL, "how the weights start; auto: each layer's recommended one (He "
-          "for the ReLU family, LeCun for SELU, Xavier for sigmoid and tanh); torch: nn.Linear's own", choices=INIT_NAMES),
+          "for the ReLU family, LeCun for SELU and tanh, Xavier for sigmoid); torch: nn.Linear's own", choices=INIT_NAMES),
     Field("network.init_gain", NUMBER, "Init gain", MODEL, "multiplies every weight's standard deviation",
           0.0, 10.0, step=0.1),
     Field("network.bias_init", NUMBER, "Bias init", MODEL, "every hidden bias starts here (strongly negative "

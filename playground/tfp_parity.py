@@ -115,13 +115,13 @@ def stats(values: list[float], first: int | None = None) -> tuple[float, float, 
 def summary(values: list[float]) -> str:
     mean5, _, _ = stats(values, 5)
     mean, low, diverged = stats(values)
-    return f"5 seeds {mean5:.3f}  {len(values)} seeds {mean:.3f} (min {low:.3f})" + (
+    return f"{min(5, len(values))} seeds {mean5:.3f}  {len(values)} seeds {mean:.3f} (min {low:.3f})" + (
         f", {diverged} diverged" if diverged else "")
 
 
 def format_table(table: dict, seeds: int) -> str:
     """A markdown table: per config and side, the mean over 5 seeds, over all, and the min."""
-    lines = [f"| config | side | mean, 5 seeds | mean, {seeds} seeds | min | diverged | TF published (5 seeds) |",
+    lines = [f"| config | side | mean, {min(5, seeds)} seeds | mean, {seeds} seeds | min | diverged | TF published (5 seeds) |",
              "|---|---|---|---|---|---|---|"]
     for config, row in table.items():
         for side, values in row.items():

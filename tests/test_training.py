@@ -129,8 +129,8 @@ def test_grad_clip_bounds_the_update():
 
 def test_divergence_stops_cleanly_with_a_message():
     trainer = Trainer(exp(network={"hidden": [32] * 8, "activation": "relu", "init_gain": 2.0},
-                          training={"learning_rate": 0.05, "batch_size": 32}))
-    done = trainer.step(1000)
+                          training={"learning_rate": 0.05, "batch_size": 32, "loss": "bce"}))  # tanh_mse's
+    done = trainer.step(1000)  # gradient vanishes as tanh saturates: this net would not blow up
     assert trainer.diverged and done < 20
     assert "diverged at step" in trainer.message and "learning rate" in trainer.message
     assert trainer.step(10) == 0
@@ -176,7 +176,8 @@ def test_the_network_trains_on_standardised_inputs_and_the_views_keep_raw_coordi
     """data.standardize: the trainer's inputs (both engines read them) are the training split's
     features at mean 0, std 1; the grid stays the raw plane and its feature maps the raw features."""
     names = ["x1", "x2", "x1_sq"]
-    on = Trainer(exp(data={"dataset": "spiral", "features": names}, network={"hidden": [5]}), grid_size=30)
+    on = Trainer(exp(data={"dataset": "spiral", "features": names}, network={"hidden": [5]},
+                     training={"loss": "bce"}), grid_size=30)  # the grid is sigmoid(logit)
     off = Trainer(exp(data={"dataset": "spiral", "features": names, "standardize": False}, network={"hidden": [5]}),
                   grid_size=30)
     np.testing.assert_allclose(on._x_train.mean(axis=0), 0.0, atol=1e-5)
@@ -224,3 +225,8 @@ def test_tanh_mse_trains_and_its_boundary_shows_probabilities():
     g = len(grid)
     assert grid[g // 8, g // 8] > 0.9 and grid[g // 8, -g // 8] < 0.1  # (−,−) is label 1, (+,−) label 0
     assert math.isfinite(trainer.probe_gradients().sum())
+    # exactly: the grid's corner (-6, -6) holds (tanh(logit) + 1)/2 of that point standardised
+    scaling = trainer.data.scaling
+    corner = ((np.array([-6.0, -6.0]) - np.array(scaling.mean)) / np.array(scaling.std)).astype(np.float32)
+    logit = trainer.model.forward(corner[None])[0]
+    assert grid[0, 0] == pytest.approx((np.tanh(logit) + 1) / 2, abs=1e-5)

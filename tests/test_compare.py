@@ -197,7 +197,7 @@ def test_an_init_field_variant_is_not_overwritten_by_the_same_start():
 def test_divergence_matches_the_trainer_and_freezes_the_network():
     base = Experiment.from_dict({"data": {"n_points": 100}, "network": {"hidden": [16, 16, 16], "activation": "relu",
                                                                         "init_gain": 4.0},
-                                 "training": {"learning_rate": 2.0, "batch_size": 10}})
+                                 "training": {"learning_rate": 2.0, "batch_size": 10, "loss": "bce"}})
     field, variants = parse_variants("training.grad_clip=null,1.0", base)
     comparison = Comparison(variants, seeds=2, field=field)
     comparison.step(60)

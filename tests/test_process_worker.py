@@ -62,7 +62,7 @@ def test_single_steps_off_the_recording_schedule_are_recorded(qtbot, worker):
 
 def test_divergence_pauses_in_the_child(qtbot):
     experiment = Experiment.from_dict({"network": {"hidden": [32] * 8, "activation": "relu", "init_gain": 2.0},
-                                       "training": {"learning_rate": 0.05, "batch_size": 32}})
+                                       "training": {"learning_rate": 0.05, "batch_size": 32, "loss": "bce"}})
     worker = ProcessTrainingWorker(experiment, grid_size=10)
     worker.sigSnapshot.connect(lambda s: worker.snapshot_drawn())
     try:

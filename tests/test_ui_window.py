@@ -143,7 +143,8 @@ def test_dead_neurons_are_drawn_as_dead_in_the_window(qtbot, make_window):
 def _diverging():
     # SCIENCE.md reference 4: deep ReLU at 2× He std with SGD goes non-finite within a few steps
     return (Experiment().with_field("network.hidden", (32,) * 8).with_field("network.activation", "relu")
-            .with_field("network.init_gain", 2.0).with_field("training.learning_rate", 0.5))
+            .with_field("network.init_gain", 2.0).with_field("training.learning_rate", 0.5)
+            .with_field("training.loss", "bce"))  # tanh_mse's gradient vanishes as its tanh output saturates
 
 
 def test_divergence_says_so_pauses_and_stays_responsive(qtbot, make_window):

@@ -103,7 +103,10 @@ def test_a_batch_norm_variant_equals_a_trainer_run_of_its_experiment(optimizer, 
     agree there: the Trainer against itself with one weight one ulp off differs there by as much
     (checked below), and through the running means (which follow those biases) the test
     accuracy by a point or two. Everything else is compared to float tolerance."""
-    training = {"optimizer": optimizer, "learning_rate": 0.01 if optimizer == "adam" else 0.05, **extra}
+    # bce: under the default tanh_mse, momentum at batch 79 of 80 amplifies rounding so that the
+    # Trainer against itself one weight one ulp apart ends 5.9e-5 apart after these steps (measured),
+    # beyond float tolerance; bce keeps it to rounding and lets this compare every parameter
+    training = {"optimizer": optimizer, "learning_rate": 0.01 if optimizer == "adam" else 0.05, "loss": "bce", **extra}
     base = Experiment.from_dict({**BASE.to_dict(), "network": {"hidden": [6, 5], "batch_norm": True},
                                  "training": {**BASE.to_dict()["training"], **training}})
     field, variants = parse_variants("activation=relu,prelu,tanh,elu", base)

@@ -37,11 +37,11 @@ CLIP_EPS = 1e-6  # torch's clip_grad_norm_: scale = max_norm / (total + eps), at
 # Codes, as the compiled loop receives them (an index into each tuple).
 ACTIVATION_NAMES = ("relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "mish", "softplus",
                     "sigmoid", "tanh", "linear")
-LOSS_NAMES = ("bce", "mse")
+LOSS_NAMES = ("bce", "mse", "tanh_mse")
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam")
 REGULARIZATION_NAMES = ("none", "l1", "l2")
 RELU, LEAKY, PRELU, ELU, SELU, GELU, SILU, MISH, SOFTPLUS, SIGMOID, TANH, LINEAR = range(12)
-BCE, MSE = range(2)
+BCE, MSE, TANH_MSE = range(3)
 SGD, MOMENTUM_SGD, ADAM = range(3)
 NO_PENALTY, L1, L2 = range(3)
 
@@ -392,6 +392,15 @@ def mse_gradient(logit, c, y, inv_n):
     return g
 
 
+def tanh_mse_gradient(logit, c, y, inv_n):
+    """d mean(½(tanh(l) - t)²) / d logit, t = 2y - 1 = -c: TF Playground's loss (a tanh output unit)."""
+    t = np.tanh(logit)
+    g = t + c
+    g *= 1.0 - t * t
+    g *= inv_n
+    return g
+
+
 def loss_gradient(code, logit, c, y, inv_n):
     """dL/dlogit of a batch's mean loss (inv_n = 1 / batch size); c = 1 - 2y, y the labels. A new
     loss: its gradient above, its name in LOSS_NAMES, its branch here and the same branch in
@@ -401,6 +410,8 @@ def loss_gradient(code, logit, c, y, inv_n):
         return bce_gradient(logit, c, y, inv_n)
     if code == MSE:
         return mse_gradient(logit, c, y, inv_n)
+    if code == TANH_MSE:
+        return tanh_mse_gradient(logit, c, y, inv_n)
     raise ValueError("unknown loss code")
 
 
@@ -521,6 +532,8 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
                 back[0, r, 0] = bce_gradient(Z[out, r, 0], C[pos + r], Y[pos + r], inv_n)
             elif loss_code == MSE:
                 back[0, r, 0] = mse_gradient(Z[out, r, 0], C[pos + r], Y[pos + r], inv_n)
+            elif loss_code == TANH_MSE:
+                back[0, r, 0] = tanh_mse_gradient(Z[out, r, 0], C[pos + r], Y[pos + r], inv_n)
         # backward: back[cur] holds dL/dz of layer l (after f'), back[1 - cur] receives dL/da below
         cur = 0
         for l in range(n_layers - 1, -1, -1):
@@ -602,5 +615,6 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
 
 # what run_steps calls, compiled with it (kernel.CompiledEngine)
 COMPILED_HELPERS = ("_sigmoid", "_softplus", "activate", "derivative", "bce_gradient", "mse_gradient",
+                    "tanh_mse_gradient",
                     "loss_gradient", "regularised", "clip_scale", "momentum_velocity", "adam_first",
                     "adam_second", "adam_corrections", "adam_step")

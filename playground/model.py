@@ -1,4 +1,6 @@
-"""The MLP: numpy parameters, a forward that can keep every layer's z and a, and a hand-written backward.
+"""The MLP: numpy parameters in one flat buffer (MLP.layout says where each array lives), the
+training forward and a hand-written backward, and the probe's and the grids' forwards (tests/reference.py
+holds a plain row forward the tests check these against).
 
 Rows are points: z = a_prev @ W + b, W of shape (fan_in, fan_out). The last layer has one unit whose
 output is a logit. Gradients come from the activations' f' (no autograd): at this size per-op overhead

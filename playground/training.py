@@ -131,6 +131,11 @@ class Trainer:
         self._xT_train, self._xT_test = data_columns(self.data, names)  # for the probe: points as columns
         # train and test side by side: a probe that records history runs one forward, not two (C3: -40 µs)
         self._xT_both = np.ascontiguousarray(np.hstack([self._xT_train, self._xT_test]))
+        # _shuffle's work arrays: an epoch's order and inputs are written in place (C1: 8.7 -> 6 µs an epoch)
+        n = len(self._x_train)
+        self._points = np.arange(n)
+        self._order_buffer = np.empty(n, self._points.dtype)
+        self._epoch_x_buffer = np.empty_like(self._x_train_aug)
 
     def reset(self) -> None:
         """Fresh weights from the seed, step 0; the data stays."""
@@ -205,7 +210,7 @@ class Trainer:
                 done += run
                 self.step_count += run
                 if self._probe_due(self.step_count):
-                    self._probe()
+                    self._probe_unguarded()
         return done
 
     @staticmethod
@@ -227,9 +232,11 @@ class Trainer:
 
     def _shuffle(self) -> None:
         """A new epoch: a fresh order, and the training set copied in it (batches are then slices)."""
-        order = self._batch_rng.permutation(len(self._x_train))
+        order = self._order_buffer
+        order[:] = self._points
+        self._batch_rng.shuffle(order)  # exactly permutation(n), which shuffles a fresh arange(n)
         self._epoch_order = order  # kept for state(): a saved run resumes mid-epoch on the same batches
-        self._epoch_x = self._x_train_aug[order]
+        self._epoch_x = np.take(self._x_train_aug, order, axis=0, out=self._epoch_x_buffer)
         self._epoch_y = self._y_train[order]
         self._epoch_c = self._c_train[order]
         self._cursor = 0
@@ -374,26 +381,31 @@ class Trainer:
     # ---- health and history --------------------------------------------------------------------
     def _probe(self) -> None:
         """Health on the whole training set; stops a diverged run; records history now and then."""
+        with np.errstate(all="ignore"):
+            self._probe_unguarded()
+
+    def _probe_unguarded(self) -> None:
+        """_probe() for step(), which has numpy's warnings off already (a second errstate: ~1 µs)."""
         record = self._record
         recording = self.step_count <= PROBE_EVERY_STEP_UNTIL or self.step_count % record.every == 0
         n = len(self._y_train)
-        with np.errstate(all="ignore"):
-            if recording:
-                both, Z = self.model.forward_probe(self._xT_both)
-                logits, test_logits, Z = both[:n], both[n:], Z[:, :n]
-            else:
-                logits, Z = self.model.forward_probe(self._xT_train)
-            loss = LOSSES[self._experiment.training.loss](logits, self._y_train)
-            if not math.isfinite(loss) or not self.model.is_finite():
-                self._diverge(loss)
-                return
-            self.states = classify_columns(self.model, Z)
-            if recording:
-                shares = fractions(self.states)
-                record.append(self.step_count, (
-                    loss, LOSSES[self._experiment.training.loss](test_logits, self._y_test),
-                    accuracy(logits, self._y_train), accuracy(test_logits, self._y_test),
-                    shares["dead"], shares["saturated"], shares["sleeping"]), self.grad_norms())
+        if recording:
+            both, Z = self.model.forward_probe(self._xT_both)
+            logits, test_logits, Z = both[:n], both[n:], Z[:, :n]
+        else:
+            logits, Z = self.model.forward_probe(self._xT_train)
+        loss_fn = LOSSES[self._experiment.training.loss]
+        loss = loss_fn(logits, self._y_train)
+        if not math.isfinite(loss) or not self.model.is_finite():
+            self._diverge(loss)
+            return
+        self.states = classify_columns(self.model, Z)
+        if recording:
+            shares = fractions(self.states)
+            record.append(self.step_count, (
+                loss, loss_fn(test_logits, self._y_test),
+                accuracy(logits, self._y_train), accuracy(test_logits, self._y_test),
+                shares["dead"], shares["saturated"], shares["sleeping"]), self.grad_norms())
 
     def _diverge(self, loss: float) -> None:
         self.diverged = True

@@ -23,6 +23,9 @@ CASES = [
 def _run(case, monkeypatch, compiled: bool):
     dataset, hidden, activation, seed, optimizer, lr = case
     monkeypatch.setattr(health, "_count_rows", None if compiled else False)
+    used = []
+    row_counts = health._row_counts
+    monkeypatch.setattr(health, "_row_counts", lambda *args: used.append(row_counts(*args)) or used[-1])
     exp = Experiment.from_dict({"seed": seed, "data": {"dataset": dataset},
                                 "network": {"hidden": hidden, "activation": activation},
                                 "training": {"batch_size": 10, "learning_rate": lr, "optimizer": optimizer}})
@@ -30,8 +33,7 @@ def _run(case, monkeypatch, compiled: bool):
     for _ in range(12):
         trainer.step(97)
         states.append(np.concatenate(trainer.states))
-    if compiled:
-        assert health._count_rows  # the compiled counts were used
+    assert all(counted is not None for counted in used) == compiled and used  # compiled, or numpy, every probe
     return np.array(states), trainer.history()
 
 
@@ -51,13 +53,18 @@ def test_all_cases_together_show_every_state(monkeypatch):
     assert seen == {int(s) for s in health.NeuronState}
 
 
-def test_row_counts_match_numpy_including_nan_rows():
+def test_row_counts_match_numpy_at_the_threshold_and_with_nan():
     rng = np.random.default_rng(0)
     z = rng.normal(size=(7, 300)).astype(np.float32)
     z[2] = -np.abs(z[2])  # every z <= 0
     z[3, 5] = np.nan  # max z is NaN in numpy: not "every z <= 0"
-    health._row_counts(np.zeros((1, 1), bool), None)  # compiled now
-    flat, nonpositive = np.abs(z) < 0.5, z <= 0
-    counts, nonpositive_counts = health._row_counts(flat, nonpositive)
-    assert counts.tolist() == np.add.reduce(flat, axis=1).tolist()
+    slopes = np.abs(rng.normal(scale=2e-3, size=(7, 300))).astype(np.float32)
+    eps32 = np.float32(health.EPS)
+    slopes[0, :3] = [eps32, np.nextafter(eps32, np.float32(0)), np.nextafter(eps32, np.float32(1))]
+    slopes[1, 0] = np.nan
+    health._row_counts(slopes, z, True)  # compiles it on first use
+    flat_counts, nonpositive_counts = health._row_counts(slopes, z, True)
+    assert flat_counts.tolist() == np.add.reduce(np.abs(slopes) < health.EPS, axis=1).tolist()
     assert (nonpositive_counts == z.shape[1]).tolist() == (z.max(1) <= 0).tolist()
+    assert health._row_counts(slopes, z, False)[1] is None
+    assert health._row_counts(slopes.astype(np.float64), z, True) is None  # not compiled for: numpy counts

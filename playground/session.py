@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 
-from . import kernel
+from . import health, kernel
 from .plane import DEFAULT_GRID
 from .recording import Recorder
 from .training import Trainer
@@ -61,6 +61,7 @@ class TrainingSession:
         # compile (or load from numba's cache) the training kernel now, while the window shows the
         # first picture, rather than when the user first presses play
         kernel.prepare(lambda text: self.send("status", text))
+        health.prepare()  # the probe's compiled counting, now that numba is loaded (~8 ms)
         last_emit = time.perf_counter()
         rate_steps, rate_start = 0, time.perf_counter()
         while True:

@@ -78,18 +78,20 @@ class TfpEngine:
     its stdin between rounds, so it takes no CPU while the other engines run.
     """
 
-    def __init__(self, trainer, node: str | None = None, seed: int = 0):
+    def __init__(self, trainer=None, node: str | None = None, seed: int = 0, *, experiment=None, training_set=None):
+        """On `trainer`'s experiment and training set, or on `experiment` and `training_set` given
+        ((n, features) inputs, (n,) labels: tfp_parity gives TF the raw points, as its page has them)."""
         import shutil
 
         node = node or shutil.which("node")
         if node is None:
             raise RuntimeError("node is not on PATH: TF Playground's engine (JavaScript) cannot run")
-        exp = trainer.experiment
+        exp = experiment or trainer.experiment
         if exp.network.activation not in ("tanh", "relu", "sigmoid", "linear"):
             raise ValueError(f"TF Playground has no {exp.network.activation!r}")
         self.process = subprocess.Popen([node, TFP_ENGINE_JS], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         text=True)
-        x, y = trainer.training_set
+        x, y = training_set if training_set is not None else trainer.training_set
         try:
             reply = self.ask({"inputs": x.tolist(), "labels": y.tolist(),
                               "hidden": list(exp.network.hidden), "activation": exp.network.activation,

@@ -7,60 +7,18 @@ stderr naming the file, the field and what is allowed), 1 an internal error.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import signal
 import sys
-import threading
 import time
 
-from . import __version__, bundled, cli_bench, cli_compare, cli_lessons, export
+from . import __version__, bundled, cli_bench, cli_compare, cli_export, cli_lessons
+from .cli_common import Stopped, grid_size, positive_int
 from .health import counts
 from .inputs import BadInput, experiment_path, lesson_for, load_trainer, prepare_engine
-from .inputs import load_experiment  # noqa: F401 (not used here: cli_compare and export take it from cli)
 from .lessons import LessonError
 from .plane import DEFAULT_GRID
 
 WINDOW_MIN, WINDOW_MAX = (640, 480), (7680, 4320)  # gui --size: a small laptop's screen up to 8K
-
-
-class Stopped(Exception):
-    """SIGINT or SIGTERM asked a command to stop: one line, exit 128 + the signal's number."""
-
-    def __init__(self, signum: int, outcome: str):
-        super().__init__(f"stopped by {signal.Signals(signum).name}; {outcome}")
-        self.signum = signum
-
-
-class StopFlag:
-    """Set by SIGINT/SIGTERM; the work checks it where stopping is safe (check() raises Stopped)."""
-
-    def __init__(self, outcome: str):
-        self.outcome = outcome
-        self.signum: int | None = None
-
-    def __call__(self, signum, frame) -> None:  # the signal handler: no exception from here
-        if self.signum is None:
-            self.signum = signum
-
-    def check(self) -> None:
-        if self.signum is not None:
-            raise Stopped(self.signum, self.outcome)
-
-
-@contextlib.contextmanager
-def stop_on_signals(outcome: str):
-    """SIGINT and SIGTERM set a StopFlag instead of interrupting, for the duration (main thread)."""
-    flag = StopFlag(outcome)
-    if threading.current_thread() is not threading.main_thread():
-        yield flag
-        return
-    previous = {sig: signal.signal(sig, flag) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield flag
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def check_run_target(path: str | None, option: str = "--save", example: str = "run.pgrun") -> None:
@@ -72,31 +30,6 @@ def check_run_target(path: str | None, option: str = "--save", example: str = "r
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         raise BadInput(f"{option} {path}: cannot write there (a file in an existing, writable folder, e.g. {example})")
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative; use 0 or more")
-    return value
-
-
-GRID_RANGE = (2, 400)  # the decision map's points per side: the window uses 100; 400² is 160,000 a forward pass
-
-
-def grid_size(text: str) -> int:
-    """The hidden --grid option: a whole number in GRID_RANGE (0 crashed, 10⁶ would exhaust memory)."""
-    low, high = GRID_RANGE
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or not low <= value <= high:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: a whole number from {low} to {high}")
-    return value
 
 
 def train_summary(trainer, seconds: float) -> dict:
@@ -208,8 +141,8 @@ def cmd_examples(args) -> int:
 
 def export_to_torch_too(parser) -> None:
     """`playground export RUN_OR_EXPERIMENT -o net.py` writes the network for PyTorch (export_torch.py);
-    every other -o goes to export.py as before. --steps defaults to none given, so a run exports at
-    its saved step unless told to train on; an experiment trains export.py's 1000."""
+    every other -o goes to cli_export.py as before. --steps defaults to none given, so a run exports at
+    its saved step unless told to train on; an experiment trains cli_export.py's 1000."""
     video = parser.get_default("func")
     for action in parser._actions:
         if action.dest == "output":
@@ -299,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--grid", type=grid_size, default=DEFAULT_GRID, help=argparse.SUPPRESS)
     train.set_defaults(func=cmd_train)
 
-    export.register_cli(sub)
+    cli_export.register_cli(sub)
     export_to_torch_too(sub.choices["export"])
     cli_lessons.register_cli(sub)
     cli_bench.register_cli(sub)

@@ -13,14 +13,14 @@ import sys
 import time
 from pathlib import Path
 
+from .cli_common import positive_int
 from .compare import MAX_SEEDS, Comparison, SpecError, VariantResult, parse_variants, table_csv
+from .inputs import BadInput, load_experiment
 
 PROGRESS_CHUNK = 50  # steps between progress-bar updates (a 6 × 20 step is ~1 ms: ~20 updates/s)
 
 
 def register_cli(subparsers) -> None:
-    from .cli import positive_int
-
     p = subparsers.add_parser(
         "compare", help="train variants of an experiment side by side over many seeds",
         description="Train each variant of EXPERIMENT (one field changed) over --seeds seeds in lockstep, "
@@ -28,7 +28,8 @@ def register_cli(subparsers) -> None:
                     "a table of final test accuracy, dead fraction, diverged seeds and steps to 95%.")
     p.add_argument("experiment", help="a .json or .toml experiment")
     p.add_argument("--variants", required=True, metavar="SPEC",
-                   help="FIELD=V1,V2,... e.g. activation=relu,leaky_relu,elu or training.learning_rate=0.005,0.05")
+                   help="FIELD=V1,V2,... e.g. activation=relu,leaky_relu,elu or training.learning_rate=0.005,0.05 "
+                        "or network.batch_norm=false,true")
     p.add_argument("--seeds", type=_seeds, default=10, metavar="M", help=f"seeds per variant, 1-{MAX_SEEDS} (default 10)")
     p.add_argument("--steps", type=positive_int, default=1000, help="minibatch updates (default 1000)")
     start = p.add_mutually_exclusive_group()
@@ -70,8 +71,6 @@ def _seeds(text: str) -> int:
 
 
 def cmd_compare(args) -> int:
-    from .cli import BadInput, load_experiment
-
     experiment = load_experiment(args.experiment)
     try:
         field, variants = parse_variants(args.variants, experiment)

@@ -85,12 +85,19 @@ def write_torch(trainer, path: str | Path, source_name: str = "") -> tuple[Path,
         mean=_floats(scaling.mean) if scaling else "None", std=_floats(scaling.std) if scaling else "None",
         standardised="standardised with the training split's mean and std (data.standardize)" if scaling
         else "as they are (data.standardize was off)",
-        layers="\n".join(lines), app_accuracy=_number(snapshot.test_accuracy))
+        layers="\n".join(lines), app_accuracy=_number(snapshot.test_accuracy), loss=experiment.training.loss,
+        probability=PROBABILITIES.get(experiment.training.loss, PROBABILITIES["bce"]))
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     _atomic_write(weights_path, buffer.getvalue())
     _atomic_write(path, text.encode("utf-8"))
     return path, weights_path
+
+
+# P(label 1) from the logit as the app's boundary shows it (snapshot.render_grids): bce and mse
+# read it through a sigmoid, tanh_mse (TF Playground's loss) through its tanh output unit
+PROBABILITIES = {"bce": "torch.sigmoid(logits)", "mse": "torch.sigmoid(logits)",
+                 "tanh_mse": "(torch.tanh(logits) + 1) / 2"}
 
 
 def _summary(experiment) -> str:
@@ -139,6 +146,7 @@ FEATURES = {feature_names}  # the network's {n_features} inputs, computed from a
 MEAN = {mean}
 STD = {std}
 APP_TEST_ACCURACY = {app_accuracy}  # what the playground showed for this network
+LOSS = "{loss}"  # the loss it trained with; it says how a logit reads as a probability
 
 
 def features(points: torch.Tensor) -> torch.Tensor:
@@ -158,8 +166,13 @@ class Net(nn.Module):
         )
 
     def forward(self, points: torch.Tensor) -> torch.Tensor:
-        """(n, 2) points -> (n,) logits; P(label 1) = torch.sigmoid(logit)."""
+        """(n, 2) points -> (n,) logits; P(label 1) = probability(logits)."""
         return self.layers(features(points)).squeeze(1)
+
+
+def probability(logits: torch.Tensor) -> torch.Tensor:
+    """P(label 1) of each logit, as the playground's boundary showed it (the loss was {loss})."""
+    return {probability}
 
 
 def load(weights=Path(__file__).with_name("{weights}")):

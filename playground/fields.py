@@ -28,7 +28,7 @@ ACTIVATION_NAMES = (
 ACTIVATION_PARAM_NAMES = ("negative_slope", "alpha", "prelu_init")
 INIT_NAMES = ("auto", "he", "xavier", "lecun", "torch")
 OPTIMIZER_NAMES = ("sgd", "momentum", "adam")
-LOSS_NAMES = ("bce", "mse")
+LOSS_NAMES = ("bce", "mse", "tanh_mse")
 REGULARIZATION_NAMES = ("none", "l1", "l2")
 
 MAX_LAYERS = 8
@@ -163,7 +163,7 @@ TABLE: tuple[Field, ...] = (
           "left out takes its default (PyTorch's)", choices=ACTIVATION_PARAM_NAMES),
     *_params(),
     Field("network.init", CHOICE, "Init", MODEL, "how the weights start; auto: each layer's recommended one (He "
-          "for the ReLU family, LeCun for SELU, Xavier for sigmoid and tanh); torch: nn.Linear's own", choices=INIT_NAMES),
+          "for the ReLU family, LeCun for SELU and tanh, Xavier for sigmoid); torch: nn.Linear's own", choices=INIT_NAMES),
     Field("network.init_gain", NUMBER, "Init gain", MODEL, "multiplies every weight's standard deviation",
           0.0, 10.0, step=0.1),
     Field("network.bias_init", NUMBER, "Bias init", MODEL, "every hidden bias starts here (strongly negative "
@@ -177,7 +177,8 @@ TABLE: tuple[Field, ...] = (
     Field("training.learning_rate", NUMBER, "Learning rate", HOT, "the size of each update", 1e-6, 10.0),
     Field("training.batch_size", WHOLE, "Batch size", HOT, "points per update; a step is one update",
           1, MAX_POINTS, step=1),
-    Field("training.loss", CHOICE, "Loss", HOT, "bce on the logit, or mse on the output probability",
+    Field("training.loss", CHOICE, "Loss", HOT, "bce on the logit, mse on the output probability, or tanh_mse (TF Playground's): "
+          "½(tanh(logit) − target)² against targets ±1, probability (tanh + 1)/2",
           choices=LOSS_NAMES),
     Field("training.regularization", CHOICE, "Regularisation", HOT, "a penalty on the weights only: never on "
           "biases, PReLU slopes or batch norm", choices=REGULARIZATION_NAMES),

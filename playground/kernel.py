@@ -27,7 +27,7 @@ import numpy as np
 from .activations import ACTIVATIONS, INV_SQRT_2PI, SELU_ALPHA, SELU_SCALE, SOFTPLUS_THRESHOLD, SQRT_HALF
 
 ACTIVATION_CODES = {name: code for code, name in enumerate(ACTIVATIONS)}  # relu 0 ... linear 11
-LOSS_CODES = {"bce": 0, "mse": 1}
+LOSS_CODES = {"bce": 0, "mse": 1, "tanh_mse": 2}
 OPTIMIZER_CODES = {"sgd": 0, "momentum": 1, "adam": 2}
 REGULARIZATION_CODES = {"none": 0, "l1": 1, "l2": 2}
 
@@ -250,6 +250,9 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
             logit = Z[out, r, 0]
             if loss_code == 0:  # sigmoid(l) - y = (tanh(l/2) + 1 - 2y) / 2
                 back[0, r, 0] = (math.tanh(np.float32(0.5) * logit) + C[pos + r]) * 0.5 / n  # float32 as numpy's
+            elif loss_code == 2:  # tanh_mse: (tanh(l) - t)(1 - tanh²(l)), t = 2y - 1 = -C
+                t = math.tanh(logit)
+                back[0, r, 0] = (t + C[pos + r]) * (1.0 - t * t) / n
             else:
                 p = _sigmoid(logit)
                 back[0, r, 0] = (p - Y[pos + r]) * p * (1.0 - p) * 2.0 / n

@@ -292,8 +292,6 @@ def compare_spec(lesson: Lesson) -> str | None:
     except SpecError:
         return None
     wanted = [lesson.experiment(i) for i in range(len(lesson.runs))]
-    if any(e.network.batch_norm for e in wanted):  # compare mode does not train batch norm (yet)
-        return None
     return spec if [v.experiment for v in variants] == wanted else None
 
 

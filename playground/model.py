@@ -495,7 +495,8 @@ def _init_weights(rng, fan_in, fan_out, activation, network: Network, slope):
         b = rng.uniform(-bound, bound, fan_out)
         return W.astype(np.float32), b.astype(np.float32)
     if network.init == "auto":
-        # the output feeds a sigmoid (in the loss), so it takes the sigmoid's rule
+        # the output feeds a sigmoid (bce, mse) or a tanh (tanh_mse) in the loss: Xavier, gain 1, either
+        # way (tanh's 5/3 on the output too measured worse on TF's xor: 0.943 against 0.968, 20 seeds)
         rule = ACTIVATIONS[activation].init if activation is not None else "xavier"
     else:
         rule = {"he": "he", "xavier": "xavier", "lecun": "lecun"}[network.init]

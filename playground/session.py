@@ -1,15 +1,14 @@
-"""TrainingSession: the training loop both workers run, one Trainer steered by commands (no Qt here).
+"""TrainingSession: the window's training loop, one Trainer steered by commands (no Qt here).
 
-The window's two workers differ only in where this loop runs and how messages travel: the thread
-worker (ui/worker.py) runs it on a QThread and turns messages into signals; `playground gui`'s
-process worker runs it in a child process (train_server.py) and pickles messages down a pipe.
+It runs in the training child process (train_server.py), which pickles its messages up a pipe to
+the window's worker (ui/process_worker.py); the tests drive it directly.
 
 Commands in, as (command, argument): play, pause, step n, reset, apply experiment, speed steps/s
 (None: as fast as it goes), snapshot, drawn, recording history, run_state, restore_run (experiment,
 state), quit.
-Messages out, through send(kind, value): snapshot Snapshot · running bool · applied "hot"/"model"/
-"data" · error text · status text ("" clears it) · rate steps/s · recording Recording ·
-run_state (experiment, Trainer.state()).
+Messages out, through send(kind, value): snapshot Snapshot · running bool · paused step (the answer
+to pause, after that step's snapshot) · applied "hot"/"model"/"data" · error text · status text
+("" clears it) · rate steps/s · recording Recording · run_state (experiment, Trainer.state()).
 
 Training runs in chunks sized to take about CHUNK_SECONDS, so commands are seen within ~10 ms. A
 snapshot goes out at most MAX_FPS times a second and only once the window has drawn the previous
@@ -18,7 +17,6 @@ one (newest wins, no backlog).
 
 from __future__ import annotations
 
-import threading
 import time
 
 from . import health, kernel
@@ -27,31 +25,27 @@ from .recording import Recorder
 from .training import Trainer
 
 MAX_FPS = 30  # snapshots per second, at most
-MIN_FPS = 8  # ... and at least, while training (a thread worker lowers the rate down to this)
 CHUNK_SECONDS = 0.008  # a chunk of steps takes about this long: commands are seen within ~10 ms
 MAX_CHUNK = 5000
 RECORD_EVERY = 10  # record every 10th step for File → Export (measured: ~free; every step costs ~45 %)
-DRAW_WAIT = 0.05  # s: the most a thread worker waits for the window to draw a snapshot
 
 
 class TrainingSession:
     """One Trainer and its Recorder, the play/step/speed state, and the loop (run)."""
 
     def __init__(self, experiment, send, *, grid_size: int = DEFAULT_GRID, recorder: Recorder | None = None,
-                 shares_the_gil: bool = False):
-        """send(kind, value) carries messages out. shares_the_gil: the window runs in this process,
-        so after each snapshot the loop steps aside while it is drawn (see _after_emit)."""
+                 clock=time.perf_counter, sleep=time.sleep):
+        """send(kind, value) carries messages out. clock() (seconds) and sleep(seconds) pace the
+        loop: the frame rate, the chunk size and the asked-for speed (tests give a counted clock)."""
         self.send = send
         self.trainer = Trainer(experiment, grid_size=grid_size)
         self.recorder = recorder if recorder is not None else Recorder(every=RECORD_EVERY)
-        self.shares_the_gil = shares_the_gil
+        self.clock, self.sleep = clock, sleep
         self.playing = False
         self.speed: float | None = None  # steps per second, None = as fast as it goes
         self.pending = 0  # steps asked for while paused
         self.chunk = 16
-        self.drawn = threading.Event()  # the window has drawn the last snapshot: another may go out
-        self.drawn.set()
-        self._frame_interval = 1.0 / MAX_FPS
+        self.drawn = True  # the window has drawn the last snapshot ("drawn"): another may go out
 
     # ---- the loop ------------------------------------------------------------------------------
     def run(self, receive) -> None:
@@ -62,8 +56,8 @@ class TrainingSession:
         # first picture, rather than when the user first presses play
         kernel.prepare(lambda text: self.send("status", text))
         health.prepare()  # the probe's compiled counting, now that numba is loaded (~8 ms)
-        last_emit = time.perf_counter()
-        rate_steps, rate_start = 0, time.perf_counter()
+        last_emit = self.clock()
+        rate_steps, rate_start = 0, self.clock()
         while True:
             try:
                 message = receive(not self.busy)  # idle: wait for a command
@@ -78,7 +72,7 @@ class TrainingSession:
                 continue
             if not self.busy:
                 continue
-            started = time.perf_counter()
+            started = self.clock()
             n = self.chunk_size()
             try:
                 done = self.recorder.train(self.trainer, n)  # steps, recording due frames
@@ -87,7 +81,7 @@ class TrainingSession:
                 self.pending = 0
                 self.send("error", f"training stopped: {type(error).__name__}: {error}")
                 continue
-            now = time.perf_counter()
+            now = self.clock()
             if self.speed is None and done == n:  # adapt the chunk to about CHUNK_SECONDS
                 self.chunk = int(min(MAX_CHUNK, max(1, CHUNK_SECONDS / max((now - started) / max(done, 1), 1e-7))))
             if self.pending > 0:
@@ -104,12 +98,11 @@ class TrainingSession:
             finished = self.pending == 0 and not self.playing
             if finished:  # single steps too: an export ends where the user stopped
                 self.recorder.record(self.trainer, force=True)
-            if finished or (now - last_emit >= self._frame_interval and self.drawn.is_set()):
+            if finished or (now - last_emit >= 1.0 / MAX_FPS and self.drawn):
                 self.emit(force=finished)
                 last_emit = now
-                self._after_emit()
             if self.speed is not None and self.playing:  # pace to the requested steps/s
-                time.sleep(max(0.0, done / self.speed - (time.perf_counter() - started)))
+                self.sleep(max(0.0, done / self.speed - (self.clock() - started)))
 
     @property
     def busy(self) -> bool:
@@ -123,19 +116,6 @@ class TrainingSession:
         if self.pending > 0 and not self.playing:
             n = min(n, self.pending)  # never more than asked for
         return n
-
-    def _after_emit(self) -> None:
-        """In the window's own process, step aside while it draws: drawing is many short Python↔Qt
-        calls, each waiting for the GIL (up to the 5 ms switch interval) while this loop is busy.
-        Measured: a frame took ~200 ms with training running and ~15 ms without. Slow frames (big
-        nets, a busy machine) then come less often, so waiting stays at about a third of the time,
-        but never fewer than MIN_FPS: the picture must stay alive."""
-        if not self.shares_the_gil:
-            return
-        waited = time.perf_counter()
-        self.drawn.wait(DRAW_WAIT)
-        waited = time.perf_counter() - waited
-        self._frame_interval = min(max(1.0 / MAX_FPS, 2 * waited), 1.0 / MIN_FPS)
 
     # ---- commands ------------------------------------------------------------------------------
     def handle(self, command: str, arg=None) -> bool:
@@ -153,6 +133,7 @@ class TrainingSession:
             self.pending = 0
             self.recorder.record(trainer, force=True)  # an export ends where the user paused
             self.emit(force=True)
+            self.send("paused", trainer.step_count)  # after its snapshot: nothing trained follows it
         elif command == "step":
             if not trainer.diverged:
                 self.pending += arg
@@ -170,7 +151,7 @@ class TrainingSession:
         elif command == "snapshot":
             self.emit(force=True)
         elif command == "drawn":
-            self.drawn.set()
+            self.drawn = True
         elif command == "points":  # drawn points: new data, the same weights (Trainer.replace_data)
             self.send("applied", trainer.replace_data(arg))
             self.emit(force=True)
@@ -198,6 +179,6 @@ class TrainingSession:
 
     def emit(self, force: bool = False) -> None:
         """A snapshot out, if the window has drawn the last one (or force)."""
-        if force or self.drawn.is_set():
-            self.drawn.clear()
+        if force or self.drawn:
+            self.drawn = False
             self.send("snapshot", self.trainer.snapshot())

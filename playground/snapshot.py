@@ -171,7 +171,7 @@ def _read_only(array: np.ndarray) -> np.ndarray:
 
 
 def render_grids(model: MLP, feature_names, size: int, extent: float = GRID_EXTENT,
-                 scaling: InputScaling | None = None):
+                 scaling: InputScaling | None = None, loss: str = "bce"):
     """The features, every hidden neuron and the output over the grid (inference mode).
 
     The grid is the plane in raw coordinates, and the feature maps returned are the raw features
@@ -183,7 +183,8 @@ def render_grids(model: MLP, feature_names, size: int, extent: float = GRID_EXTE
     inputs = grid_inputs(names, size, extent)  # (n_features, G²)
     logits, kept = model.forward_columns(grid_network_inputs(names, size, extent, scaling))
     with np.errstate(over="ignore"):
-        output = np.multiply(logits, 0.5, dtype=np.float32)
+        # P(label 1): sigmoid(l) = (tanh(l/2) + 1)/2, or (tanh(l) + 1)/2 for tanh_mse's tanh output
+        output = np.multiply(logits, 1.0 if loss == "tanh_mse" else 0.5, dtype=np.float32)
         np.tanh(output, out=output)
         output *= 0.5
         output += 0.5

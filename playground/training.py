@@ -53,7 +53,13 @@ def mse_loss(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean((p - labels) ** 2))
 
 
-LOSSES = {"bce": bce_loss, "mse": mse_loss}
+def tanh_mse_loss(logits: np.ndarray, labels: np.ndarray) -> float:
+    """TF Playground's loss: mean ½(tanh(logit) − target)², targets 2y − 1 = ±1 (its output unit is
+    tanh and its error ½(output − target)²). Its probability of label 1 is (tanh(logit) + 1)/2."""
+    return float(np.mean(0.5 * (np.tanh(logits) - (2.0 * labels - 1.0)) ** 2))
+
+
+LOSSES = {"bce": bce_loss, "mse": mse_loss, "tanh_mse": tanh_mse_loss}
 
 
 def accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -447,6 +453,8 @@ class Trainer:
             p = 0.5 + 0.5 * np.tanh(0.5 * logits)
             if self._experiment.training.loss == "bce":
                 dlogits = (p - self._y_train) / len(p)
+            elif self._experiment.training.loss == "tanh_mse":
+                dlogits = loss_gradient(logits, 1.0 - 2.0 * self._y_train, self._y_train, "tanh_mse")
             else:
                 dlogits = (p - self._y_train) * p * (1.0 - p) * (2.0 / len(p))
             norms = _weight_norms(model, model.backward_into(cache, dlogits))
@@ -483,6 +491,9 @@ def loss_gradient(logits: np.ndarray, c: np.ndarray, y: np.ndarray, loss: str) -
     if loss == "mse":  # d mean((p - y)²) / d logit
         p = 0.5 + 0.5 * np.tanh(0.5 * logits)
         return (p - y) * p * (1.0 - p) * (2.0 / n)
+    if loss == "tanh_mse":  # d mean(½(tanh(l) - t)²) / d logit, t = 2y - 1 = -c
+        t = np.tanh(logits)
+        return (t + c) * (1.0 - t * t) * (1.0 / n)
     raise ValueError(f"unknown loss {loss!r}")
 
 
@@ -589,7 +600,8 @@ def make_snapshot(experiment: Experiment, data, model: MLP, *, step: int, epoch:
         states = last_states if diverged and last_states is not None else classify_columns(model, Z)
         layer_mean, layer_std = layer_statistics(model, Z)  # before the test pass reuses Z's memory
         test_logits, _ = model.forward_probe(xT_test)  # after classifying: it may reuse Z's memory
-        feature_grids, output, neuron_grids = render_grids(model, names, grid_size, GRID_EXTENT, data.scaling)
+        feature_grids, output, neuron_grids = render_grids(model, names, grid_size, GRID_EXTENT, data.scaling,
+                                                                 experiment.training.loss)
     state = model.state()  # one read-only copy of every array; the weights below are views of it
     nan = float("nan")
     return Snapshot(

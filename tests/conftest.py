@@ -14,7 +14,7 @@ configure_process()  # as the entry points do (one BLAS thread): tests run the p
 
 @pytest.fixture
 def start_worker(qtbot):
-    """Start a training worker (thread or process) as the window would, and wait for its first
+    """Start a training worker as the window would, and wait for its first
     snapshot. Returns the list every snapshot is appended to; each is acknowledged as drawn."""
 
     def start(worker, timeout=30000):
@@ -30,6 +30,41 @@ def start_worker(qtbot):
         return seen
 
     return start
+
+
+WINDOW_GRID = 40  # the boundary's grid in window tests: small keeps snapshots cheap; the views don't care
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """The main window as `playground gui` opens it (training in its child process), shown, with
+    its first snapshot drawn: make_window(experiment=None, path=None, grid_size=WINDOW_GRID,
+    size=None). After the test each is shut down, and its training process must have ended."""
+    from playground.experiment import Experiment
+    from playground.ui.main_window import MainWindow
+
+    windows = []
+
+    def make(experiment=None, path=None, *, grid_size=WINDOW_GRID, size=None):
+        window = MainWindow(experiment or Experiment(), path, grid_size=grid_size)
+        qtbot.addWidget(window)
+        windows.append(window)
+        if size:
+            window.resize(*size)
+        window.show()
+        window.activateWindow()
+        # the child imports numpy and the core (and may load the compiled kernel): long on a busy machine
+        qtbot.waitUntil(lambda: window.snapshot is not None, timeout=60000)
+        return window
+
+    yield make
+    for window in windows:
+        window.ask_before_discarding = False  # no modal question that would wait forever
+        window.shutdown()
+    for window in windows:
+        child = window.worker._child
+        assert not window.worker.isRunning(), "the training relay outlived its window"
+        assert child is None or child.process.poll() is not None, "a training process outlived its window"
 
 
 @pytest.fixture(autouse=True)

@@ -69,7 +69,7 @@ def test_prelu_takes_one_slope_per_neuron():
     ("selu", 1 / math.sqrt(32)),  # LeCun: not gain 3/4, which breaks self-normalisation
     ("linear", 1 / math.sqrt(32)),
     ("sigmoid", math.sqrt(2 / 64)),
-    ("tanh", 5 / 3 * math.sqrt(2 / 64)),
+    ("tanh", 1 / math.sqrt(32)),  # LeCun (issue 15's measurement), not Xavier × 5/3
 ])
 def test_auto_init_follows_the_activation(activation, expected_std):
     network = Experiment.from_dict({"network": {"hidden": [32] * 8, "activation": activation}}).network

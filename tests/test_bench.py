@@ -87,6 +87,9 @@ def test_the_figures_say_what_they_count(result):
     assert set(result["targets"]) == set(bench.TARGETS)
     assert detail["export"]["frames"] == 15 and detail["export"]["fps"] == result["export_fps"] > 0
     assert result["history_kb_per_1000_steps"] > 0 and result["startup_first_picture_cold_s"] > 0
+    compare = detail["compare_window"]  # issue 10's 6 x 20 networks, frames counted once painted
+    assert compare["networks"] == 120 and compare["frames"] > 0 and compare["steps_per_s"] > 0
+    assert result["compare_drawn_fps"] == compare["drawn_fps"] == pytest.approx(compare["frames"] / compare["seconds"])
 
 
 def test_a_failing_window_child_says_why(tmp_path, monkeypatch):

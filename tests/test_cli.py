@@ -47,7 +47,7 @@ def test_two_runs_of_one_file_give_identical_json_but_seconds(tmp_path):
 def test_a_diverged_run_exits_zero_and_says_so(tmp_path, capsys):
     path = write(tmp_path, "boom.json", json.dumps({
         "network": {"hidden": [32] * 8, "activation": "relu", "init_gain": 2.0},
-        "training": {"learning_rate": 0.05, "batch_size": 32}}))
+        "training": {"learning_rate": 0.05, "batch_size": 32, "loss": "bce"}}))
     assert main(["train", path, "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["diverged"] is True and result["steps"] < 20 and result["train_loss"] is None

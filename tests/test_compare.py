@@ -88,6 +88,88 @@ def test_each_variant_equals_a_trainer_run_of_its_experiment(optimizer, extra, n
             _assert_matches_trainer(comparison, v, s, trainer)
 
 
+@pytest.mark.parametrize("optimizer, extra", [
+    ("sgd", {}),
+    ("momentum", {"batch_size": 79}),  # 80 training points: every other step a single point (running statistics)
+    ("adam", {"grad_clip": 0.5, "regularization": "l2", "regularization_rate": 0.001}),
+])
+def test_a_batch_norm_variant_equals_a_trainer_run_of_its_experiment(optimizer, extra):
+    """Batch norm's gamma and beta are trained, its running statistics move, and the probe, health
+    and the snapshot's grids use them: all as the Trainer's.
+
+    But for Adam, the biases that feed a batch norm: batch norm subtracts the batch mean, so their
+    gradient is zero up to rounding (~1e-9), and Adam divides it by its own size, so they take
+    learning-rate-sized steps in the direction of float32 rounding noise. No two float engines
+    agree there: the Trainer against itself with one weight one ulp off differs there by as much
+    (checked below), and through the running means (which follow those biases) the test
+    accuracy by a point or two. Everything else is compared to float tolerance."""
+    training = {"optimizer": optimizer, "learning_rate": 0.01 if optimizer == "adam" else 0.05, **extra}
+    base = Experiment.from_dict({**BASE.to_dict(), "network": {"hidden": [6, 5], "batch_norm": True},
+                                 "training": {**BASE.to_dict()["training"], **training}})
+    field, variants = parse_variants("activation=relu,prelu,tanh,elu", base)
+    comparison = Comparison(variants, seeds=2, same_start=False, field=field)
+    comparison.step(STEPS)
+    comparison.finish()
+    for v in range(len(variants)):
+        for s in range(2):
+            trainer = Trainer(comparison.experiment(v, s), engine="numpy")
+            trainer.step(STEPS)
+            if optimizer != "adam":
+                _assert_matches_trainer(comparison, v, s, trainer)
+                np.testing.assert_allclose(comparison.network_flat_state(v, s), trainer.model.flat_state(),
+                                           rtol=1e-4, atol=2e-6)
+                np.testing.assert_allclose(comparison.snapshot(v, s, grid_size=20).output_grid, _grid(trainer, 20),
+                                           rtol=1e-3, atol=1e-5)
+                continue
+            noise = _biases_before_batch_norm(trainer.model)
+            mine, theirs = comparison.network_params(v, s), trainer.model.params
+            np.testing.assert_allclose(mine[~noise], theirs[~noise], rtol=1e-4, atol=2e-6)
+            metrics, snap = comparison.network_metrics(v, s), trainer.snapshot()
+            assert abs(metrics["test_accuracy"] - snap.test_accuracy) <= 2 / 80 + 1e-9  # 80 test points
+            assert [x.tolist() for x in metrics["states"]] == [x.tolist() for x in snap.states]
+            stats = comparison.network_flat_state(v, s)[len(mine):]  # per layer its mean, then its variance
+            for layer in trainer.model.layers[:-1]:  # a bias does not move a variance
+                units = len(layer.running_var)
+                np.testing.assert_allclose(stats[units:2 * units], layer.running_var, rtol=1e-4, atol=2e-6)
+                stats = stats[2 * units:]
+    assert not np.allclose(comparison.network_flat_state(0, 0)[-5:], 1.0)  # the running variance moved
+    if optimizer == "adam":  # the Trainer against itself, one weight one ulp apart: those biases part as far
+        one, other = (Trainer(comparison.experiment(0, 0), engine="numpy") for _ in range(2))
+        weight = other.model.layers[1].Wb
+        weight[0, 0] = np.nextafter(weight[0, 0], np.float32(np.inf))
+        one.step(STEPS)
+        other.step(STEPS)
+        noise = _biases_before_batch_norm(one.model)
+        assert np.abs(one.model.params - other.model.params)[noise].max() > 0.01
+        assert np.abs(one.model.params - other.model.params)[~noise].max() < 1e-5
+
+
+def _biases_before_batch_norm(model) -> np.ndarray:
+    """A mask over model.params: the hidden layers' biases (each followed by a batch norm)."""
+    mask = np.zeros(model.params.size, bool)
+    for places in model._places[:-1]:
+        where, (rows, units) = places["Wb"]
+        mask[where.stop - units:where.stop] = True  # Wb's last row is b
+    return mask
+
+
+def _grid(trainer, size):
+    trainer.grid_size = size
+    return trainer.snapshot().output_grid
+
+
+def test_batch_norm_on_and_off_race_side_by_side():
+    field, variants = parse_variants("network.batch_norm=false,true", BASE)
+    comparison = Comparison(variants, seeds=2, field=field)
+    assert comparison.same_start  # batch norm adds no weights to start from: the same W and b
+    comparison.step(40)
+    comparison.finish()
+    for v in range(2):
+        trainer = Trainer(comparison.experiment(v, 1), engine="numpy")
+        trainer.step(40)
+        _assert_matches_trainer(comparison, v, 1, trainer)
+
+
 def test_same_start_gives_every_variant_the_first_ones_weights():
     field, variants = parse_variants("activation=relu,prelu,tanh", BASE)
     comparison = Comparison(variants, seeds=2, field=field)
@@ -115,7 +197,7 @@ def test_an_init_field_variant_is_not_overwritten_by_the_same_start():
 def test_divergence_matches_the_trainer_and_freezes_the_network():
     base = Experiment.from_dict({"data": {"n_points": 100}, "network": {"hidden": [16, 16, 16], "activation": "relu",
                                                                         "init_gain": 4.0},
-                                 "training": {"learning_rate": 2.0, "batch_size": 10}})
+                                 "training": {"learning_rate": 2.0, "batch_size": 10, "loss": "bce"}})
     field, variants = parse_variants("training.grad_clip=null,1.0", base)
     comparison = Comparison(variants, seeds=2, field=field)
     comparison.step(60)
@@ -253,3 +335,25 @@ def test_bench_quick_measures_the_issue_workload():
     assert quick["rounds"] * quick["steps"] < full["rounds"] * full["steps"]
     assert bench_compare.run_settings(0.01)["seeds"] == 2  # bench's plumbing tests only
     assert len(bench_compare.workload().variants) == 6
+
+
+def test_variants_that_share_an_activation_share_its_call_and_still_equal_trainer_runs():
+    """Learning-rate variants of one activation are one block of rows (one activation call a layer
+    for all of them); no hidden layer at all works too."""
+    for hidden, activation in (([6, 5], "leaky_relu"), ([], "relu")):
+        base = Experiment.from_dict({**BASE.to_dict(), "network": {"hidden": hidden, "activation": activation},
+                                     "training": {**BASE.to_dict()["training"], "optimizer": "adam"}})
+        field, variants = parse_variants("training.learning_rate=0.005,0.02,0.08", base)
+        comparison = Comparison(variants, seeds=2, field=field)
+        (stack, _), = comparison._stacks
+        assert len(stack.blocks) == 1 and stack.grid == (3, 2)  # 3 variants × 2 seed slots, one block
+        comparison.step(STEPS)
+        comparison.finish()
+        for v in range(3):
+            trainer = Trainer(comparison.experiment(v, 1), engine="numpy")
+            trainer.step(STEPS)
+            if hidden:
+                _assert_matches_trainer(comparison, v, 1, trainer)
+            else:  # no neurons to be dead: the weights and the accuracy
+                np.testing.assert_allclose(comparison.network_params(v, 1), trainer.model.params, rtol=1e-4, atol=2e-6)
+                assert comparison.network_metrics(v, 1)["test_accuracy"] == trainer.snapshot().test_accuracy

@@ -130,3 +130,13 @@ def test_chart_helpers():
     rect = path.boundingRect()
     assert (rect.left(), rect.right(), rect.top(), rect.bottom()) == pytest.approx((0, 2, 0.5, 0.9))
     assert band_path(x, np.full(3, np.nan), np.full(3, np.nan)).isEmpty()
+
+
+def test_it_opens_inside_the_screens_free_area(qtbot):
+    # a fixed 1280 × 800 ran off a 1366 × 768 laptop's screen and cut the chart's axis off
+    window = CompareWindow(EXPERIMENT, SPEC, seeds=2, grid_size=24)
+    qtbot.addWidget(window)
+    area = window.screen().availableGeometry()
+    assert window.width() <= area.width() and window.height() <= area.height() - 40
+    assert window.minimumHeight() <= window.height()
+    window.shutdown()

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from playground import cli, export
-from playground.export import AtomicFile, remove_stale_parts
+from playground import cli, writers
+from playground.writers import AtomicFile, remove_stale_parts
 
 ROOT = Path(__file__).resolve().parents[1]
 # ~300 frames of 120x120: training ~0.5 s, rendering ~1-2 s on the 2-core machine
@@ -152,7 +152,7 @@ def test_a_full_disk_is_one_line_exit_2_and_the_old_file_survives(tmp_path, expe
     out = tmp_path / f"run.{fmt}"
     out.write_bytes(b"the user's earlier export")
     if fmt == "mp4":
-        real_append = export.Mp4Writer.append
+        real_append = writers.Mp4Writer.append
 
         def append(self, frame):
             if self.frames == 3:
@@ -161,7 +161,7 @@ def test_a_full_disk_is_one_line_exit_2_and_the_old_file_survives(tmp_path, expe
                 self._log.write(b"Error writing trailer: No space left on device\n")
             real_append(self, frame)
 
-        monkeypatch.setattr(export.Mp4Writer, "append", append)
+        monkeypatch.setattr(writers.Mp4Writer, "append", append)
     else:
         from PIL import Image
 

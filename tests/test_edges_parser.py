@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from playground import cli
+from playground import cli, inputs
 from playground.experiment import MAX_FILE_BYTES, SHOWN_CHARS, Experiment, ExperimentError, shown
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -234,8 +234,8 @@ def to_toml(doc: dict) -> str:
 def load_or_refuse(path: Path) -> None:
     """What `playground train` does first: the experiment, or BadInput with one short line."""
     try:
-        experiment = cli.load_experiment(str(path))
-    except cli.BadInput as error:
+        experiment = inputs.load_experiment(str(path))
+    except inputs.BadInput as error:
         message = str(error)
         assert "\n" not in message and message.startswith(str(path)) and len(message) < 400, message[:1000]
         return

@@ -12,28 +12,8 @@ from PySide6.QtCore import Qt
 from playground.divergence import candidates, find_stable_rate
 from playground.experiment import Experiment
 from playground.training import Trainer
-from playground.ui.main_window import MainWindow
-from playground.ui.process_worker import ProcessTrainingWorker
 
 ROOT = Path(__file__).resolve().parents[1]
-GRID = 30
-
-
-@pytest.fixture
-def make_window(qtbot):
-    windows = []
-
-    def make(experiment=None, **kwargs):
-        window = MainWindow(experiment or Experiment(), grid_size=GRID, **kwargs)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitUntil(lambda: window.snapshot is not None, timeout=60000)
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.shutdown()
 
 
 def drawn_steps(window) -> list[int]:
@@ -106,7 +86,7 @@ def test_the_trial_is_what_a_reset_gives_and_it_says_when_no_rate_is_safe():
 
 
 def test_a_window_whose_training_process_keeps_failing_says_so_and_can_try_again(qtbot, make_window):
-    window = make_window(worker_class=ProcessTrainingWorker)
+    window = make_window()
     worker = window.worker
     worker.restart_delays_s = (0.05,)  # one restart in a row, then give up
     worker.stable_s = 1e9

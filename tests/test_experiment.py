@@ -12,7 +12,7 @@ DOC_EXAMPLE = {
              "features": ["x1", "x2"], "points": None, "standardize": True},
     "network": {"hidden": [4, 2], "activation": "tanh", "activation_params": {},
                 "init": "auto", "init_gain": 1.0, "bias_init": None, "batch_norm": False},
-    "training": {"optimizer": "sgd", "learning_rate": 0.03, "batch_size": 10, "loss": "bce",
+    "training": {"optimizer": "sgd", "learning_rate": 0.03, "batch_size": 10, "loss": "tanh_mse",
                  "regularization": "none", "regularization_rate": 0.0, "grad_clip": None},
 }
 

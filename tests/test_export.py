@@ -9,9 +9,10 @@ import pytest
 
 from playground import cli
 from playground.experiment import Data, Experiment, Network
-from playground.export import ExportError, Exporter, ExportOptions, check_frame_count
+from playground.export import Exporter, ExportOptions, check_frame_count
 from playground.recording import Recorder
 from playground.training import Trainer
+from playground.writers import ExportError
 
 EXP = {"seed": 4, "data": {"dataset": "circle", "n_points": 120},
        "network": {"hidden": [5], "activation": "tanh"}, "training": {"learning_rate": 0.3}}
@@ -99,8 +100,41 @@ def test_png_of_the_boundary_shows_the_snapshots_sign(tmp_path, qapp):
     renderer.close()
 
 
+@pytest.mark.parametrize("size", [(1100, 700), (500, 400)])  # 1:1, and a thumbnail of the least layout
+def test_the_window_view_is_the_windows_own_picture(qapp, size):
+    """The "window" view draws the window's panels (window_panels.WindowPicture), not a MainWindow:
+    its frame is pixel for pixel a real MainWindow's, fed the same snapshot (also after the
+    settings change mid-run)."""
+    from playground.recording import Replay
+    from playground.ui.export_render import FrameRenderer
+    from playground.ui.main_window import MainWindow
+
+    snapshots = []
+    for exp in (EXP, {**EXP, "network": {"hidden": [3, 2], "activation": "relu"}}):  # the settings change
+        trainer = Trainer(Experiment.from_dict(exp), grid_size=20)
+        recorder = Recorder(every=10)
+        recorder.train(trainer, 20)
+        replay = Replay(recorder.recording(), 20)
+        snapshots += [replay.snapshot(0), replay.snapshot(len(recorder) - 1)]
+    picture = FrameRenderer("window", size, caption=True)
+    window = MainWindow(snapshots[0].experiment, start_worker=False)  # no child: a display only
+    window.menuBar().hide()
+    drawn = FrameRenderer("window", size, caption=True, widget=window)
+    try:
+        for snapshot in snapshots:
+            if snapshot.experiment != window.experiment:
+                window.experiment = snapshot.experiment  # what set_experiment does, without a worker
+            window.revert_fields()
+            assert np.array_equal(picture.render(snapshot), drawn.render(snapshot)), snapshot.step
+    finally:
+        picture.close()
+        drawn.close()
+        window.shutdown()
+        window.close()
+
+
 def test_network_view_marks_dead_neurons(tmp_path, qapp):
-    from playground.export import export_recording
+    from playground.ui.export_render import export_recording
 
     exp = Experiment(seed=1, data=Data(dataset="circle", n_points=100),
                      network=Network(hidden=(4, 4), activation="relu", bias_init=-10.0))

@@ -45,10 +45,11 @@ def trained(activation, batch_norm, steps=80, **data):
 def test_the_torch_module_equals_the_app_on_the_grid(tmp_path, activation, batch_norm):
     trainer = trained(activation, batch_norm)
     script, _ = write_torch(trainer, tmp_path / f"net_{activation}.py")
-    net, data = import_generated(script).load()
+    module = import_generated(script)
+    net, data = module.load()
     assert not net.training  # eval mode: batch norm on its running statistics, as the app's grids
     with torch.no_grad():
-        probability = torch.sigmoid(net(torch.from_numpy(grid_points(GRID)))).numpy().reshape(GRID, GRID)
+        probability = module.probability(net(torch.from_numpy(grid_points(GRID)))).numpy().reshape(GRID, GRID)
     app = trainer.snapshot().output_grid  # (G, G) P(label 1), row-major like grid_points
     np.testing.assert_allclose(probability, app, rtol=0, atol=2e-5)
     assert np.ptp(app) > 0.01  # a map that varies, not a constant both sides would agree on
@@ -59,16 +60,18 @@ def test_mixed_activations_features_and_prelu_slopes_per_neuron(tmp_path):
     exp = Experiment.from_dict({
         "seed": 5, "data": {"dataset": "circle", "features": ["x1", "x2", "x1_sq", "x2_sq", "x1x2", "sin_x1", "sin_x2"]},
         "network": {"hidden": [6, 4, 3], "activation": ["prelu", "leaky_relu", "elu"], "batch_norm": True},
-        "training": {"optimizer": "adam", "learning_rate": 0.02}})
+        "training": {"optimizer": "adam", "learning_rate": 0.02, "loss": "bce"}})  # sigmoid's reading
     trainer = Trainer(exp, grid_size=GRID, engine="numpy")
     trainer.step(300)
     slopes = trainer.model.layers[0].slope
     assert np.ptp(slopes) > 1e-4  # learned apart, so one shared slope would not pass
     script, _ = write_torch(trainer, tmp_path / "net.py")
-    net, _ = import_generated(script).load()
+    module = import_generated(script)
+    net, _ = module.load()
     np.testing.assert_array_equal(net.layers[2].weight.detach().numpy(), slopes)
+    assert module.LOSS == "bce" and "torch.sigmoid(logits)" in script.read_text()
     with torch.no_grad():
-        probability = torch.sigmoid(net(torch.from_numpy(grid_points(GRID)))).numpy().reshape(GRID, GRID)
+        probability = module.probability(net(torch.from_numpy(grid_points(GRID)))).numpy().reshape(GRID, GRID)
     np.testing.assert_allclose(probability, trainer.snapshot().output_grid, atol=2e-5)
 
 
@@ -81,7 +84,7 @@ def test_unstandardised_inputs_and_no_hidden_layer(tmp_path):
     assert module.MEAN is None
     net, _ = module.load()
     with torch.no_grad():
-        probability = torch.sigmoid(net(torch.from_numpy(grid_points(GRID)))).numpy().reshape(GRID, GRID)
+        probability = module.probability(net(torch.from_numpy(grid_points(GRID)))).numpy().reshape(GRID, GRID)
     np.testing.assert_allclose(probability, trainer.snapshot().output_grid, atol=2e-5)
 
 

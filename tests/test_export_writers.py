@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from playground import cli
-from playground.export import (AtomicFile, ExportError, ExportOptions, GifWriter, Mp4Writer, format_for,
-                               parse_size)
+from playground.export import ExportOptions, format_for, parse_size
+from playground.writers import AtomicFile, ExportError, GifWriter, Mp4Writer
 
 
 def synthetic_frames(n=6, w=64, h=48):

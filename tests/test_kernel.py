@@ -74,6 +74,7 @@ def test_every_activation_trains_the_same_on_both_engines(activation):
     {"optimizer": "momentum"},
     {"optimizer": "adam", "learning_rate": 0.01},
     {"loss": "mse", "learning_rate": 0.3},
+    {"loss": "tanh_mse"},
     {"regularization": "l2", "regularization_rate": 0.03},
     {"regularization": "l1", "regularization_rate": 0.01},
     {"grad_clip": 0.05, "learning_rate": 0.3},

@@ -219,7 +219,7 @@ def test_a_broken_shipped_lesson_is_one_line_and_exit_2(tmp_path, monkeypatch, c
 
 
 def test_contrasts_that_differ_in_one_field_race_in_compare_mode():
-    """compare_spec gives back exactly the lesson's runs, or None (several fields, batch norm, one run)."""
+    """compare_spec gives back exactly the lesson's runs, or None (several fields, one run)."""
     from playground.compare import parse_variants
 
     specs = {lesson.name: lessons.compare_spec(lesson) for lesson in lessons.all_lessons()}
@@ -227,7 +227,7 @@ def test_contrasts_that_differ_in_one_field_race_in_compare_mode():
     assert specs["exploding_clipping"] == "training.grad_clip=null,1.0"
     assert specs["dying_relu_bias"] is None  # one run
     assert specs["high_lr_kills"] is None  # its runs change the activation and the learning rate
-    assert specs["exploding_batchnorm"] is None  # compare mode trains no batch norm
+    assert specs["exploding_batchnorm"] == "network.batch_norm=false,true"  # compare mode trains batch norm
     for lesson in lessons.all_lessons():
         if specs[lesson.name]:
             _, variants = parse_variants(specs[lesson.name], lesson.experiment(0))

@@ -7,19 +7,13 @@ import pytest
 from playground import lessons
 from playground.experiment import Experiment
 from playground.ui.main_window import MainWindow
-from playground.ui.process_worker import ProcessTrainingWorker
 
-GRID = 40
+from conftest import WINDOW_GRID as GRID
 
 
 @pytest.fixture
-def window(qtbot):
-    window = MainWindow(Experiment(), grid_size=GRID, worker_class=ProcessTrainingWorker)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30000)
-    yield window
-    window.shutdown()
+def window(make_window):
+    return make_window()
 
 
 def _menu_action(window, title):

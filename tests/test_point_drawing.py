@@ -7,20 +7,12 @@ from PySide6.QtCore import Qt
 
 from playground.experiment import Experiment
 from playground.training import Trainer
-from playground.ui.main_window import MainWindow
-
-GRID = 40
+from conftest import WINDOW_GRID as GRID
 
 
 @pytest.fixture
-def window(qtbot):
-    made = MainWindow(Experiment(), grid_size=GRID)
-    qtbot.addWidget(made)
-    made.resize(1280, 800)
-    made.show()
-    qtbot.waitUntil(lambda: made.snapshot is not None, timeout=10000)
-    yield made
-    made.shutdown()
+def window(make_window):
+    return make_window(size=(1280, 800))
 
 
 def click(qtbot, window, x, y, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier):

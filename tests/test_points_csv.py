@@ -3,10 +3,8 @@
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from playground.experiment import Experiment
 from playground.datasets import read_points_csv
 from playground.experiment import ExperimentError
-from playground.ui.main_window import MainWindow
 
 GOOD = "x,y,label\n" + "".join(f"{i * 0.3 - 3},{(i % 5) - 2},{i % 2}\n" for i in range(20))
 
@@ -47,13 +45,8 @@ def test_bad_files_get_one_clear_error(tmp_path, text, words):
 
 
 @pytest.fixture
-def window(qtbot):
-    made = MainWindow(Experiment(), grid_size=30)
-    qtbot.addWidget(made)
-    made.show()
-    qtbot.waitUntil(lambda: made.snapshot is not None, timeout=10000)
-    yield made
-    made.shutdown()
+def window(make_window):
+    return make_window(grid_size=30)
 
 
 def test_window_skip_or_cancel_and_nothing_is_lost_on_cancel(qtbot, window, tmp_path):

@@ -1,4 +1,5 @@
-"""Training in a child process behind TrainingWorker's API: same signals, same handshake, clean exit."""
+"""The window's worker: training in a child process, its signals, the drawn handshake, clean exit,
+restarts. How often snapshots go out is the session's (test_session, on a counted clock)."""
 
 import os
 import signal
@@ -29,12 +30,14 @@ def test_steps_plays_pauses_resets_and_applies(qtbot, worker):
         worker.step(5)
     with qtbot.waitSignal(worker.sigRunning, timeout=5000):
         worker.play()
-    qtbot.wait(500)
-    with qtbot.waitSignal(worker.sigRunning, timeout=5000):
-        worker.pause()
     qtbot.waitUntil(lambda: seen[-1].step > 100, timeout=10000)
-    during = [s for s in seen if s.step > 5]
-    assert len(during) <= 0.5 * 30 + 5  # throttled at the source: at most ~30 snapshots a second
+    with qtbot.waitSignal(worker.sigPaused, timeout=5000) as paused:
+        worker.pause()
+    stopped = paused.args[0]
+    assert stopped > 100 and seen[-1].step == stopped  # its snapshot came first, nothing after it
+    with qtbot.waitSignal(worker.sigSnapshot, timeout=5000) as again:
+        worker.request_snapshot()
+    assert again.args[0].step == stopped  # paused: it stays there
     with qtbot.waitSignal(worker.sigSnapshot, timeout=5000, check_params_cb=lambda s: s.step == 0):
         worker.reset()
     with qtbot.waitSignal(worker.sigApplied, timeout=5000) as applied:
@@ -59,7 +62,7 @@ def test_single_steps_off_the_recording_schedule_are_recorded(qtbot, worker):
 
 def test_divergence_pauses_in_the_child(qtbot):
     experiment = Experiment.from_dict({"network": {"hidden": [32] * 8, "activation": "relu", "init_gain": 2.0},
-                                       "training": {"learning_rate": 0.05, "batch_size": 32}})
+                                       "training": {"learning_rate": 0.05, "batch_size": 32, "loss": "bce"}})
     worker = ProcessTrainingWorker(experiment, grid_size=10)
     worker.sigSnapshot.connect(lambda s: worker.snapshot_drawn())
     try:
@@ -202,3 +205,11 @@ def test_trim_free_memory_gives_freed_pages_back(tmp_path):
     del blocks
     train_server.trim_free_memory()
     assert rss_mb() < held - 20  # most of it went back
+
+
+def test_a_worker_never_started_starts_no_process():
+    """The exporter's display window has a worker it never starts: no training process for it."""
+    worker = ProcessTrainingWorker(Experiment(), grid_size=10)
+    worker.set_speed(20.0)  # held until a child calls back
+    worker.stop()
+    assert worker._child is None and not worker.isRunning()

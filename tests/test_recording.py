@@ -89,7 +89,7 @@ def test_frames_are_compact():
 
 
 def test_history_memory_per_1000_steps_is_small():
-    from playground.export import measure_history_kb_per_1000_steps
+    from playground.bench import measure_history_kb_per_1000_steps
 
     kb = measure_history_kb_per_1000_steps(SMALL, steps=300)
     # 51 float32 values (204 B) + states + grad norms + the Frame object: well under 1 KB a frame

@@ -106,7 +106,7 @@ def test_a_history_thinned_past_its_limit_resumes_on_the_same_schedule(tmp_path)
 
 def test_a_diverged_run_stays_diverged_with_its_message(tmp_path):
     exp = Experiment.from_dict({"network": {"hidden": [32] * 8, "activation": "relu", "init_gain": 2.0},
-                                "training": {"learning_rate": 0.05, "batch_size": 32}})  # as test_training's
+                                "training": {"learning_rate": 0.05, "batch_size": 32, "loss": "bce"}})  # as test_training's
     trainer = Trainer(exp, grid_size=GRID)
     trainer.step(1000)
     assert trainer.diverged

@@ -14,22 +14,15 @@ from PySide6.QtWidgets import QMessageBox
 from playground.experiment import Experiment
 from playground.runfile import RunFileError, load_run
 from playground.training import Trainer
-from playground.ui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parent.parent
-GRID = 40
+from conftest import WINDOW_GRID as GRID  # noqa: E402  (the windows' grid, as make_window makes them)
 EXPERIMENT = '{"seed": 9, "data": {"dataset": "moons"}, "network": {"hidden": [5, 3], "activation": "elu"}}'
 
 
 @pytest.fixture
-def window(qtbot):
-    made = MainWindow(Experiment.from_dict({"seed": 9}), grid_size=GRID)
-    qtbot.addWidget(made)
-    made.show()
-    qtbot.waitUntil(lambda: made.snapshot is not None, timeout=10000)
-    yield made
-    made.ask_before_discarding = False
-    made.shutdown()
+def window(make_window):
+    return make_window(Experiment.from_dict({"seed": 9}))
 
 
 def test_autosave_writes_while_the_run_changes_and_a_deliberate_close_removes_it(qtbot, window, tmp_path):

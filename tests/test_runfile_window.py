@@ -8,29 +8,6 @@ import pytest
 
 from playground.experiment import Experiment
 from playground.runfile import load_run, read_run
-from playground.ui.main_window import MainWindow
-from playground.ui.process_worker import ProcessTrainingWorker
-from playground.ui.worker import TrainingWorker
-
-GRID = 40
-
-
-@pytest.fixture
-def make_window(qtbot):
-    windows = []
-
-    def make(experiment=None, worker_class=TrainingWorker):
-        window = MainWindow(experiment or Experiment(), grid_size=GRID, worker_class=worker_class)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitUntil(lambda: window.snapshot is not None, timeout=10000)
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.ask_before_discarding = False
-        window.shutdown()
 
 
 def trained_to(qtbot, window, steps):
@@ -44,10 +21,8 @@ EXPERIMENT = Experiment.from_dict({"seed": 11, "data": {"dataset": "xor"},
                                    "training": {"optimizer": "adam"}})
 
 
-@pytest.mark.parametrize("worker_class", [TrainingWorker, ProcessTrainingWorker], ids=["thread", "process"])
-def test_save_run_then_open_restores_the_step_boundary_and_charts_and_trains_on(qtbot, make_window, tmp_path,
-                                                                                  worker_class):
-    window = make_window(EXPERIMENT, worker_class)
+def test_save_run_then_open_restores_the_step_boundary_and_charts_and_trains_on(qtbot, make_window, tmp_path):
+    window = make_window(EXPERIMENT)
     saved = trained_to(qtbot, window, 420)
     assert window.isWindowModified() and window.windowTitle().endswith("[*]")
     path = tmp_path / "lesson.pgrun"
@@ -55,7 +30,7 @@ def test_save_run_then_open_restores_the_step_boundary_and_charts_and_trains_on(
     assert not window.isWindowModified() and "lesson.pgrun" in window.windowTitle()
     assert read_run(path)[0] == EXPERIMENT and load_run(path).step_count == 420
 
-    other = make_window(Experiment(), worker_class)  # a second window, as tomorrow's start
+    other = make_window(Experiment())  # a second window, as tomorrow's start
     trained_to(qtbot, other, 30)
     assert other.open_experiment(str(path))
     qtbot.waitUntil(lambda: other.snapshot.step == 420, timeout=20000)

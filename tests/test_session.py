@@ -1,4 +1,5 @@
-"""The training loop both workers share, driven directly: commands in, messages out (no Qt)."""
+"""The window's training loop (run in its child process), driven directly: commands in, messages
+out (no Qt). Its pacing is checked on a counted clock, never on the wall clock."""
 
 import os
 import subprocess
@@ -8,7 +9,7 @@ import pytest
 
 from playground import train_server
 from playground.experiment import Experiment
-from playground.session import TrainingSession
+from playground.session import MAX_FPS, TrainingSession
 
 
 def drive(experiment, commands, until_idle=True):
@@ -21,7 +22,7 @@ def drive(experiment, commands, until_idle=True):
         if script:
             return script.pop(0)
         if until_idle and session.busy:
-            session.drawn.set()  # the window drew what it got
+            session.drawn = True  # the window drew what it got
             return None
         return ("quit", None)
 
@@ -54,14 +55,81 @@ def test_play_trains_until_paused_and_pause_records_where_it_stopped():
 
     def receive(block):
         message = next(script, ("quit", None))
-        session.drawn.set()
+        session.drawn = True
         return message
 
     session.run(receive)
     stopped = session.trainer.step_count
     assert stopped >= 300 and not session.playing
-    assert ("running", True) in messages and messages[-1][0] == "snapshot" and messages[-1][1].step == stopped
+    assert ("running", True) in messages and ("running", False) in messages
+    # the answer to pause: that step's snapshot, then the step itself, and nothing after
+    (kind, last), answer = messages[-2], messages[-1]
+    assert kind == "snapshot" and last.step == stopped and answer == ("paused", stopped)
     assert session.recorder.recording().frames[-1].step == stopped
+
+
+class CountedClock:
+    """A clock that moves only when told: by sleep(), and by `per_step` seconds for each step trained."""
+
+    def __init__(self, per_step: float = 0.0):
+        self.now, self.per_step, self.sleeps = 0.0, per_step, []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def play_for(seconds, *, speed=None, per_step=0.0, draws=True):
+    """Play the default experiment for `seconds` of a counted clock; returns (session, messages, clock).
+    draws: the window acknowledges every snapshot as drawn (else it never does)."""
+    messages, clock = [], CountedClock(per_step)
+    session = TrainingSession(Experiment(), lambda kind, value: messages.append((kind, value)), grid_size=8,
+                              clock=clock, sleep=clock.sleep)
+    train = session.recorder.train
+
+    def timed_train(trainer, n):  # training takes per_step of the counted clock per step
+        done = train(trainer, n)
+        clock.now += done * clock.per_step
+        return done
+
+    session.recorder.train = timed_train
+    script = [("speed", speed), ("play", None)]
+
+    def receive(block):
+        if script:
+            return script.pop(0)
+        if clock.now >= seconds:
+            return ("quit", None)
+        if draws and not session.drawn:
+            return ("drawn", None)
+        return None
+
+    session.run(receive)
+    return session, messages, clock
+
+
+def test_a_paced_run_trains_at_the_asked_speed():
+    session, messages, clock = play_for(2.0, speed=20.0)
+    assert session.trainer.step_count == 40  # 20 steps/s for 2 s of the clock, one step a chunk
+    assert clock.sleeps[:3] == [pytest.approx(0.05)] * 3  # each step's share of the second, slept
+    faster, _, clock = play_for(2.0, speed=500.0)
+    # 17 steps a chunk (500 steps/s over 30 frames), each followed by its 34 ms: exactly 500 steps/s
+    assert faster.trainer.step_count == 1003 and faster.trainer.step_count / clock.now == pytest.approx(500.0)
+
+
+def test_snapshots_go_out_at_most_max_fps_and_only_once_the_last_is_drawn():
+    # 0.5 ms a step: chunks of 16 steps (8 ms), 250 chunks in 2 s of the clock
+    session, messages, clock = play_for(2.0, per_step=0.0005)
+    sent = snapshots(messages)
+    assert session.trainer.step_count / clock.now == pytest.approx(2000.0) and clock.now < 2.01
+    steps = [s.step for s in sent]
+    assert MAX_FPS <= len(sent) <= 2 * MAX_FPS + 1  # not every chunk's (250): about a frame apart
+    assert min(b - a for a, b in zip(steps, steps[1:])) >= 2000 / MAX_FPS  # never two within 1/MAX_FPS s
+    _, undrawn, _ = play_for(2.0, per_step=0.0005, draws=False)
+    assert [s.step for s in snapshots(undrawn)] == [0]  # the window never drew the first: no more sent
 
 
 def test_a_bad_command_is_reported_and_the_loop_goes_on():

@@ -24,7 +24,8 @@ def test_output_grid_equals_a_direct_forward_pass(trained):
     inputs = network_inputs(grid_points(40), ("x1", "x2", "x1x2"), trainer.data.scaling)
     assert trainer.data.scaling is not None and not np.allclose(inputs, features(grid_points(40), ("x1", "x2", "x1x2")))
     logits, kept = trainer.model.forward(inputs, keep=True)
-    np.testing.assert_allclose(snap.output_grid.ravel(), 1 / (1 + np.exp(-logits)), rtol=1e-5, atol=1e-6)
+    # P(label 1) under the default loss, tanh_mse: (tanh(logit) + 1)/2 (bce's would be sigmoid(logit))
+    np.testing.assert_allclose(snap.output_grid.ravel(), (np.tanh(logits) + 1) / 2, rtol=1e-5, atol=1e-6)
     for layer_grid, (_, a) in zip(snap.neuron_grids, kept):
         np.testing.assert_allclose(layer_grid.reshape(layer_grid.shape[0], -1), a.T, rtol=1e-6)
 

@@ -129,8 +129,8 @@ def test_grad_clip_bounds_the_update():
 
 def test_divergence_stops_cleanly_with_a_message():
     trainer = Trainer(exp(network={"hidden": [32] * 8, "activation": "relu", "init_gain": 2.0},
-                          training={"learning_rate": 0.05, "batch_size": 32}))
-    done = trainer.step(1000)
+                          training={"learning_rate": 0.05, "batch_size": 32, "loss": "bce"}))  # tanh_mse's
+    done = trainer.step(1000)  # gradient vanishes as tanh saturates: this net would not blow up
     assert trainer.diverged and done < 20
     assert "diverged at step" in trainer.message and "learning rate" in trainer.message
     assert trainer.step(10) == 0
@@ -176,7 +176,8 @@ def test_the_network_trains_on_standardised_inputs_and_the_views_keep_raw_coordi
     """data.standardize: the trainer's inputs (both engines read them) are the training split's
     features at mean 0, std 1; the grid stays the raw plane and its feature maps the raw features."""
     names = ["x1", "x2", "x1_sq"]
-    on = Trainer(exp(data={"dataset": "spiral", "features": names}, network={"hidden": [5]}), grid_size=30)
+    on = Trainer(exp(data={"dataset": "spiral", "features": names}, network={"hidden": [5]},
+                     training={"loss": "bce"}), grid_size=30)  # the grid is sigmoid(logit)
     off = Trainer(exp(data={"dataset": "spiral", "features": names, "standardize": False}, network={"hidden": [5]}),
                   grid_size=30)
     np.testing.assert_allclose(on._x_train.mean(axis=0), 0.0, atol=1e-5)
@@ -192,3 +193,40 @@ def test_the_network_trains_on_standardised_inputs_and_the_views_keep_raw_coordi
     corner = (np.array([6.0, -6.0, 36.0]) - mean) / std
     np.testing.assert_allclose(on.model.forward(corner[None].astype(np.float32))[0],
                                np.log(a.output_grid[0, -1] / (1 - a.output_grid[0, -1])), rtol=1e-3, atol=1e-3)
+
+
+def test_tanh_mse_is_tf_playgrounds_loss_checked_against_torch():
+    """tanh_mse: ½(tanh(logit) − (2y − 1))² averaged, its gradient as torch's autograd, and its
+    probability (tanh + 1)/2 on the boundary grid."""
+    torch = pytest.importorskip("torch")
+    from playground.training import LOSSES, loss_gradient
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 2, 32).astype(np.float32)
+    y = (rng.random(32) > 0.5).astype(np.float32)
+    ref = torch.from_numpy(logits.copy()).requires_grad_()
+    loss = 0.5 * torch.nn.functional.mse_loss(torch.tanh(ref), torch.from_numpy(2 * y - 1))
+    loss.backward()
+    assert LOSSES["tanh_mse"](logits, y) == pytest.approx(loss.item(), rel=1e-6)
+    np.testing.assert_allclose(loss_gradient(logits, 1 - 2 * y, y, "tanh_mse"), ref.grad.numpy(), rtol=1e-5, atol=1e-8)
+    # batched as compare mode stacks networks: the same gradient row by row
+    stacked = loss_gradient(np.stack([logits, logits]), np.stack([1 - 2 * y] * 2), np.stack([y] * 2), "tanh_mse")
+    np.testing.assert_allclose(stacked[1], ref.grad.numpy(), rtol=1e-5, atol=1e-8)
+
+
+def test_tanh_mse_trains_and_its_boundary_shows_probabilities():
+    trainer = Trainer(exp(data={"dataset": "xor"}, training={"loss": "tanh_mse"}))
+    trainer.step(2000)
+    snap = trainer.snapshot()
+    assert snap.test_accuracy > 0.9 and 0.0 <= snap.train_loss < 0.2
+    grid = snap.output_grid
+    assert grid.min() >= 0.0 and grid.max() <= 1.0 and grid.min() < 0.05 and grid.max() > 0.95
+    # the grid's probability is (tanh(logit) + 1)/2: the grid's quadrant signs follow xor's labels
+    g = len(grid)
+    assert grid[g // 8, g // 8] > 0.9 and grid[g // 8, -g // 8] < 0.1  # (−,−) is label 1, (+,−) label 0
+    assert math.isfinite(trainer.probe_gradients().sum())
+    # exactly: the grid's corner (-6, -6) holds (tanh(logit) + 1)/2 of that point standardised
+    scaling = trainer.data.scaling
+    corner = ((np.array([-6.0, -6.0]) - np.array(scaling.mean)) / np.array(scaling.std)).astype(np.float32)
+    logit = trainer.model.forward(corner[None])[0]
+    assert grid[0, 0] == pytest.approx((np.tanh(logit) + 1) / 2, abs=1e-5)

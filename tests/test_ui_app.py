@@ -1,24 +1,69 @@
-"""`playground gui … --steps N --screenshot OUT.png` and the worker on its own."""
+"""`playground gui … --steps N --screenshot OUT.png`: the window trains, and the picture saved is it."""
 
 import subprocess
 import sys
 
 import numpy as np
+from PySide6.QtCore import QPointF
 from PySide6.QtGui import QImage
 
 from playground.experiment import Experiment
-from playground.ui import app
-from playground.ui.worker import TrainingWorker
+from playground.training import Trainer
+from playground.ui import app, colors
+from playground.ui.main_window import MainWindow
 
 
-def test_screenshot_trains_in_the_window_and_saves_it(qtbot, tmp_path):
+def _plane_samples(window, spacing=1.0):
+    """Where the boundary heatmap shows plane points on a `spacing` lattice, away from every data
+    point: [((x, y), (col, row) in window pixels)]."""
+    view = window.boundary_view
+    data = window.snapshot.data
+    points = np.concatenate([data.train_points, data.test_points])
+    e = window.snapshot.grid_extent
+    out = []
+    for x in np.arange(-e + spacing / 2, e, spacing):
+        for y in np.arange(-e + spacing / 2, e, spacing):
+            if np.min(np.hypot(points[:, 0] - x, points[:, 1] - y)) < 0.6:  # a dot drawn there
+                continue
+            scene = view.plot.vb.mapViewToScene(QPointF(x, y))
+            at = view.graphics.mapTo(window, view.graphics.mapFromScene(scene))
+            out.append(((x, y), (at.x(), at.y())))
+    return out
+
+
+def test_screenshot_trains_in_the_window_and_saves_it(qtbot, tmp_path, monkeypatch):
     path = tmp_path / "exp.json"
-    Experiment().with_field("network.hidden", (3,)).save(path)
+    experiment = Experiment().with_field("network.hidden", (3,))
+    experiment.save(path)
     out = tmp_path / "shot.png"
+    seen = {}
+    shutdown = MainWindow.shutdown
+
+    def look_then_shut(window):  # app.run closes its window: note what it showed first
+        if window.snapshot is not None and "samples" not in seen:
+            seen["step"], seen["samples"] = window.snapshot.step, _plane_samples(window)
+        shutdown(window)
+
+    monkeypatch.setattr(MainWindow, "shutdown", look_then_shut)
     assert app.run(str(path), steps=40, screenshot=str(out)) == 0
     image = QImage(str(out))
     assert image.width() >= 1024 and image.height() >= 640  # the whole window
-    assert image.pixelColor(10, 10).isValid()
+    assert seen["step"] == 40
+    # the picture is the run trained to step 40: each sampled pixel of the heatmap has the colour
+    # the same run (same seed, in-process) gives that point, and both classes' colours are there
+    trainer = Trainer(experiment)
+    trainer.step(40)
+    grid = trainer.snapshot().output_grid  # (G, G) P(label 1), row 0 at the bottom
+    g, e = grid.shape[0], trainer.snapshot().grid_extent
+    sides = set()
+    for (x, y), (col, row) in seen["samples"]:
+        p = grid[min(g - 1, int((y + e) / (2 * e) * g)), min(g - 1, int((x + e) / (2 * e) * g))]
+        expected = colors.BOUNDARY_LUT[int(round(p * 255))][:3]
+        pixel = image.pixelColor(col, row)
+        assert np.abs(np.array([pixel.red(), pixel.green(), pixel.blue()], int) - expected).max() <= 12, (x, y, p)
+        if abs(p - 0.5) > 0.15:
+            sides.add(p > 0.5)
+    assert len(seen["samples"]) > 30 and sides == {False, True}  # orange (label 0) and blue (label 1) regions
 
 
 def test_bad_file_says_so_and_opens_the_default(qtbot, tmp_path, capsys):
@@ -39,34 +84,6 @@ def test_cli_screenshot_offscreen(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "at step 20" in result.stdout
     assert out.stat().st_size > 10_000
-
-
-def test_worker_steps_resets_and_throttles(qtbot, start_worker):
-    worker = TrainingWorker(Experiment(), grid_size=20)
-    seen = start_worker(worker, timeout=10000)
-    try:
-        assert seen[-1].step == 0
-        with qtbot.waitSignal(worker.sigSnapshot, timeout=10000, check_params_cb=lambda s: s.step == 5):
-            worker.step(5)
-        with qtbot.waitSignal(worker.sigRunning, timeout=5000):
-            worker.play()
-        qtbot.wait(500)
-        with qtbot.waitSignal(worker.sigRunning, timeout=5000):
-            worker.pause()
-        qtbot.waitUntil(lambda: seen[-1].step > 5)
-        # at most ~30 snapshots a second reach the GUI, however fast it trains
-        during = [s for s in seen if s.step > 5]
-        assert len(during) <= 0.5 * 30 + 5
-        assert seen[-1].step > 100
-        with qtbot.waitSignal(worker.sigSnapshot, timeout=5000, check_params_cb=lambda s: s.step == 0):
-            worker.reset()
-        with qtbot.waitSignal(worker.sigApplied, timeout=5000) as applied:
-            worker.apply(Experiment().with_field("training.learning_rate", 0.1))
-        assert applied.args == ["hot"]
-        assert np.isfinite(seen[-1].train_loss)
-    finally:
-        worker.stop()
-    assert not worker.isRunning()
 
 
 def test_screenshot_at_a_size_in_presentation_mode(qtbot, tmp_path, monkeypatch):

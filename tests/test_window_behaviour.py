@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QPoint, QRect, QSettings, QSize, Qt
 from PySide6.QtWidgets import QApplication
 
@@ -18,29 +17,10 @@ from playground.ui import help as help_menu
 from playground.ui import main_window
 from playground.ui.controls import DEFAULT_SPEED, SPEEDS
 from playground.ui.main_window import MainWindow
-from playground.ui.process_worker import ProcessTrainingWorker
 
-GRID = 40
+from conftest import WINDOW_GRID as GRID
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "resources" / "experiments"
-
-
-@pytest.fixture
-def make_window(qtbot):
-    windows = []
-
-    def make(experiment=None, path=None, worker_class=ProcessTrainingWorker):
-        window = MainWindow(experiment or Experiment(), path, grid_size=GRID, worker_class=worker_class)
-        qtbot.addWidget(window)
-        window.show()
-        window.activateWindow()
-        qtbot.waitUntil(lambda: window.snapshot is not None, timeout=30000)
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.shutdown()
 
 
 def _wait(qtbot, window, predicate, timeout=20000):
@@ -226,7 +206,7 @@ def test_the_window_never_exceeds_a_laptop_screen(qtbot, make_window, monkeypatc
     settings.setValue("window/size", QSize(1920, 1200))  # remembered from a bigger monitor
     settings.setValue("window/pos", QPoint(300, 200))
     settings.sync()
-    window = make_window(worker_class=main_window.TrainingWorker)
+    window = make_window()
     qtbot.wait(50)  # the fit once shown, with the frame's real size
     assert _fits(window, LAPTOP), (window.size(), window.frameGeometry())
     assert window.minimumSizeHint().width() <= LAPTOP.width() and window.minimumSizeHint().height() <= LAPTOP.height()
@@ -264,7 +244,7 @@ def test_size_and_place_are_remembered(qtbot, monkeypatch):
 
 # ---- labels --------------------------------------------------------------------------------------
 def test_slider_labels_keep_their_width(qtbot, make_window):
-    window = make_window(worker_class=main_window.TrainingWorker)
+    window = make_window()
     panel = window.data_panel
     geometry = []
     for noise in (0.0, 0.05, 0.5):
@@ -287,7 +267,7 @@ def test_the_mark_definitions_are_the_readmes():
 
 
 def test_help_menu_explains_marks_shortcuts_and_version(qtbot, make_window):
-    window = make_window(worker_class=main_window.TrainingWorker)
+    window = make_window()
     titles = [a.text() for a in window.menuBar().actions()]
     assert "&Help" in titles
     window.help_menu.marks_action.trigger()
@@ -311,7 +291,7 @@ def test_the_legend_marks_have_tooltips(qtbot, make_window):
     from PySide6.QtGui import QHelpEvent
     from PySide6.QtWidgets import QToolTip
 
-    window = make_window(worker_class=main_window.TrainingWorker)
+    window = make_window()
     view = window.network_view
     qtbot.waitUntil(lambda: len(view.legend_rects()) == 5)  # laid out: four marks and the weights
     marks = {tip: rect for rect, tip in view.legend_rects()}
@@ -324,7 +304,7 @@ def test_the_legend_marks_have_tooltips(qtbot, make_window):
 
 
 def test_a_pick_from_the_list_ends_typing(qtbot, make_window):
-    window = make_window(worker_class=main_window.TrainingWorker)
+    window = make_window()
     qtbot.waitUntil(window.isActiveWindow)
     window.tabs.setCurrentIndex(1)
     combo = window.hyper_panel.learning_rate
@@ -346,7 +326,7 @@ def test_a_pick_from_the_list_ends_typing(qtbot, make_window):
 
 def test_standardise_and_bias_rule_are_controls(qtbot, make_window):
     """data.standardize has a box; bias_init's "the init's own rule" (None) is a box off, not a 0."""
-    window = make_window(worker_class=main_window.TrainingWorker)
+    window = make_window()
     data, hyper = window.data_panel, window.hyper_panel
     assert data.standardize.isChecked() and window.experiment.data.standardize
     data.standardize.click()

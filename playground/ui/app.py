@@ -9,29 +9,8 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from .. import runfile
-from ..experiment import Experiment, ExperimentError
-
-SCREENSHOT_TIMEOUT_S = 300  # a --steps run that takes longer than this is cut short
-
-
-def default_experiment() -> Experiment:
-    """The built-in experiment: TensorFlow Playground's first screen (circle, 2 features, 4-2 tanh)."""
-    return Experiment()
-
-
-def has_screen() -> bool:
-    """Whether Qt has somewhere to show a window (an X or Wayland display, or a platform forced)."""
-    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def worker_class():
-    """What trains behind `playground gui`: a child process (twice the thread's live speed, measured
-    by `playground bench`: the GUI and the Trainer no longer share one GIL)."""
-    from .process_worker import ProcessTrainingWorker
-
-    return ProcessTrainingWorker
+from ..experiment import ExperimentError
+from .screen import SCREENSHOT_TIMEOUT_S, default_experiment, has_screen
 
 
 def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | None = None,
@@ -65,11 +44,11 @@ def run(experiment_path: str | None = None, steps: int = 0, screenshot: str | No
             problem = f"{error}. Opened the default experiment instead."
             print(f"playground: {problem}", file=sys.stderr)
             experiment_path = None
-    window = MainWindow(experiment, experiment_path, worker_class=worker_class(), remember_placement=not screenshot)
+    window = MainWindow(experiment, experiment_path, remember_placement=not screenshot)
     window.ask_before_discarding = not screenshot  # unsaved runs: Save / Discard / Cancel on closing
     start = 0  # the step training starts from: a run's saved step
     if experiment_path and runfile.is_run_file(experiment_path) and window.open_run(experiment_path):
-        start = window._clean[0]
+        start = window.saved_step
     if not screenshot:  # a crash-safe copy of the run; the last one offered back if the app was killed
         from .main_window import autosave_file
 

@@ -1,4 +1,5 @@
-"""`playground bench`'s window figures: live speed, the GUI timer's lateness, start-up, export.
+"""`playground bench`'s window figures: live speed, the GUI timer's lateness, start-up, export, and
+the compare window's drawn frames per second.
 
 Each is measured in a fresh child process (`python -m playground.ui.bench_child`) on the real
 window, offscreen when there is no display. The parent side (measure_*) starts the child and reads
@@ -22,12 +23,12 @@ WINDOW_SIZE = (1280, 800)  # a laptop's screen
 
 
 # ---- the parent side: one child process per measurement ------------------------------------------
-def measure_live(case: str, seconds: float, worker: str = "app", loaded: bool = False, idle: bool = False) -> dict:
+def measure_live(case: str, seconds: float, loaded: bool = False, idle: bool = False) -> dict:
     """The live window on `case` for `seconds`: {"epochs_per_s", "updates_per_s", "frames_per_s",
-    "lateness_ms": [...]}. worker "app" is what `playground gui` uses, "thread" the in-process one.
-    loaded: with BUSY_PROCESSES spinning processes of ours beside it. idle: not training, the
-    timer's lateness only ({"lateness_ms"})."""
-    args = ["live", case, str(seconds), "--worker", worker] + (["--idle"] if idle else [])
+    "lateness_ms": [...]}, training in its child process as in `playground gui`. loaded: with
+    BUSY_PROCESSES spinning processes of ours beside it. idle: not training, the timer's lateness
+    only ({"lateness_ms"})."""
+    args = ["live", case, str(seconds)] + (["--idle"] if idle else [])
     if not loaded:
         return run_child(args, timeout=60 + 4 * seconds)
     with BusyProcesses(BUSY_PROCESSES) as busy:
@@ -52,8 +53,15 @@ def measure_startup() -> dict:
 
 def measure_export_fps(frames: int) -> dict:
     """Frames/s of a whole export of `frames` frames (600×600 boundary view, replay + offscreen render
-    + encode) and of each part, from export.py's measurement."""
+    + encode) and of each part (in_window_export_fps)."""
     return run_child(["export", str(frames)], timeout=300)
+
+
+def measure_compare_fps(seconds: float, warm_seconds: float = 2.0) -> dict:
+    """The compare window playing issue 10's 6 × 20 networks for `seconds` (after `warm_seconds`):
+    compare_bench.compare_window_fps's figures, drawn_fps first. Its training runs in a process
+    of its own that the child starts (the child's __main__ guard lets it)."""
+    return run_child(["compare", str(seconds), "--warm", str(warm_seconds)], timeout=90 + 2 * (seconds + warm_seconds))
 
 
 def run_child(args: list[str], timeout: float, env: dict | None = None) -> dict:
@@ -80,14 +88,14 @@ def _child_env() -> dict:
 
 
 # ---- the child side: the real window ---------------------------------------------------------------
-def in_window_live(case: str, seconds: float, worker: str = "app", idle: bool = False) -> dict:
+def in_window_live(case: str, seconds: float, idle: bool = False) -> dict:
     """The real window, shown, training `case` at full speed; epochs/s and a 5 ms timer's lateness.
     idle: the same window not training, for the timer's lateness alone (what the machine's
     scheduler costs a window that does nothing)."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
 
     app = _application()
-    window = _window(experiment(case), worker)
+    window = _window(experiment(case))
     drawn: list[tuple[float, float, int]] = []  # (time, epoch, step) of each snapshot drawn
     window.sigDrawn.connect(lambda s: drawn.append((time.perf_counter(), s.epoch, s.step)))
     _wait(app, lambda: bool(drawn), 20.0)
@@ -124,10 +132,10 @@ def in_window_live(case: str, seconds: float, worker: str = "app", idle: bool = 
 def in_window_startup() -> dict:
     """Wall-clock times at which the window, started as `playground gui` does, shows its first
     snapshot, and then shows the first step trained after pressing Step."""
-    from .app import default_experiment
+    from .screen import default_experiment
 
     app = _application()
-    window = _window(default_experiment(), "app")
+    window = _window(default_experiment())
     drawn = []
     window.sigDrawn.connect(drawn.append)
     _wait(app, lambda: bool(drawn), 60.0)
@@ -141,11 +149,53 @@ def in_window_startup() -> dict:
     return {"shown_at": shown_at, "stepped_at": stepped_at}
 
 
-def in_window_export_fps(frames: int) -> dict:
-    """export.py's own measurement of a whole export (its renderer draws offscreen)."""
-    from .. import export
+def in_window_export_fps(frames: int, size=(600, 600), view: str = "boundary", fmt: str = "gif") -> dict:
+    """Frames per second of a whole export (replay + offscreen render + encode, as `playground
+    export` runs it) and of each part on its own, on C3 trained 5 steps a frame."""
+    from pathlib import Path
 
-    return export.measure_export_fps(size=(600, 600), view="boundary", frames=frames)
+    from ..export import ExportOptions
+    from ..recording import Recorder, Replay
+    from ..training import Trainer
+    from ..writers import open_writer
+    from .export_render import FrameRenderer, export_recording
+
+    trainer = Trainer(experiment("c3"))
+    recorder = Recorder(every=5)
+    recorder.train(trainer, 5 * (frames - 1))
+    recording = recorder.recording(trainer.history())
+    options = ExportOptions(format=fmt, view=view, size=tuple(size))
+    renderer = FrameRenderer(view, tuple(size), caption=True)
+    try:
+        replay = Replay(recording)
+        t0 = time.perf_counter()
+        snaps = [replay.snapshot(i) for i in range(len(recording))]
+        t1 = time.perf_counter()
+        images = [renderer.render(s) for s in snaps]
+        t2 = time.perf_counter()
+        with tempfile.TemporaryDirectory() as folder:
+            out = Path(folder) / f"bench.{fmt}"
+            writer = open_writer(fmt, out, options.size, options.fps, images[::max(1, len(images) // 3)])
+            for image in images:
+                writer.append(image)
+            writer.close()
+            t3 = time.perf_counter()
+            result = export_recording(recording, out, options)
+            size_kb = result.bytes / 1024
+    finally:
+        renderer.close()
+    n = len(recording)
+    return {"frames": n, "size": f"{size[0]}x{size[1]}", "view": view, "format": fmt,
+            "fps": n / result.seconds, "replay_fps": n / (t1 - t0), "render_fps": n / (t2 - t1),
+            "encode_fps": n / (t3 - t2), "file_kb": size_kb}
+
+
+def in_window_compare_fps(seconds: float, warm_seconds: float) -> dict:
+    """compare_bench's measurement, in this child, with the user's pyqtgraph look."""
+    from .compare_bench import compare_window_fps
+
+    _application()
+    return compare_window_fps(seconds, warm_seconds=warm_seconds)
 
 
 def _application():
@@ -157,16 +207,14 @@ def _application():
     return QApplication.instance() or QApplication(sys.argv[:1])
 
 
-def _window(exp, worker: str):
-    """The main window on `exp`, shown at WINDOW_SIZE; worker "app" trains as `playground gui` does
-    (app.worker_class()), "thread" on a thread of this process."""
-    from . import app
+def _window(exp):
+    """The main window on `exp` as `playground gui` opens it (training in a child process), shown
+    at WINDOW_SIZE."""
     from .main_window import MainWindow  # after the QApplication: widgets need it
-    from .worker import TrainingWorker
 
-    if worker not in ("app", "thread"):
-        raise ValueError(f"worker = {worker!r} is not allowed: app or thread")
-    window = MainWindow(exp, worker_class=app.worker_class() if worker == "app" else TrainingWorker)
+    # remember_placement=False: a measurement must not leave its 796 x 796 as the size the user's
+    # next `playground` opens at (it did: bench's windows saved their placement on closing)
+    window = MainWindow(exp, remember_placement=False)
     window.resize(*WINDOW_SIZE)
     window.show()
     return window

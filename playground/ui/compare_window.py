@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QThread, QTimer, Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence, QPainterPath, QShortcut
+from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QPainterPath, QShortcut
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGraphicsPathItem, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMainWindow,
                                QPushButton, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
@@ -36,6 +36,7 @@ from . import colors
 from .boundary_view import BoundaryView
 from .controls import RunBar
 from .network_view import NetworkView
+from .window_panels import DEFAULT_SIZE, FRAME_ALLOWANCE, MINIMUM_SIZE
 
 CHART_INTERVAL = 0.25  # s between chart redraws
 CHART_POINTS = 400  # points a series at most: more than the chart's pixels across is only paint time
@@ -383,8 +384,12 @@ class CompareWindow(QMainWindow):
         column.addLayout(note_row)
         column.addWidget(split, 1)
         self.setCentralWidget(central)
-        self.resize(1280, 800)
-        self.setMinimumSize(1024, 640)
+        # 1280 × 800, but never past the screen's free area (title bar and task bars included): at
+        # 1366 × 768 a fixed 800 px cut the chart's axis off the bottom of a laptop's screen
+        area = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+        room = area.size() - FRAME_ALLOWANCE
+        self.setMinimumSize(MINIMUM_SIZE.boundedTo(room))
+        self.resize(DEFAULT_SIZE.boundedTo(room))
         self._draw_timer = QTimer(self)
         self._draw_timer.setSingleShot(True)
         self._draw_timer.setInterval(0)
@@ -567,7 +572,7 @@ def run_compare(experiment_path: str | None, spec: str, seeds: int = 10, steps: 
     from PySide6.QtWidgets import QApplication
 
     from ..experiment import ExperimentError
-    from .app import SCREENSHOT_TIMEOUT_S, default_experiment, has_screen
+    from .screen import SCREENSHOT_TIMEOUT_S, default_experiment, has_screen
     from .export_render import quiet_harmless_qt_messages
 
     try:
@@ -588,7 +593,7 @@ def run_compare(experiment_path: str | None, spec: str, seeds: int = 10, steps: 
     app.setApplicationName("playground")
     try:
         window = CompareWindow(experiment, spec, seeds)
-    except ValueError as error:  # e.g. batch norm, not trained in compare mode yet
+    except ValueError as error:  # e.g. --same-start with variants of different layer sizes
         print(f"playground: {error}", file=sys.stderr)
         return 2
     if size:
@@ -629,7 +634,8 @@ def export_comparison(experiment: Experiment, spec: str, seeds: int, steps: int,
     Returns (the Comparison, trained to `steps`; the number of frames written). Raises
     export.ExportError or compare.SpecError; a failed export leaves no file."""
     from ..compare import Comparison, make_frame
-    from ..export import AtomicFile, ExportOptions, check_frame_count, format_for, open_writer
+    from ..export import ExportOptions, check_frame_count, format_for
+    from ..writers import AtomicFile, open_writer
     from .export_render import qimage_to_rgb
 
     fmt = format_for(out)

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressDialog,
                                QPushButton, QSpinBox, QWidget)
 
-from ..export import (DEFAULT_SIZE, FORMATS, GIF_MAX_FPS, MAX_FPS, MAX_SIDE, MIN_SIDE, AtomicFile, ExportError,
-                      Exporter, ExportOptions, PngWriter, format_for)
+from ..export import DEFAULT_SIZE, FORMATS, GIF_MAX_FPS, MAX_FPS, MAX_SIDE, MIN_SIDE, Exporter, ExportOptions, format_for
+from ..writers import AtomicFile, ExportError, PngWriter
 
 TURN_SECONDS = 0.025  # GUI time spent drawing frames per turn of the event loop
 FORMAT_LABELS = {"gif": "Animated GIF (.gif)", "mp4": "MP4 video, H.264 (.mp4)", "png": "PNG picture (.png)"}

@@ -1,6 +1,6 @@
 """Offscreen rendering of the app's own views into numpy frames, for export.
 
-The views are the window's (BoundaryView, NetworkView, MainWindow), created hidden
+The views are the window's (BoundaryView, NetworkView, or all its panels: WindowPanels), created hidden
 (WA_DontShowOnScreen), sized to the frame, fed a Snapshot and grabbed. Works under
 QT_QPA_PLATFORM=offscreen, so exporting needs no screen. GUI thread only, like every widget.
 """
@@ -65,11 +65,9 @@ def _make_view(view: str):
 
         return NetworkView(editable=False)  # no layer buttons or menus in a picture
     if view == "window":
-        from .main_window import MainWindow
+        from .window_panels import WindowPicture
 
-        window = MainWindow(start_worker=False)  # a display only: no training thread
-        window.menuBar().hide()  # a menu bar says nothing in a picture
-        return window
+        return WindowPicture()
     raise ValueError(f"view {view!r} is not one of boundary, network, window")
 
 
@@ -127,19 +125,11 @@ class FrameRenderer:
         self.render_size = (int(round(w * scale)), int(round(h * scale)))
         self.widget.resize(*self.render_size)
 
-    def _follow_experiment(self, experiment) -> None:
-        """The whole window's panels show the settings of the frame (they can change mid-run)."""
-        if self.view_name == "window" and self._owned and getattr(self.widget, "experiment", None) != experiment:
-            self.widget.experiment = experiment
-            if hasattr(self.widget, "_sync_panels"):
-                self.widget._sync_panels()
-
     def render(self, snapshot) -> np.ndarray:
         """(H, W, 3) uint8 RGB of the view showing `snapshot`, caption included, exactly self.size."""
         from PySide6.QtCore import QRect, Qt
         from PySide6.QtGui import QColor, QFont, QImage, QPainter
 
-        self._follow_experiment(snapshot.experiment)
         self.widget.show_snapshot(snapshot)
         self.app.processEvents()
         image = self.widget.grab().toImage()
@@ -179,3 +169,16 @@ class FrameRenderer:
             self.widget.close()
             self.widget.deleteLater()
         self.widget = None
+
+
+def export_recording(recording, path, options, *, progress=None, stop=None):
+    """Render a Recording offscreen with the app's views and write it (blocking; needs no screen):
+    export.Exporter, handed this module's renderer. Returns the export.ExportResult."""
+    from ..export import Exporter
+
+    options = options.checked()
+    renderer = FrameRenderer(options.view, options.size, caption=options.caption)
+    try:
+        return Exporter(recording, path, options, renderer.render).run(progress, stop)
+    finally:
+        renderer.close()

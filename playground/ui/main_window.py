@@ -17,33 +17,23 @@ from pathlib import Path
 from PySide6.QtCore import (QCoreApplication, QEvent, QPoint, QRect, QSettings, QSize, QStandardPaths, QTimer, Qt,
                             Signal)
 from PySide6.QtGui import QAction, QFont, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QPushButton, QScrollArea,
-    QSplitter, QStyle, QTabWidget, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStyle, QWidget
 
 from .. import bundled, runfile
 from ..datasets import read_points_csv
 from ..divergence import RateTrial, find_stable_rate
 from ..experiment import Experiment, ExperimentError
 from ..plane import DEFAULT_GRID
-from .activation_view import ActivationView
-from .boundary_view import BoundaryView
-from .charts import ChartsView
 from .compare_window import open_compare
-from .controls import DataPanel, HyperPanel, RunBar
 from .export_dialog import ExportActions
 from .focus import ShortcutKeeper
 from .help import HelpMenu
 from .lesson_panel import LessonDock
-from .network_view import NetworkView
 from .point_drawing import PointDrawer
-from .worker import TrainingWorker
+from .process_worker import ProcessTrainingWorker
+from .window_panels import DEFAULT_SIZE, FRAME_ALLOWANCE, MINIMUM_SIZE, WindowPanels
 
 PRESENTATION_SCALE = 1.35  # font scale in presentation mode (projectors)
-DEFAULT_SIZE = QSize(1280, 800)  # the first start, when it fits the screen
-MINIMUM_SIZE = QSize(1024, 640)  # ... and the least, when the screen has room for it
-FRAME_ALLOWANCE = QSize(16, 40)  # title bar and borders, until the window manager has framed the window
 RECENT_LIMIT = 8  # File → Open recent
 AUTOSAVE_SECONDS = 5.0  # "every few seconds while it changes" (issue 12); a run file is ~5-50 KB, ~1-3 ms
 SHORTCUT_KEYS = (Qt.Key.Key_Space, Qt.Key.Key_S, Qt.Key.Key_Right, Qt.Key.Key_R)
@@ -71,74 +61,6 @@ def available_geometry(widget: QWidget) -> QRect:
 log = logging.getLogger(__name__)
 
 
-class Banner(QFrame):
-    """A coloured strip above the panels: an icon, a message, and buttons (hidden until shown)."""
-
-    def __init__(self, name: str, colour: str, background: str, icon: str, buttons: list[QPushButton],
-                 parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName(name)
-        self.setStyleSheet(f"#{name} {{ background: {background}; border: 2px solid {colour}; border-radius: 4px; }}")
-        self.message = QLabel()
-        self.message.setWordWrap(True)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(8, 4, 8, 4)
-        mark = QLabel(icon)
-        mark.setStyleSheet(f"color: {colour}; font-size: 20px;")
-        row.addWidget(mark)
-        row.addWidget(self.message, 1)
-        for button in buttons:
-            row.addWidget(button)
-        self.hide()
-
-
-class DivergenceBanner(Banner):
-    """Says plainly that the run diverged, and offers a reset or a lower learning rate."""
-
-    sigReset = Signal()
-    sigLowerRate = Signal()
-
-    def __init__(self, parent: QWidget | None = None):
-        self.reset_button = QPushButton("Reset")
-        self.lower_button = QPushButton("Lower learning rate and reset")
-        super().__init__("divergence", "#e0001b", "#fde8e8", "⚠", [self.reset_button, self.lower_button], parent)
-        self.reset_button.clicked.connect(self.sigReset)
-        self.lower_button.clicked.connect(self.sigLowerRate)
-
-    def show_message(self, text: str, learning_rate: float, trial: RateTrial | None = None) -> None:
-        """The divergence, and the lower rate on offer: measured by a trial (divergence.py) once it
-        is done; until then the button runs the trial when pressed."""
-        note = f" {trial.summary()}" if trial is not None else ""
-        self.message.setText(f"<b>The run diverged.</b> {text} Training is paused; the experiment is kept.{note}")
-        if trial is None:
-            self.lower_button.setText("Lower learning rate and reset")
-            self.lower_button.setToolTip("Tries lower rates from the same start and takes the first that trains")
-        elif trial.rate is None:
-            self.lower_button.setText(f"Learning rate → {trial.offered:g} and reset (may diverge again)")
-            self.lower_button.setToolTip(trial.summary())
-        else:
-            self.lower_button.setText(f"Learning rate → {trial.offered:g} and reset")
-            self.lower_button.setToolTip(trial.summary())
-        self.lower_button.setEnabled(learning_rate > 1e-6)
-        self.show()
-
-
-class TrainingStoppedBanner(Banner):
-    """Training stopped for good (the training process kept failing): says so until Try again."""
-
-    sigTryAgain = Signal()
-
-    def __init__(self, parent: QWidget | None = None):
-        self.retry_button = QPushButton("Try again")
-        super().__init__("stopped", "#c77700", "#fff4d6", "■", [self.retry_button], parent)
-        self.retry_button.clicked.connect(self.sigTryAgain)
-
-    def show_message(self, text: str) -> None:
-        self.message.setText(f"<b>{text}</b>")
-        self.retry_button.setEnabled(True)
-        self.show()
-
-
 class MainWindow(QMainWindow):
     """The live window: run bar, data and hyper-parameter panels, network, boundary, charts."""
 
@@ -146,8 +68,7 @@ class MainWindow(QMainWindow):
     _sigRateTrial = Signal(object, object)  # (experiment, RateTrial) from the trial's thread
 
     def __init__(self, experiment: Experiment | None = None, path: str | None = None,
-                 start_worker: bool = True, grid_size: int = DEFAULT_GRID, worker_class=TrainingWorker,
-                 remember_placement: bool = True):
+                 start_worker: bool = True, grid_size: int = DEFAULT_GRID, remember_placement: bool = True):
         """remember_placement: open at the last run's size and place and keep this one's on closing
         (QSettings); a screenshot run takes neither, so it is the same on every machine's settings."""
         super().__init__()
@@ -188,8 +109,8 @@ class MainWindow(QMainWindow):
             self.setMinimumSize(MINIMUM_SIZE)
         self.data_panel.set_experiment(self.experiment)
         self.hyper_panel.set_experiment(self.experiment)
-        # Any class with TrainingWorker's signals and methods will do (e.g. one that trains in a process).
-        self.worker = worker_class(self.experiment, grid_size=grid_size)
+        # Training in a child process, started with the worker (none for the exporter's display)
+        self.worker = ProcessTrainingWorker(self.experiment, grid_size=grid_size)
         self.worker.sigSnapshot.connect(self._on_snapshot)
         self.worker.sigRunning.connect(self.run_bar.set_playing)
         self.worker.sigError.connect(lambda text: self.show_problem(text))
@@ -205,68 +126,16 @@ class MainWindow(QMainWindow):
 
     # ---- building ------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.run_bar = RunBar()
-        self.banner = DivergenceBanner()
-        self.stopped_banner = TrainingStoppedBanner()
+        self.panels = panels = WindowPanels()
         self.rate_trial: RateTrial | None = None  # for the diverged experiment in self._rate_trial_for
         self._rate_trial_for = None
         self._stage_failures: dict[tuple[str, str], int] = {}
-        self.data_panel = DataPanel()
-        self.hyper_panel = HyperPanel()
-        self.network_view = NetworkView(editable=True)
-        self.network_view.links_interval = 0.1  # links at 10 Hz, neurons at up to 30 Hz
-        self.boundary_view = BoundaryView()
-        self.charts = ChartsView(min_interval=0.15)
-        self.activation_view = ActivationView()
-
-        tabs = QTabWidget()
-        tabs.addTab(_scrolled(self.data_panel), "Data")
-        tabs.addTab(_scrolled(self.hyper_panel), "Training")
-        tabs.setMinimumWidth(250)
-        self.tabs = tabs
-
-        # Network in the middle; the boundary (kept square) with the activation curve under it on
-        # the right; the charts along the bottom, full width.
-        side = QSplitter(Qt.Orientation.Vertical)
-        side.addWidget(self.boundary_view)
-        side.addWidget(self.activation_view)
-        side.setStretchFactor(0, 3)
-        side.setStretchFactor(1, 1)
-        self.activation_view.setMinimumHeight(120)
-        top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.network_view)
-        top.addWidget(side)
-        top.setStretchFactor(0, 3)
-        top.setStretchFactor(1, 2)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(top)
-        right.addWidget(self.charts)
-        right.setStretchFactor(0, 3)
-        right.setStretchFactor(1, 1)
-        self.charts.setMinimumHeight(150)
-        main = QSplitter(Qt.Orientation.Horizontal)
-        main.addWidget(tabs)
-        main.addWidget(right)
-        main.setStretchFactor(0, 0)
-        main.setStretchFactor(1, 1)
-        main.setSizes([270, 1010])
-        right.setSizes([540, 190])
-        top.setSizes([590, 420])
-        side.setSizes([400, 140])
-        self._side, self._top, self._main = side, top, main
-        top.splitterMoved.connect(lambda *_: self._fit_side())
-
-        central = QWidget()
-        # takes the keyboard back from a field (focus.ShortcutKeeper), so the shortcuts work again
-        central.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-        column = QVBoxLayout(central)
-        column.setContentsMargins(4, 0, 4, 4)
-        column.setSpacing(2)
-        column.addWidget(self.run_bar)
-        column.addWidget(self.banner)
-        column.addWidget(self.stopped_banner)
-        column.addWidget(main, 1)
-        self.setCentralWidget(central)
+        self.run_bar, self.banner, self.stopped_banner = panels.run_bar, panels.banner, panels.stopped_banner
+        self.data_panel, self.hyper_panel, self.tabs = panels.data_panel, panels.hyper_panel, panels.tabs
+        self.network_view, self.boundary_view = panels.network_view, panels.boundary_view
+        self.charts, self.activation_view = panels.charts, panels.activation_view
+        self._side, self._top, self._main = panels.side, panels.top, panels.main
+        self.setCentralWidget(panels)
 
         self.run_bar.sigPlay.connect(self.set_playing)
         self.run_bar.sigStep.connect(self.step_once)
@@ -276,8 +145,6 @@ class MainWindow(QMainWindow):
         self.banner.sigLowerRate.connect(self.lower_learning_rate)
         for panel in (self.data_panel, self.hyper_panel, self.network_view, self.activation_view):
             panel.sigEdit.connect(self.edit)
-        self.data_panel.sigShowTest.connect(self.boundary_view.set_show_test)
-        self.data_panel.sigDiscretize.connect(self.boundary_view.set_discretize)
         self.data_panel.sigLoadCsv.connect(self.import_csv)
 
     def _build_menus(self) -> None:
@@ -414,10 +281,7 @@ class MainWindow(QMainWindow):
         self.worker.apply(experiment)
 
     def _sync_panels(self) -> None:
-        self.data_panel.set_experiment(self.experiment)
-        self.hyper_panel.set_experiment(self.experiment)
-        self.activation_view.set_network(self.experiment.network)
-        self.network_view.set_network(self.experiment.network)
+        self.panels.set_experiment(self.experiment)
 
     def _show_status(self, text: str) -> None:
         if text:
@@ -551,6 +415,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Wrote {script} and {weights.name} (step {trainer.step_count:,}); "
                                      f"run: python {script.name}", 15000)
         return True
+
+    @property
+    def saved_step(self) -> int:
+        """The step of the run last saved or opened: 0 for a fresh run, -1 for a recovered autosave (no file yet)."""
+        return self._clean[0]
 
     def _mark_clean(self, step: int, experiment: Experiment) -> None:
         self._clean = (step, experiment)
@@ -858,11 +727,10 @@ class MainWindow(QMainWindow):
 
     # ---- a training process that keeps failing ---------------------------------------------------
     def _connect_training_trouble(self) -> None:
-        """A worker that can give up (the process worker) says so in a banner that stays, with Try again."""
+        """A training process that keeps failing says so in a banner that stays, with Try again."""
         self.stopped_banner.sigTryAgain.connect(self._try_training_again)
-        if hasattr(self.worker, "sigStopped"):
-            self.worker.sigStopped.connect(self._on_training_stopped)
-            self.worker.sigRecovered.connect(self.stopped_banner.hide)
+        self.worker.sigStopped.connect(self._on_training_stopped)
+        self.worker.sigRecovered.connect(self.stopped_banner.hide)
 
     def _on_training_stopped(self, text: str) -> None:
         self.run_bar.set_playing(False)
@@ -883,9 +751,7 @@ class MainWindow(QMainWindow):
         QCoreApplication.sendEvent(self, QEvent(QEvent.Type.UpdateRequest))
 
     def _show_main(self, snapshot) -> None:
-        self.run_bar.show_snapshot(snapshot)
-        self.network_view.show_snapshot(snapshot)
-        self.activation_view.show_snapshot(snapshot)
+        self.panels.show_main(snapshot)
         self._show_banner(snapshot)
 
     def _frame_done(self, snapshot) -> None:
@@ -897,23 +763,16 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self, self._draw_latest)
 
     def show_snapshot(self, snapshot) -> None:
-        """Draw one Snapshot in every view, completely and at once (the exporter's frames; the live
-        window draws through _draw_latest, throttled and in steps)."""
+        """Draw one Snapshot in every view, completely and at once (a screenshot; the live window
+        draws through _draw_latest, throttled and in steps)."""
         self.snapshot = snapshot
-        self._show_main(snapshot)
-        self.boundary_view.show_snapshot(snapshot)
-        self.charts.show_snapshot(snapshot)
-        self.flush()
+        self.panels.show_snapshot(snapshot, self._show_banner)
 
     def _show_banner(self, snapshot) -> None:
-        if snapshot.diverged:
-            trial = self.rate_trial if self._rate_trial_for == snapshot.experiment else None
-            self.banner.show_message(snapshot.message or "The loss is not finite.",
-                                     snapshot.experiment.training.learning_rate, trial)
-            if trial is None:
-                self._start_rate_trial(snapshot.experiment)
-        elif self.banner.isVisible():
-            self.banner.hide()
+        trial = self.rate_trial if snapshot.diverged and self._rate_trial_for == snapshot.experiment else None
+        self.banner.show_snapshot(snapshot, trial)
+        if snapshot.diverged and trial is None:
+            self._start_rate_trial(snapshot.experiment)
 
     # ---- divergence: a measured lower rate -------------------------------------------------------
     def _start_rate_trial(self, experiment) -> None:
@@ -946,25 +805,11 @@ class MainWindow(QMainWindow):
 
     def flush(self) -> None:
         """Bring the throttled views (charts, links) up to the newest snapshot, e.g. for a screenshot."""
-        self.charts.flush()
-        self.network_view.flush()
+        self.panels.flush()
 
     def _show_rate(self) -> None:
         if self.run_bar.play_button.isChecked() and self.snapshot is not None:
             self.run_bar.set_counts(self.snapshot.step, self.snapshot.epoch, self.worker.steps_per_second)
-
-    def _fit_side(self) -> None:
-        """Give the (square) boundary just the height it needs; the activation curve gets the rest."""
-        from .boundary_view import AXIS_PX, COLORBAR_PX
-
-        total = self._side.height()
-        wanted = self._side.width() - COLORBAR_PX + AXIS_PX + 4
-        boundary = int(min(max(wanted, 200), total - self.activation_view.minimumHeight()))
-        self._side.setSizes([boundary, total - boundary])
-
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        super().resizeEvent(event)
-        QTimer.singleShot(0, self._fit_side)  # after the splitters have taken their new sizes
 
     # ---- size and place on the screen -----------------------------------------------------------
     def restore_placement(self) -> None:
@@ -1040,16 +885,9 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop the worker thread (idempotent)."""
+        """Stop the training process and its relay thread (idempotent)."""
         self._stages.clear()
         self._stage_timer.stop()
         if self.worker.isRunning():
             self.worker.stop()
 
-
-def _scrolled(widget: QWidget) -> QScrollArea:
-    area = QScrollArea()
-    area.setWidget(widget)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    return area

@@ -451,13 +451,21 @@ class NetworkView(QWidget):
         small.setPointSizeF(self.font().pointSizeF() * 0.85)
         painter.setFont(small)
         metrics = painter.fontMetrics()
+        h = metrics.height()
         for c, slopes in enumerate(snapshot.prelu_slopes, start=1):
             if slopes is None:
+                continue
+            # only where a label fits beside its neuron, under the next one and before the next layer:
+            # in a small view (a compare panel of 16 × 16) they piled up over the links; the hover card
+            # still shows each slope
+            column = layout.rects[c]
+            gap = layout.rects[c + 1][0].left() - column[0].right() if c + 1 < len(layout.rects) else float("inf")
+            pitch = column[1].top() - column[0].top() if len(column) > 1 else float("inf")
+            if h > pitch or metrics.horizontalAdvance("a=-0.00") + 6 > gap:
                 continue
             for k, slope in enumerate(slopes):
                 rect = layout.rects[c][k]
                 text = f"a={0.0 if abs(slope) < 0.005 else slope:.2f}"  # no "a=-0.00"
-                h = metrics.height()
                 box = QRectF(rect.right() + 2, rect.bottom() - h, metrics.horizontalAdvance(text) + 4, h)
                 painter.fillRect(box, backdrop)
                 painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)

@@ -1,8 +1,11 @@
-"""ProcessTrainingWorker: TrainingWorker's API, with the Trainer in a child process (train_server).
+"""ProcessTrainingWorker: what trains behind the window, a Trainer in a child process (train_server).
 
-Drop-in for worker.TrainingWorker: the same signals and methods. The QThread only relays: its
-run() starts the child and turns the child's messages into signals (recv() waits without the GIL);
-commands from the GUI go straight down the pipe. See train_server for why a process.
+The only worker the main window has (`playground gui` and every window test). The QThread only
+relays: its run() turns the child's messages into signals (recv() waits without the GIL); commands
+from the GUI go straight down the pipe. The child process is started by start(), not by the
+constructor, so a window that never trains (the exporter's display) starts none. See train_server
+for why a process: a thread worker sharing the window's GIL trained at about half the speed
+(measured by `playground bench` before it was removed) and made the loop step aside while drawing.
 """
 
 from __future__ import annotations
@@ -53,12 +56,13 @@ class ProcessTrainingWorker(QThread):
     sigStatus = Signal(str)  # a passing note for the status bar ("" clears it)
     sigStopped = Signal(str)  # training has stopped and will not restart by itself: say so until retry()
     sigRecovered = Signal()  # a restarted child is training again (clears what sigStopped showed)
+    sigPaused = Signal(int)  # the step training paused at, once the child has paused (after that step's snapshot)
 
     def __init__(self, experiment: Experiment, grid_size: int = DEFAULT_GRID):
         super().__init__()
         self.setObjectName("training-relay")
         self._experiment, self._grid_size = experiment, grid_size  # the latest applied: a restart starts there
-        self._child = train_server.Child(experiment, grid_size, RECORD_EVERY)
+        self._child: train_server.Child | None = None  # made by start()
         self._stopping = False
         self._restarts = 0  # in a row, without a stable period between
         self._wake = threading.Event()  # cuts a restart's pause short when stopping
@@ -78,6 +82,14 @@ class ProcessTrainingWorker(QThread):
         self._run_states: queue.SimpleQueue = queue.SimpleQueue()  # answers to run_state()
 
     # ---- GUI thread API ------------------------------------------------------------------------
+    def start(self, *args) -> None:  # Qt override: start the child process, then the relay thread
+        with self._send_lock:
+            if self._stopping:
+                return
+            if self._child is None:
+                self._child = train_server.Child(self._experiment, self._grid_size, RECORD_EVERY)
+        super().start(*args)
+
     def _send(self, command: str, arg=None) -> None:
         if self.gave_up and command in ("play", "step"):  # nothing trains: Play must not stay pressed
             self.sigRunning.emit(False)
@@ -97,7 +109,8 @@ class ProcessTrainingWorker(QThread):
             self._stopping = True
         self._wake.set()
         self._send("quit")
-        self._child.close(timeout_ms / 1000)
+        if self._child is not None:
+            self._child.close(timeout_ms / 1000)
         if self.isRunning():
             self.wait(timeout_ms)
 
@@ -105,6 +118,7 @@ class ProcessTrainingWorker(QThread):
         self._send("play")
 
     def pause(self) -> None:
+        """Stop playing; sigPaused(step) says when the child has, and at which step."""
         self._send("pause")
 
     def step(self, n: int = 1) -> None:
@@ -165,8 +179,9 @@ class ProcessTrainingWorker(QThread):
             self._announce_recovery = True
             self._conn = None
             self._unsent.clear()
-            self._child.close(timeout=1.0)
-            self._child = train_server.Child(self._experiment, self._grid_size, RECORD_EVERY)
+            if self._child is not None:
+                self._child.close(timeout=1.0)
+            self._child = None  # start() makes a fresh one on the latest experiment
         self.start()
 
     # ---- relay thread --------------------------------------------------------------------------
@@ -269,6 +284,8 @@ class ProcessTrainingWorker(QThread):
                 self.sigSnapshot.emit(train_server.freeze(value))
             elif kind in signals:
                 signals[kind].emit(value)
+            elif kind == "paused":
+                self.sigPaused.emit(value)
             elif kind == "rate":
                 self.steps_per_second = value
             elif kind == "recording":

@@ -1,0 +1,119 @@
+"""What the commands share: argument types, stopping on a signal between safe points, a progress bar.
+
+The command line's layer (argparse, exit codes, stderr): cli.py and each cli_*.py take these from
+here, so no command module imports cli.py, which registers them all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import threading
+
+
+class Stopped(Exception):
+    """SIGINT or SIGTERM asked a command to stop: one line, exit 128 + the signal's number."""
+
+    def __init__(self, signum: int, outcome: str):
+        super().__init__(f"stopped by {signal.Signals(signum).name}; {outcome}")
+        self.signum = signum
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM; the work checks it where stopping is safe (check() raises Stopped)."""
+
+    def __init__(self, outcome: str):
+        self.outcome = outcome
+        self.signum: int | None = None
+
+    def __call__(self, signum, frame) -> None:  # the signal handler: no exception from here
+        if self.signum is None:
+            self.signum = signum
+
+    def check(self) -> None:
+        if self.signum is not None:
+            raise Stopped(self.signum, self.outcome)
+
+
+@contextlib.contextmanager
+def stop_on_signals(outcome: str):
+    """SIGINT and SIGTERM set a StopFlag instead of interrupting, for the duration (main thread)."""
+    flag = StopFlag(outcome)
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = {sig: signal.signal(sig, flag) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; use 0 or more")
+    return value
+
+
+GRID_RANGE = (2, 400)  # the decision map's points per side: the window uses 100; 400² is 160,000 a forward pass
+
+
+def grid_size(text: str) -> int:
+    """The hidden --grid option: a whole number in GRID_RANGE (0 crashed, 10⁶ would exhaust memory)."""
+    low, high = GRID_RANGE
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: a whole number from {low} to {high}")
+    return value
+
+
+class Progress:
+    """A tqdm bar on stderr per phase ("training", "rendering") when stderr is a terminal; on a log,
+    one line as each phase starts (`playground: rendering 300 frames`, which tests wait for)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._bar = None
+        self._label: str | None = None
+        self._phases: set[str] = set()  # phases begun; a finished one is not drawn again
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        unit = "frames" if label == "rendering" else "steps"
+        if not self.enabled:
+            if label not in self._phases:
+                self._phases.add(label)
+                self.stream.write(f"playground: {label} {total:,} {unit}\n")
+                self.stream.flush()
+            return
+        if label != self._label:
+            self.end()
+            if label in self._phases:  # called once more after its bar was full
+                return
+            from tqdm import tqdm
+
+            self._phases.add(label)
+            self._label = label
+            self._bar = tqdm(total=total, desc=label, unit=unit[:-1], file=self.stream, leave=False,
+                             mininterval=0.1, dynamic_ncols=True)
+        if self._bar.total != total:
+            self._bar.total = total
+        self._bar.update(done - self._bar.n)
+        if done >= total:
+            self.end()
+
+    def end(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        self._label = None

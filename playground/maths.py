@@ -523,16 +523,18 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
                     for j in range(fan_out):
                         slope = params[soff + j] if soff >= 0 else slopes[l]
                         A[l + 1, r, j] = activate(code, Z[l, r, j], slope, alpha)
-        # dL/dlogit for the mean loss over the batch: loss_gradient's branches, without its raise
+        # dL/dlogit for the mean loss over the batch: loss_gradient's branches, without its raise, one row loop each
         # (a raise on this path, here or in a callee, cost C3 ~3 % a step)
         out = n_layers - 1
         inv_n = 1.0 / n
-        for r in range(n):
-            if loss_code == BCE:
+        if loss_code == BCE:
+            for r in range(n):
                 back[0, r, 0] = bce_gradient(Z[out, r, 0], C[pos + r], Y[pos + r], inv_n)
-            elif loss_code == MSE:
+        elif loss_code == MSE:
+            for r in range(n):
                 back[0, r, 0] = mse_gradient(Z[out, r, 0], C[pos + r], Y[pos + r], inv_n)
-            elif loss_code == TANH_MSE:
+        elif loss_code == TANH_MSE:
+            for r in range(n):
                 back[0, r, 0] = tanh_mse_gradient(Z[out, r, 0], C[pos + r], Y[pos + r], inv_n)
         # backward: back[cur] holds dL/dz of layer l (after f'), back[1 - cur] receives dL/da below
         cur = 0

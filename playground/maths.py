@@ -372,9 +372,12 @@ def derivative(code, z, a, slope, alpha):
 # (no temporaries: the numpy engine's step is ~50 small calls, each allocation ~0.1 us), on a
 # number they make a new one, as numba's loops need.
 
+HALF32 = np.float32(0.5)  # made once: np.float32(0.5) in the function cost the numpy step ~0.1 us
+
+
 def bce_gradient(logit, c, y, inv_n):
     """d mean BCE / d logit: sigmoid(l) - y = (tanh(l/2) + 1 - 2y) / 2, with c = 1 - 2y."""
-    g = np.tanh(logit * np.float32(0.5))  # float32, as numpy's on float32 logits
+    g = np.tanh(logit * HALF32)  # float32, as numpy's on float32 logits
     g += c
     g *= 0.5 * inv_n
     return g
@@ -382,7 +385,7 @@ def bce_gradient(logit, c, y, inv_n):
 
 def mse_gradient(logit, c, y, inv_n):
     """d mean((p - y)²) / d logit, p = sigmoid(l)."""
-    p = np.tanh(logit * np.float32(0.5))
+    p = np.tanh(logit * HALF32)
     p *= 0.5
     p += 0.5
     g = p - y

@@ -404,18 +404,18 @@ def tanh_mse_gradient(logit, c, y, inv_n):
     return g
 
 
+LOSS_GRADIENTS = (bce_gradient, mse_gradient, tanh_mse_gradient)  # by loss code, as LOSS_NAMES
+
+
 def loss_gradient(code, logit, c, y, inv_n):
-    """dL/dlogit of a batch's mean loss (inv_n = 1 / batch size); c = 1 - 2y, y the labels. A new
-    loss: its gradient above, its name in LOSS_NAMES, its branch here and the same branch in
-    run_steps (which cannot afford this raise), and its value in training.LOSSES;
+    """dL/dlogit of a batch's mean loss (inv_n = 1 / batch size); c = 1 - 2y, y the labels; for
+    the numpy engine (the compiled loop branches on the code itself: numba cannot index a tuple of
+    functions). A new loss: its gradient above, its name in LOSS_NAMES, the function in
+    LOSS_GRADIENTS, its branch in run_steps, and its value in training.LOSSES;
     tests/test_kernel.py trains every LOSS_NAMES entry on both engines."""
-    if code == BCE:
-        return bce_gradient(logit, c, y, inv_n)
-    if code == MSE:
-        return mse_gradient(logit, c, y, inv_n)
-    if code == TANH_MSE:
-        return tanh_mse_gradient(logit, c, y, inv_n)
-    raise ValueError("unknown loss code")
+    if not 0 <= code < len(LOSS_GRADIENTS):
+        raise ValueError(f"unknown loss code {code}")
+    return LOSS_GRADIENTS[code](logit, c, y, inv_n)
 
 
 def regularised(g, w, mask, code, rate):
@@ -526,8 +526,9 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
                     for j in range(fan_out):
                         slope = params[soff + j] if soff >= 0 else slopes[l]
                         A[l + 1, r, j] = activate(code, Z[l, r, j], slope, alpha)
-        # dL/dlogit for the mean loss over the batch: loss_gradient's branches, without its raise, one row loop each
-        # (a raise on this path, here or in a callee, cost C3 ~3 % a step)
+        # dL/dlogit for the mean loss over the batch: LOSS_GRADIENTS by code, one row loop each (no
+        # raise for an unknown code: a raise on this path, here or in a callee, cost C3 ~3 % a step;
+        # the third branch inside one row loop, ~4 %)
         out = n_layers - 1
         inv_n = 1.0 / n
         if loss_code == BCE:
@@ -621,5 +622,5 @@ def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_step
 # what run_steps calls, compiled with it (kernel.CompiledEngine)
 COMPILED_HELPERS = ("_sigmoid", "_softplus", "activate", "derivative", "bce_gradient", "mse_gradient",
                     "tanh_mse_gradient",
-                    "loss_gradient", "regularised", "clip_scale", "momentum_velocity", "adam_first",
+                    "regularised", "clip_scale", "momentum_velocity", "adam_first",
                     "adam_second", "adam_corrections", "adam_step")

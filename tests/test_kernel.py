@@ -161,6 +161,7 @@ def test_unknown_codes_raise_instead_of_falling_through():
             maths.derivative(unknown, 0.5, 0.5, 0.1, 1.0)
     with pytest.raises(ValueError, match="unknown loss code"):
         maths.loss_gradient(7, 0.5, 1.0, 0.0, 1.0)
+    assert len(maths.LOSS_GRADIENTS) == len(maths.LOSS_NAMES)
     with pytest.raises(ValueError, match="unknown regularization code"):
         maths.regularised(0.1, 0.2, 1.0, 9, 0.5)
     with pytest.raises(ValueError, match="unknown optimizer 'nesterov': one of sgd, momentum, adam"):

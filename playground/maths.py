@@ -104,26 +104,67 @@ def leaky_slope_into(z, a, out, work, slope, alpha):
     out += g
 
 
+def leaky_relu_into(z, out, work, slope, alpha):
+    """Leaky ReLU's f (one fixed slope s): for 0 <= s <= 1 as max(z, s·z), two passes, bit for bit
+    leaky_into's (s·z >= z below 0, <= z above); else leaky_into (s may be -1 to 1)."""
+    if 0.0 <= slope <= 1.0:
+        np.multiply(z, slope, out=out)
+        np.maximum(out, z, out=out)
+    else:
+        leaky_into(z, out, work, slope, alpha)
+
+
+def leaky_relu_slope_into(z, a, out, work, slope, alpha):
+    """For 0 <= s <= 1 as max(sign(z), s): exactly 1 above 0 and s at or below, leaky_slope_into's
+    numbers in two passes (sign is 1, 0 or -1), neither of them greater's slow cast of booleans."""
+    if 0.0 <= slope <= 1.0:
+        np.sign(z, out=out)
+        np.maximum(out, slope, out=out)
+    else:
+        leaky_slope_into(z, a, out, work, slope, alpha)
+
+
 def _elu_into(z, out, work, alpha, scale):
-    w = work[0]
-    np.minimum(z, 0.0, out=w)  # the positive side never reaches expm1, so it never overflows
-    np.expm1(w, out=w)
-    w *= alpha
-    np.maximum(z, 0.0, out=out)
-    out += w
+    """scale·(max(z, 0) + alpha·(e - 1)), e = e^min(z, 0), which stays in work[0] for the slope
+    after f. e - 1, not expm1: numpy's float32 expm1 is not vectorised (5.5 µs on a 20 × 10 × 8
+    block, exp 1.6); the price is an absolute error of about alpha·1e-7 (exp's rounding near 1), so
+    relative precision is lost only where |f| < 1e-2 (measured against expm1 in float64 on [-12, 12]:
+    1.1e-7 at alpha = 1, 3.4e-7 at alpha = 3; torch's tests allow 1e-6)."""
+    e, w = work[0], work[1]
+    np.minimum(z, 0.0, out=e)  # the positive side never reaches exp, so it never overflows
+    np.exp(e, out=e)
+    np.subtract(e, 1.0, out=w)
+    if alpha != 1.0:
+        w *= alpha
+    if 0.0 <= alpha <= 1.0:  # then alpha·(e^z - 1) >= z below 0 (and is 0 above): max(z, that)
+        np.maximum(z, w, out=out)
+    else:
+        np.maximum(z, 0.0, out=out)
+        out += w
     if scale != 1.0:
         out *= scale
 
 
 def _elu_slope_into(z, out, work, alpha, scale):
-    """alpha·e^min(z, 0) + [z > 0]·(1 - alpha): exactly alpha·e^z below 0, 1 (to a rounding) above."""
-    w = work[0]
-    np.minimum(z, 0.0, out=w)
-    np.exp(w, out=w)
-    w *= alpha
-    np.greater(z, 0.0, out=out)
-    out *= 1.0 - alpha
-    out += w
+    """alpha·e^min(z, 0) + [z > 0]·(1 - alpha): exactly alpha·e^z at or below 0, 1 above."""
+    e = work[0]
+    np.minimum(z, 0.0, out=e)
+    np.exp(e, out=e)
+    _elu_slope_from_e(z, out, e, alpha, scale)
+
+
+def _elu_slope_from_e(z, out, e, alpha, scale):
+    """The slope from e = e^min(z, 0) (1 above 0; overwritten). For 0 <= alpha <= 1 as
+    max(sign(z), alpha·e), two or three passes; else alpha·e + [z > 0]·(1 - alpha) (1 to a rounding above)."""
+    if alpha != 1.0:
+        e *= alpha
+    if 0.0 <= alpha <= 1.0:
+        np.sign(z, out=out)
+        np.maximum(out, e, out=out)
+    else:
+        np.greater(z, 0.0, out=out)
+        out *= 1.0 - alpha
+        out += e
     if scale != 1.0:
         out *= scale
 
@@ -142,6 +183,15 @@ def selu_into(z, out, work, slope, alpha):
 
 def selu_slope_into(z, a, out, work, slope, alpha):
     _elu_slope_into(z, out, work, SELU_ALPHA, SELU_SCALE)
+
+
+def elu_slope_after_f_into(z, a, out, work, slope, alpha):
+    """From the e^min(z, 0) that elu_into(z) left in work[0] (ELU's default alpha = 1: 2 passes, not 5)."""
+    _elu_slope_from_e(z, out, work[0], alpha, 1.0)
+
+
+def selu_slope_after_f_into(z, a, out, work, slope, alpha):
+    _elu_slope_from_e(z, out, work[0], SELU_ALPHA, SELU_SCALE)
 
 
 def _phi_into(z, phi, t, e):
@@ -281,7 +331,7 @@ def linear_slope_into(z, a, out, work, slope, alpha):
 
 # per activation code: (f_into, slope_into)
 ACTIVATION_INTO = (
-    (relu_into, relu_slope_into), (leaky_into, leaky_slope_into), (leaky_into, leaky_slope_into),
+    (relu_into, relu_slope_into), (leaky_relu_into, leaky_relu_slope_into), (leaky_into, leaky_slope_into),
     (elu_into, elu_slope_into), (selu_into, selu_slope_into), (gelu_into, gelu_slope_into),
     (silu_into, silu_slope_into), (mish_into, mish_slope_into), (softplus_into, softplus_slope_into),
     (sigmoid_into, sigmoid_slope_into), (tanh_into, tanh_slope_into), (linear_into, linear_slope_into),
@@ -290,8 +340,9 @@ ACTIVATION_INTO = (
 
 # slope_into's that read what f_into(z) left in `work` instead of starting over, for the training
 # passes, whose backward follows their forward on the same z and work (GELU: 3 passes, not Φ again;
-# SiLU 4, not 8).
-SLOPE_AFTER_F = {RELU: relu_slope_after_f_into, GELU: gelu_slope_after_f_into, SILU: silu_slope_after_f_into}
+# SiLU 4, not 8; ELU 2-3, not 5-6).
+SLOPE_AFTER_F = {RELU: relu_slope_after_f_into, ELU: elu_slope_after_f_into, SELU: selu_slope_after_f_into,
+                 GELU: gelu_slope_after_f_into, SILU: silu_slope_after_f_into}
 
 
 def activation_into(name: str, after_f: bool = False):

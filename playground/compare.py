@@ -41,7 +41,7 @@ from .experiment import ACTIVATION_PARAM_NAMES, SECTIONS, Experiment, Experiment
 from .health import NeuronState, states_along
 from .model import BN_EPS, BN_MOMENTUM, MLP
 from .snapshot import DEFAULT_GRID, History, Snapshot, data_features
-from .training import (LOSSES, PROBE_EVERY_STEP_UNTIL, PROBE_INTERVAL, Trainer, accuracy, batch_rng, descend, loss_gradient, make_snapshot)
+from .training import (LOSSES, PROBE_EVERY_STEP_UNTIL, PROBE_INTERVAL, Trainer, accuracy, batch_rng, descend, make_snapshot)
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 6
 MAX_SEEDS = 50
@@ -228,7 +228,7 @@ class _Stack:
             self.WT.append(self.Wb[-1][:, :-1].transpose(0, 2, 1))
         self._WT_work = [np.empty(WT.shape, np.float32) for WT in self.WT]  # contiguous copies, per step
         self.blocks = _merged_blocks([_block(rows, models[rows.start], self.params, self.grad) for rows, _ in blocks])
-        self.single = self.blocks[0] if len(self.blocks) == 1 else None
+        self._w_out = self.Wb[-1][:, :-1, 0]  # (N, last hidden units): the output layer's weights
         self._init_batch_norm(first, models)
         self._init_data(datas, seeds, features, blocks)
         self._plans: dict[int, list] = {}
@@ -299,7 +299,8 @@ class _Stack:
     def updates(self, count: int) -> None:
         """`count` minibatch steps of every network (Trainer._update, stacked)."""
         training = self.training
-        batch, loss, adam = training.batch_size, training.loss, training.optimizer == "adam"
+        batch, adam = training.batch_size, training.optimizer == "adam"
+        gradient = maths.LOSS_GRADIENTS[maths.code_of(maths.LOSS_CODES, training.loss, "loss")]  # as training.loss_gradient
         n_train = self.epoch_x.shape[1]
         G, M = self.grid
         for _ in range(count):
@@ -307,109 +308,108 @@ class _Stack:
                 self._shuffle()
             start, end = self.cursor, self.cursor + batch
             self.cursor = end
-            plan, logits = self.forward(self.epoch_x[:, start:end], xT=self.epoch_xT[:, :, start:end])
+            plan, logits = self.forward(self.epoch_x[:, start:end], self.epoch_xT[:, :, start:end])
             n = logits.shape[1]
-            dlogits = loss_gradient(logits.reshape(G, M, n), self.epoch_c[:, start:end], self.epoch_y[:, start:end], loss)
+            dlogits = gradient(logits.reshape(G, M, n), self.epoch_c[:, start:end], self.epoch_y[:, start:end], 1.0 / n)
             self._backward(plan, dlogits.reshape(self.n, n))
             if adam:
                 self.adam_t += 1
             descend(self.params, self.grad, self.weight_mask, training, self.state, self.adam_t, self.learning_rate)
 
-    def _plan(self, n: int) -> list:
+    def _plan(self, n: int) -> dict:
         """Work arrays for n points, per hidden layer: z and a, contiguous (ufuncs writing into a
         strided a_aug column block ran 2-7× slower here: relu 1.3 -> 6.7 µs on 20 nets × 10 × 8),
         a copy of a with a column of ones (aug) and its transpose, the backward's dL/da (back) and
-        dL/dz (delta), the activations' work space (2, *z.shape), and each block's row views of
-        them (made once, not per step).
+        dL/dz (delta), the activations' work space (2, *z.shape); each block's calls with their
+        arguments bound (row views of those arrays, its slope and alpha), and the logits, all made
+        once, not per step: a step's Python work is then the calls themselves (~100 at 6 × 20).
 
         Why aug: with the ones column one matmul gives z with its bias and one gives dL/dW with
         dL/db. Adding the bias apart (a (N, 1, 8) broadcast) and summing dL/db apart (np.sum over
         the points into a strided row of grad) cost ~20 and ~60 µs a layer a step at 6 × 20; the
-        copy into aug costs ~17."""
-        plan = []
-        for Wb in self.Wb[:-1]:
+        copy into aug costs ~5-9."""
+        G, M = self.grid
+        layers = []
+        for i, Wb in enumerate(self.Wb[:-1]):
             z = np.empty((self.n, n, Wb.shape[2]), np.float32)
             a, back, delta = np.empty_like(z), np.empty_like(z), np.empty_like(z)
             aug = np.ones((self.n, n, Wb.shape[2] + 1), np.float32)
             work = np.empty((2, *z.shape), np.float32)
-            per_block = [(block.rows, z[block.rows], a[block.rows], back[block.rows], delta[block.rows],
-                          work[:, block.rows]) for block in self.blocks]
-            plan.append((z, a, aug, aug.transpose(0, 2, 1), per_block, back, delta, work))
-        return plan
+            forward, backward = [], []
+            for block in self.blocks:
+                act, rows = block.layers[i], block.rows
+                forward.append((act.f_into, z[rows], a[rows], work[:, rows], act.slope, act.alpha))
+                backward.append((act.slope_into, z[rows], a[rows], back[rows], delta[rows], work[:, rows],
+                                 act.slope, act.alpha, act.grad_slope))
+            layers.append({"z": z, "z_grid": z.reshape(G, M, n, z.shape[2]), "a": a, "aug": aug,
+                           "aug_a": aug[..., :-1], "augT": aug.transpose(0, 2, 1), "back": back, "delta": delta,
+                           "forward": forward, "backward": backward})
+        logits = np.empty((self.n, n, 1), np.float32)
+        return {"layers": layers, "logits": logits, "logits_grid": logits.reshape(G, M, n, 1)}
 
-    def forward(self, x: np.ndarray, train: bool = True, xT: np.ndarray | None = None):
+    def forward(self, x: np.ndarray, xT: np.ndarray):
         """x (M, n, F + 1), per seed slot, with a column of ones -> (the work plan holding every
-        hidden layer's z and a, logits (N, n)). MLP._forward_plain over a network axis: every
+        hidden layer's z and a, logits (N, n)). MLP.forward_train over a network axis: every
         layer's input carries its column of ones (x its own, a hidden layer's in its aug copy).
-        The plan is reused by the next call with n points. z is the activation's input: after
-        batch norm, which uses this batch's statistics and moves the running ones when `train`
-        (MLP.forward_train), else the running ones (MLP.forward_probe: the probe, health, grids).
-        xT: x's points as columns, when the caller has them contiguous (for the backward)."""
-        G, M = self.grid
+        The plan and the logits are reused by the next call with n points. z is the activation's
+        input: after batch norm, which uses this batch's statistics and moves the running ones.
+        xT: x's points as columns, contiguous (M, F + 1, n), for layer 0's weight gradient."""
         n = x.shape[1]
         plan = self._plans.get(n)
         if plan is None:
             plan = self._plans[n] = self._plan(n)
-        self._xT = x.transpose(0, 2, 1) if xT is None else xT  # (M, F + 1, n) for layer 0's weight gradient
+        self._xT = xT
         below = x
-        for i, (z, a, aug, *_) in enumerate(plan):
+        for i, layer in enumerate(plan["layers"]):
             if i == 0:
-                np.matmul(x, self.Wb0, out=z.reshape(G, M, n, z.shape[2]))
+                np.matmul(x, self.Wb0, out=layer["z_grid"])
             else:
-                np.matmul(below, self.Wb[i], out=z)
+                np.matmul(below, self.Wb[i], out=layer["z"])
             if self.bn:
-                (self._bn_train if train else self._bn_eval)(i, z)
-            for block, (_, zb, ab, _, _, workb) in zip(self.blocks, plan[i][4]):
-                act = block.layers[i]
-                act.f_into(zb, ab, workb, act.slope, act.alpha)
-            np.copyto(aug[..., :-1], a)
-            below = aug
-        out = np.empty((self.n, n, 1), np.float32)
-        if plan:
-            np.matmul(below, self.Wb[-1], out=out)
+                self._bn_train(i, layer["z"])
+            for f_into, z, a, work, slope, alpha in layer["forward"]:
+                f_into(z, a, work, slope, alpha)
+            np.copyto(layer["aug_a"], layer["a"])
+            below = layer["aug"]
+        if plan["layers"]:
+            np.matmul(below, self.Wb[-1], out=plan["logits"])
         else:  # no hidden layer: the output reads x
-            np.matmul(x, self.Wb0, out=out.reshape(G, M, n, 1))
-        return plan, out[..., 0]
+            np.matmul(x, self.Wb0, out=plan["logits_grid"])
+        return plan, plan["logits"][..., 0]
 
-    def _backward(self, plan: list, dlogits: np.ndarray) -> None:
+    def _backward(self, plan: dict, dlogits: np.ndarray) -> None:
         """dL/dlogit (N, n) back into `grad` (MLP.backward_into over a network axis)."""
-        delta = dlogits[..., None]  # (N, n, 1)
-        i = len(plan)
-        self._weight_grad(i, plan, delta)
+        layers = plan["layers"]
+        i = len(layers)
+        self._weight_grad(i, layers, dlogits[..., None])
         if not i:
             return
-        back = plan[i - 1][5]
-        np.multiply(delta, self.WT[i], out=back)  # (N, n, 1) @ (N, 1, units) is this outer product
+        # dL/da of the last hidden layer, the outer product dL/dlogit ⊗ w (einsum: ~8 µs at 6 × 20,
+        # a broadcast multiply ~11, a K = 1 matmul ~13; one product a number, so the same numbers)
+        np.einsum("ni,nj->nij", dlogits, self._w_out, out=layers[-1]["back"])
         for i in range(i - 1, -1, -1):
-            z, a, _, _, per_block, back, delta, work = plan[i]
-            if self.single is not None:
-                self._layer_delta(self.single.layers[i], back, z, a, delta, work)
-            else:
-                for block, (_, zb, ab, backb, deltab, workb) in zip(self.blocks, per_block):
-                    self._layer_delta(block.layers[i], backb, zb, ab, deltab, workb)
+            layer = layers[i]
+            # dL/dz = dL/da · f'(z) per block, in place in delta (and PReLU's dL/dslope), as MLP.backward_into
+            for slope_into, z, a, back, delta, work, slope, alpha, grad_slope in layer["backward"]:
+                if grad_slope is not None:  # PReLU: d a / d slope = z where z <= 0
+                    np.sum(back * np.minimum(z, 0.0), axis=1, keepdims=True, out=grad_slope)
+                slope_into(z, a, delta, work, slope, alpha)
+                np.multiply(back, delta, out=delta)
+            delta = layer["delta"]
             if self.bn:
                 delta = self._bn_backward(i, delta)
-            self._weight_grad(i, plan, delta)
+            self._weight_grad(i, layers, delta)
             if i:  # W transposed copied first: the strided view made matmul slower (17 -> 11 µs at 6 × 20)
                 np.copyto(self._WT_work[i], self.WT[i])
-                np.matmul(delta, self._WT_work[i], out=plan[i - 1][5])
+                np.matmul(delta, self._WT_work[i], out=layers[i - 1]["back"])
 
-    def _weight_grad(self, i: int, plan: list, delta: np.ndarray) -> None:
+    def _weight_grad(self, i: int, layers: list, delta: np.ndarray) -> None:
         """dL/dW and dL/db of layer i from its delta (N, n, fan_out), into grad."""
         if i == 0:  # x is per seed slot: (M, F + 1, n) @ (G, M, n, fan_out), broadcast over G
             G, M = self.grid
             np.matmul(self._xT, delta.reshape(G, M, *delta.shape[1:]), out=self.grad_Wb0)
         else:
-            np.matmul(plan[i - 1][3], delta, out=self.grad_Wb[i])  # (N, fan_in + 1, n), the last row ones
-
-    @staticmethod
-    def _layer_delta(act: _Activation, back: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray,
-                     work: np.ndarray) -> np.ndarray:
-        """dL/dz from dL/da into `out` for one block (and PReLU's dL/dslope), as MLP.backward_into."""
-        if act.grad_slope is not None:  # PReLU: d a / d slope = z where z <= 0
-            np.sum(back * np.minimum(z, 0.0), axis=1, keepdims=True, out=act.grad_slope)
-        act.slope_into(z, a, out, work, act.slope, act.alpha)
-        return np.multiply(back, out, out=out)
+            np.matmul(layers[i - 1]["augT"], delta, out=self.grad_Wb[i])  # (N, fan_in + 1, n), the last row ones
 
     # ---- batch norm (MLP's _batch_norm_train and _batch_norm_backward over a network axis) -----
     def _init_batch_norm(self, first: MLP, models: list[MLP]) -> None:

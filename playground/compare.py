@@ -7,11 +7,13 @@ by default, the same initial weights, so only the variant's difference differs.
 
 The variants × seeds networks train as stacked weights: one (networks, parameters) float32 buffer
 per group of networks that share an architecture and training settings, and numpy matmul over the
-leading network axis. Measured on a 2-8-8-1 net, batch 10, 6 activations × 20 seeds: ~1.8× the
-same networks trained one after another on the compiled kernel (bench_compare.py measures it);
-about 60 % of a stacked step is the six activations' f and f' (with ReLU in every block, the same
-step took 40 % of the time), the rest is ~9 matmuls, two copies and the optimiser. One thread:
-with two, BLAS collapses when the other core is busy with the window.
+leading network axis. Measured on a 2-8-8-1 net, batch 10, 6 activations × 20 seeds: ~3.2× the
+same networks trained one after another on the compiled kernel (bench_compare.py measures it).
+A training step there is ~190 µs: ~85 the six activations' f and f' (GELU's f alone ~28: numpy
+has no erf), ~56 seven matmuls (BLAS's call per network dominates at these sizes), ~11 the two
+copies into aug, ~9 the outer product, ~6 each the loss gradient and the optimiser; the probe
+(every 50 steps, 500 points) adds ~35 a step. One thread: with two, BLAS collapses when the other
+core is busy with the window.
 
 The maths is the single-network engine's (maths.py), called on stacked arrays: the activations' f
 and f', the loss gradient, regularisation, clipping and optimisers (training.descend), the

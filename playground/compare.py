@@ -233,8 +233,8 @@ class _Stack:
         self._w_out = self.Wb[-1][:, :-1, 0]  # (N, last hidden units): the output layer's weights
         self._init_batch_norm(first, models)
         self._init_data(datas, seeds, features, blocks)
-        self._plans: dict[int, list] = {}
-        self._column_plans: dict[int, list] = {}
+        self._plans: dict[int, dict] = {}  # per batch size: forward's work arrays and bound calls
+        self._column_plans: dict[int, list] = {}  # per point count: forward_columns' work arrays
         self.last_logits: np.ndarray | None = None  # (N, n_train + n_test) at the last probe (Comparison keeps it)
         self.good_params = self.params.copy()  # each network's weights at its last probe with finite ones
         self.good_stats: np.ndarray | None = None  # and its batch-norm statistics then (set at the first probe)
@@ -461,12 +461,11 @@ class _Stack:
         z += self.beta[i]
         self._bn_cache[i] = (zhat, inv_std, batch_stats)
 
-    def _bn_eval(self, i: int, z: np.ndarray, columns: bool = False) -> None:
-        """z normalised in place with the running statistics, as MLP.forward_probe does; z is
-        (N, n, units), or (N, units, n) with `columns`."""
-        mean, var, gamma, beta = self.running_mean[i], self.running_var[i], self.gamma[i], self.beta[i]
-        if columns:
-            mean, var, gamma, beta = (v.transpose(0, 2, 1) for v in (mean, var, gamma, beta))
+    def _bn_eval(self, i: int, z: np.ndarray) -> None:
+        """z (N, units, n), points as columns, normalised in place with the running statistics, as
+        MLP.forward_probe does (the (N, 1, units) views of the statistics and gamma, beta transposed)."""
+        mean, var, gamma, beta = (v.transpose(0, 2, 1) for v in
+                                  (self.running_mean[i], self.running_var[i], self.gamma[i], self.beta[i]))
         z -= mean
         z *= gamma / np.sqrt(var + BN_EPS)
         z += beta
@@ -509,7 +508,7 @@ class _Stack:
             else:
                 np.matmul(self.WbT[i], below, out=z)
             if self.bn:
-                self._bn_eval(i, z, columns=True)
+                self._bn_eval(i, z)
             for block, (zb, ab, workb, slope) in zip(self.blocks, per_block):
                 act = block.layers[i]
                 act.f_into(zb, ab, workb, slope, act.alpha)

@@ -544,18 +544,18 @@ class _Stack:
         kept, kept_stats = self.params.copy(), self.stats.copy()
         self.params[...] = params
         self.stats[...] = stats
-        try:
+        states = []
+        try:  # the states inside too: PReLU's slopes are views of params, and must be these ones
             zs, _ = self.forward_columns(self.x_trainT)
+            for i, z in enumerate(zs):  # z (N, units, n)
+                layer_states = np.empty(z.shape[:2], np.int8)
+                for block, (_, _, _, slope) in zip(self.blocks, self._column_plans[z.shape[2]][i][2]):
+                    act = block.layers[i]
+                    layer_states[block.rows] = states_along(act.spec, z[block.rows], slope, act.alpha, axis=2)
+                states.append(layer_states)
         finally:
             self.params[...] = kept
             self.stats[...] = kept_stats
-        states = []
-        for i, z in enumerate(zs):  # z (N, units, n)
-            layer_states = np.empty(z.shape[:2], np.int8)
-            for block, (_, _, _, slope) in zip(self.blocks, self._column_plans[z.shape[2]][i][2]):
-                act = block.layers[i]
-                layer_states[block.rows] = states_along(act.spec, z[block.rows], slope, act.alpha, axis=2)
-            states.append(layer_states)
         return states
 
 

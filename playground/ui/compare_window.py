@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QThread, QTimer, Qt, Signal
+from PySide6.QtCore import QEvent, QThread, QTimer, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QPainterPath, QShortcut
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGraphicsPathItem, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMainWindow,
-                               QPushButton, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QSpacerItem, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..compare import MAX_SEEDS, TARGET_ACCURACY, CompareFrame, SpecError, parse_variants, table_csv
 from ..compare_session import CompareSession, serve
@@ -187,7 +187,10 @@ class VariantPanel(QFrame):
         super().__init__(parent)
         self.setObjectName("variantPanel")
         self.setStyleSheet(f"#variantPanel {{ border: 2px solid {color}; border-radius: 4px; background: white; }}")
-        self.title = QLabel()
+        # The title sits in its row at a fixed size, outside the layout (resizeEvent places it): a
+        # label in a layout asks the whole window to lay out again whenever its text changes (every
+        # frame here), and then repaints in each of the frame's paint passes (~2 ms a frame at 6 × 20).
+        self.title = QLabel(self)
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.name = name
         self.color = color
@@ -204,9 +207,31 @@ class VariantPanel(QFrame):
         column = QVBoxLayout(self)
         column.setContentsMargins(4, 2, 4, 2)
         column.setSpacing(0)
-        column.addWidget(self.title)
+        self._title_row = QSpacerItem(0, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
+        column.addItem(self._title_row)
         column.addLayout(row, 1)
+        self._fit_title_row()
         self.snapshot = None
+
+    def _fit_title_row(self) -> None:
+        """The title's row as tall as one line of the label's rich text (what its size hint was)."""
+        self.title.setText("<b>■</b>")
+        height = self.title.sizeHint().height()
+        self.title.setText("")
+        self._title_row.changeSize(0, height, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
+        self.layout().invalidate()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override): the title where its row is
+        super().resizeEvent(event)
+        self.layout().activate()
+        row = self._title_row.geometry()
+        self.title.setGeometry(row)
+        self.title.setFixedSize(row.size())
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override): a new font, a new row height
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_title_row()
+        super().changeEvent(event)
 
     def show_variant(self, snapshot, result, seeds: int) -> None:
         self.snapshot = snapshot

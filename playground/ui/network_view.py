@@ -382,7 +382,10 @@ class NetworkView(QWidget):
         cached = self._sprites.get((c, k))
         if cached is not None and cached[0] is self._layout and cached[1] == state and cached[2] == hovered:
             return cached[3], cached[4]
-        margin = 1.2 * self._line() + 4  # the S / z badge stands out ~0.6 of its size (≤ 1.15 lines), pens ~2 px
+        # what the mark reaches past the tile: the S / z badge ~0.6 of its size (≤ 1.15 lines); the
+        # outlines 1 px out and their pens (≤ 3 px); a small sprite blends fewer pixels each paint
+        badge = state in (NeuronState.SLEEPING, NeuronState.SATURATED)
+        margin = 1.2 * self._line() + 4 if badge else 4
         left, top = math.floor((rect.left() - margin) * ratio), math.floor((rect.top() - margin) * ratio)
         right, bottom = math.ceil((rect.right() + margin) * ratio), math.ceil((rect.bottom() + margin) * ratio)
         image = QImage(right - left, bottom - top, QImage.Format.Format_ARGB32_Premultiplied)

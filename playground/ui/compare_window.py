@@ -316,6 +316,7 @@ class AccuracyChart(pg.PlotWidget):
             mean = self.plot(pen=pg.mkPen(base, width=2), name=name)
             self.bands.append(band)
             self.means.append(mean)
+        colors.cache_decorations(self.getPlotItem())  # axes and legend from pixmaps: each redraw repainted them
 
     def show_frame(self, frame: CompareFrame, force: bool = False) -> None:
         """Redraw from `frame`, at most every CHART_INTERVAL seconds unless forced."""

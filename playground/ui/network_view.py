@@ -194,21 +194,33 @@ class NetworkView(QWidget):
         # already in QImage order (no extra copy).
         flip = (slice(None), slice(None, None, -s), slice(None, None, s))
         features = snapshot.feature_grids[flip]
+        hidden = [grids[flip] for grids in snapshot.neuron_grids]
+        output = snapshot.output_grid[None][flip]
+        counts = [len(features), *(len(g) for g in hidden), 1]
+        h, w = output.shape[1:]
+        # Every tile's values in one float32 buffer and one LUT pass: colors.to_argb's steps, to the
+        # bit (a float32 copy, minus low, times 255 / (high - low), NaN mid-scale, clamped), once
+        # instead of once a column.
+        values = np.empty((sum(counts), h, w), np.float32)
+        n_in = counts[0]
         # Inputs are raw features (about ±6 for x, ±36 for squares): scale each to its own max so
         # they read as directions. Hidden activations are shown on the fixed ±1 scale (TF Playground).
         peak = np.max(np.abs(features), axis=(1, 2), keepdims=True) + 1e-6
-        columns = [colors.to_argb(features / peak, -1.0, 1.0)]
-        hidden = [grids[flip] for grids in snapshot.neuron_grids]
-        if hidden:  # one LUT pass over every hidden neuron
-            argb = colors.to_argb(np.concatenate(hidden), -1.0, 1.0)
-            bounds = np.cumsum([0] + [len(g) for g in hidden])
-            columns += [argb[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-        columns.append(colors.to_argb(snapshot.output_grid[None][flip], 0.0, 1.0))
-        images = []
-        for argb in columns:
-            h, w = argb.shape[1:]
-            images.append([QImage(argb[i].data, w, h, 4 * w, QImage.Format.Format_RGB32) for i in range(len(argb))])
-        self._images, self._buffers = images, columns  # the buffers keep the QImages' memory alive
+        np.copyto(values[:n_in], features / peak)
+        if hidden:
+            np.concatenate(hidden, out=values[n_in:-1])
+        values[-1] = output[0]
+        with np.errstate(all="ignore"):  # a diverged run's grids hold inf and NaN: drawn mid-scale or clamped
+            values[:-1] -= -1.0  # inputs and hidden neurons on -1 … 1
+            values[:-1] *= 255.0 / 2.0
+            values[-1] *= 255.0  # the output, a probability, on 0 … 1
+            np.nan_to_num(values, copy=False, nan=127.5)
+            np.clip(values, 0, 255, out=values)
+        argb = colors.LUT32[values.astype(np.uint8)]  # (tiles, h, w) uint32, C-contiguous
+        bounds = np.cumsum([0, *counts]).tolist()
+        self._images = [[QImage(argb[i].data, w, h, 4 * w, QImage.Format.Format_RGB32) for i in range(a, b)]
+                        for a, b in zip(bounds[:-1], bounds[1:])]
+        self._buffers = [argb]  # keeps the QImages' memory alive
 
     # ---- layout ----------------------------------------------------------------------------------
     def _line(self) -> float:

@@ -140,3 +140,12 @@ def test_it_opens_inside_the_screens_free_area(qtbot):
     assert window.width() <= area.width() and window.height() <= area.height() - 40
     assert window.minimumHeight() <= window.height()
     window.shutdown()
+
+
+def test_compare_paint_ms_times_every_frame_drawn(qtbot):
+    """compare_bench's paint cost: the GUI thread's CPU time for each of the frames it drew."""
+    from playground.ui.compare_bench import compare_paint_ms
+
+    result = compare_paint_ms(frames=3, seeds=2, spec="activation=relu,tanh", size=(1024, 640), pace=0.0)
+    assert result["frames"] == 3
+    assert 0 < result["cpu_ms_p50"] <= result["cpu_ms_p90"]

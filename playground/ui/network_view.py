@@ -392,7 +392,8 @@ class NetworkView(QWidget):
         and is drawn in widget coordinates, so the mark lands exactly where _paint_state puts it."""
         hovered = (c, k) == self._hover
         cached = self._sprites.get((c, k))
-        if cached is not None and cached[0] is self._layout and cached[1] == state and cached[2] == hovered:
+        if (cached is not None and cached[0] is self._layout and cached[1] == state and cached[2] == hovered
+                and cached[4].devicePixelRatio() == ratio):
             return cached[3], cached[4]
         # what the mark reaches past the tile: the S / z badge ~0.6 of its size (≤ 1.15 lines); the
         # outlines 1 px out and their pens (≤ 3 px); a small sprite blends fewer pixels each paint

@@ -77,9 +77,13 @@ def grid_size(text: str) -> int:
     return value
 
 
+UNITS = {"rendering": "frames", "measuring": "figures"}  # what each phase counts; any other: steps
+
+
 class Progress:
     """A tqdm bar on stderr per phase ("training", "rendering") when stderr is a terminal; on a log,
-    one line as each phase starts (`playground: rendering 300 frames`, which tests wait for)."""
+    one line as each phase starts (`playground: rendering 300 frames`, which tests wait for), or, for
+    a phase whose parts are named (the bench's figures), one line as each part starts."""
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
@@ -88,13 +92,15 @@ class Progress:
         self._label: str | None = None
         self._phases: set[str] = set()  # phases begun; a finished one is not drawn again
 
-    def __call__(self, label: str, done: int, total: int) -> None:
-        unit = "frames" if label == "rendering" else "steps"
+    def __call__(self, label: str, done: int, total: int, part: str | None = None) -> None:
+        """`done` of `total` in phase `label`; `part`: what is under way now, the (done + 1)th."""
+        unit = UNITS.get(label, "steps")
         if not self.enabled:
-            if label not in self._phases:
+            if part is not None:
+                self._line(f"{label} {part} ({done + 1} of {total})")
+            elif label not in self._phases:
                 self._phases.add(label)
-                self.stream.write(f"playground: {label} {total:,} {unit}\n")
-                self.stream.flush()
+                self._line(f"{label} {total:,} {unit}")
             return
         if label != self._label:
             self.end()
@@ -109,8 +115,14 @@ class Progress:
         if self._bar.total != total:
             self._bar.total = total
         self._bar.update(done - self._bar.n)
+        if part is not None:
+            self._bar.set_postfix_str(part)
         if done >= total:
             self.end()
+
+    def _line(self, text: str) -> None:
+        self.stream.write(f"playground: {text}\n")
+        self.stream.flush()
 
     def end(self) -> None:
         if self._bar is not None:

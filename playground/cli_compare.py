@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .cli_common import positive_int
+from .cli_common import Progress, positive_int
 from .compare import MAX_SEEDS, Comparison, SpecError, VariantResult, parse_variants, table_csv
 from .inputs import BadInput, load_experiment
 
@@ -103,8 +103,6 @@ def cmd_compare(args) -> int:
 
 def _export(args, experiment, error_type) -> Comparison:
     """Train through the exporter (it draws the window every steps/60 steps); its Comparison."""
-    import os
-
     from .export import ExportError, format_for, parse_size
 
     try:
@@ -112,50 +110,32 @@ def _export(args, experiment, error_type) -> Comparison:
         size = parse_size(args.size)
     except ExportError as error:
         raise error_type(str(error)) from None
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen needed
-    from PySide6.QtWidgets import QApplication
-
     from .ui.compare_window import export_comparison
-    from .ui.colors import configure_pyqtgraph
-    from .ui.export_render import quiet_harmless_qt_messages
+    from .ui.export_render import ensure_app
 
-    quiet_harmless_qt_messages()
-    configure_pyqtgraph()
-    app = QApplication.instance() or QApplication(["playground"])  # noqa: F841 (widgets need it)
-    bar = None
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(unit="frame", file=sys.stderr, leave=False, desc="export")
+    app = ensure_app()  # noqa: F841 (widgets need it; offscreen when there is no display)
+    bar = Progress()
     try:
         comparison, frames = export_comparison(
             experiment, args.variants, args.seeds, args.steps, args.export, size=size, same_start=args.same_start,
-            progress=(lambda done, total: (setattr(bar, "total", total), bar.update(1))) if bar else None)
+            progress=lambda done, total: bar("rendering", done, total))
     except ExportError as error:
         raise error_type(str(error)) from None
     finally:
-        if bar is not None:
-            bar.close()
+        bar.end()
     print(f"playground: wrote {args.export} ({frames} frames)", file=sys.stderr)
     return comparison
 
 
 def _train(comparison: Comparison, steps: int) -> None:
-    """Step to `steps`, with a tqdm bar on stderr when it is a terminal."""
-    bar = None
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=steps, unit="step", file=sys.stderr, leave=False, desc="compare")
+    """Step to `steps` in chunks, with cli_common's progress bar on stderr."""
+    bar = Progress()
     try:
         while comparison.step_count < steps:
-            done = comparison.step(min(PROGRESS_CHUNK, steps - comparison.step_count))
-            if bar is not None:
-                bar.update(done)
+            comparison.step(min(PROGRESS_CHUNK, steps - comparison.step_count))
+            bar("training", comparison.step_count, steps)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.end()
     comparison.finish()
 
 

@@ -22,7 +22,6 @@ Compare-spec lessons (issue 11, "a lesson whose claim is a contrast uses compare
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import re
@@ -34,7 +33,8 @@ from typing import Any, Callable
 import numpy as np
 
 from . import bundled
-from .experiment import SECTIONS, Experiment, ExperimentError
+from .experiment import Experiment, ExperimentError
+from .fields import FIELDS, VERSION
 from .snapshot import Snapshot
 
 MAX_STEPS = 20000  # a check's at_step; a lesson must show its effect in a class, not overnight
@@ -43,9 +43,9 @@ MAX_SEEDS = 50
 CHECK_GRID = 8  # the headless check never draws: the smallest grid keeps each snapshot cheap
 
 
-# what `controls` may name: the experiment's own field paths, as the panels' edits name them
-CONTROL_NAMES = ("seed",) + tuple(f"{section}.{f.name}" for section, cls in SECTIONS.items()
-                                  for f in dataclasses.fields(cls))
+# what `controls` may name: the fields a panel edits, by the paths its edits name them (not the file's
+# version; an activation's parameters are edited under the activation curve, in the main view)
+CONTROL_NAMES = tuple(path for path, row in FIELDS.items() if row.kind != VERSION and row.activation is None)
 
 
 class LessonError(ValueError):

@@ -23,6 +23,7 @@ from .. import bundled, runfile
 from ..datasets import read_points_csv
 from ..divergence import RateTrial, find_stable_rate
 from ..experiment import Experiment, ExperimentError
+from ..fields import FIELDS, NUMBER, WHOLE
 from ..plane import DEFAULT_GRID
 from .compare_window import open_compare
 from .export_dialog import ExportActions
@@ -253,15 +254,10 @@ class MainWindow(QMainWindow):
 
     def _note_refused(self, path: str, message: str) -> None:
         """Say beside the field why its value was refused (the field is back at the last valid one)."""
-        t, n = self.experiment.training, self.experiment.network
-        kept = {"training.learning_rate": f"{t.learning_rate:g}", "training.regularization_rate":
-                f"{t.regularization_rate:g}", "training.batch_size": str(t.batch_size),
-                "training.grad_clip": "off" if t.grad_clip is None else f"{t.grad_clip:g}",
-                "network.init_gain": f"{n.init_gain:g}", "network.bias_init":
-                "the init's own rule" if n.bias_init is None else f"{n.bias_init:g}",
-                "seed": str(self.experiment.seed), "data.n_points": str(self.experiment.data.n_points)}
+        row = FIELDS.get(path)  # the fields with a note are number fields: "back to 0.1"
+        kept = row.shown(self.experiment) if row is not None and row.kind in (NUMBER, WHOLE) else "the last value"
         for panel in (self.hyper_panel, self.data_panel):
-            if panel.notes.show(path, message, kept.get(path, "the last value")):
+            if panel.notes.show(path, message, kept):
                 return
 
     def _clear_notes(self) -> None:

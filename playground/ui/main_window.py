@@ -71,14 +71,16 @@ class MainWindow(QMainWindow):
     def __init__(self, experiment: Experiment | None = None, path: str | None = None,
                  start_worker: bool = True, grid_size: int = DEFAULT_GRID, remember_placement: bool = True):
         """remember_placement: open at the last run's size and place and keep this one's on closing
-        (QSettings); a screenshot run takes neither, so it is the same on every machine's settings."""
+        (QSettings); a screenshot run takes neither, so it is the same on every machine's settings.
+        start_worker=False: a window that only shows what it is given (show_snapshot), for tests that
+        look at it: no training process, and 1280×800 wherever the screen is (no placement)."""
         super().__init__()
         self.experiment = experiment or Experiment()
         self.path = path
         self.snapshot = None
         # unsaved work: the (step, experiment) last saved or opened; a snapshot that differs marks the
-        # title. Closing or opening asks only in the app itself (app.run turns it on): never in tests
-        # or the exporter's hidden window, where a modal question would wait forever
+        # title. Closing or opening asks only in the app itself (app.run turns it on): never in tests,
+        # where a modal question would wait forever
         self._clean = (0, self.experiment)
         self.ask_before_discarding = False
         self._autosave_path: Path | None = None  # set by start_autosave (app.run)
@@ -98,7 +100,7 @@ class MainWindow(QMainWindow):
         self._build_shortcuts()
         self.statusBar()  # made now, not by the first message: the panels must not jump when one shows
         self._update_title()
-        self._live = start_worker  # the exporter's hidden display neither restores nor keeps a placement
+        self._live = start_worker  # a window that does not train neither restores nor keeps a placement
         self._remembers = start_worker and remember_placement
         self._fits_screen = True  # shrink into the screen (set_size turns it off)
         self._fitted_once = False  # fitted again once shown, when the frame's real size is known
@@ -110,7 +112,7 @@ class MainWindow(QMainWindow):
             self.setMinimumSize(MINIMUM_SIZE)
         self.data_panel.set_experiment(self.experiment)
         self.hyper_panel.set_experiment(self.experiment)
-        # Training in a child process, started with the worker (none for the exporter's display)
+        # Training in a child process, started with the worker (none for a window that does not train)
         self.worker = ProcessTrainingWorker(self.experiment, grid_size=grid_size)
         self.worker.sigSnapshot.connect(self._on_snapshot)
         self.worker.sigRunning.connect(self.run_bar.set_playing)

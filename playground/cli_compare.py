@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .cli_common import Progress, positive_int
 from .compare import MAX_SEEDS, Comparison, SpecError, VariantResult, parse_variants, table_csv
+from .experiment import write_atomically
 from .inputs import BadInput, load_experiment
 
 PROGRESS_CHUNK = 50  # steps between progress-bar updates (a 6 × 20 step is ~1 ms: ~20 updates/s)
@@ -87,7 +88,7 @@ def cmd_compare(args) -> int:
     seconds = time.perf_counter() - started
     results = comparison.results()
     if args.csv:
-        _write_atomically(args.csv, table_csv(results, args.seeds))
+        write_atomically(args.csv, table_csv(results, args.seeds).encode("utf-8"))
     if args.json:
         print(json.dumps({"variants": [r.to_dict() for r in results], "seeds": args.seeds}))
         return 0
@@ -172,13 +173,3 @@ def _check_writable(path: str, error_type) -> None:
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         raise error_type(f"--csv {path}: cannot write there (the folder {folder} does not exist or is read-only)")
 
-
-def _write_atomically(path: str, text: str) -> None:
-    target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

@@ -68,7 +68,7 @@ def cmd_export(args) -> int:
                                 caption=not args.no_caption, grid_size=args.grid).checked()
     except ExportError as error:
         raise BadInput(str(error)) from None
-    experiment = load_experiment(args.experiment)
+    load_experiment(args.experiment)  # a bad file is refused before the frames are counted
     every = args.every or max(1, args.steps // 100)
     frames = args.steps // every + 2
     if fmt != "png":

@@ -12,7 +12,7 @@ import sys
 import time
 
 from . import __version__, bundled, cli_bench, cli_compare, cli_export, cli_lessons
-from .cli_common import Stopped, grid_size, positive_int
+from .cli_common import Stopped, grid_size, non_negative_int
 from .health import counts
 from .inputs import BadInput, experiment_path, lesson_for, load_trainer, prepare_engine
 from .lessons import LessonError
@@ -211,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open the window on an experiment (the default command)")
     gui.add_argument("experiment", nargs="?", help="a .json or .toml experiment, an example's or a lesson's "
                                                   "name, or a .pgrun run (opens at its step; default: the built-in one)")
-    gui.add_argument("--steps", type=positive_int, default=0, help="train this many steps first")
+    gui.add_argument("--steps", type=non_negative_int, default=0, help="train this many steps first")
     gui.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window after --steps, then exit")
     cli_compare.add_gui_options(gui)
     gui.add_argument("--size", metavar="WxH", help="the window's size in pixels, e.g. 1366x768")
@@ -225,7 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train headless and print a summary")
     train.add_argument("experiment", help="a .json or .toml experiment, an example's or a lesson's name, or a "
                                           ".pgrun run (goes on from its step)")
-    train.add_argument("--steps", type=positive_int, default=1000, help="minibatch updates (default 1000)")
+    train.add_argument("--steps", type=non_negative_int, default=1000, help="minibatch updates (default 1000)")
     train.add_argument("--save", metavar="RUN.pgrun", help="save the run afterwards (weights, optimiser, "
                                                           "step, history): open it with gui or train")
     train.add_argument("--json", action="store_true", help="print one JSON object")

@@ -52,11 +52,17 @@ def stop_on_signals(outcome: str):
             signal.signal(sig, handler)
 
 
-def positive_int(text: str) -> int:
+def whole_number(text: str) -> int:
+    """An option's whole number, or the argparse error "'x' is not a whole number"."""
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def non_negative_int(text: str) -> int:
+    """0 or more (--steps): the argparse error says which rule a value broke."""
+    value = whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative; use 0 or more")
     return value

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .cli_common import Progress, positive_int
+from .cli_common import Progress, non_negative_int, whole_number
 from .compare import MAX_SEEDS, Comparison, SpecError, VariantResult, parse_variants, table_csv
 from .experiment import write_atomically
 from .inputs import BadInput, load_experiment
@@ -32,7 +32,7 @@ def register_cli(subparsers) -> None:
                    help="FIELD=V1,V2,... e.g. activation=relu,leaky_relu,elu or training.learning_rate=0.005,0.05 "
                         "or network.batch_norm=false,true")
     p.add_argument("--seeds", type=_seeds, default=10, metavar="M", help=f"seeds per variant, 1-{MAX_SEEDS} (default 10)")
-    p.add_argument("--steps", type=positive_int, default=1000, help="minibatch updates (default 1000)")
+    p.add_argument("--steps", type=non_negative_int, default=1000, help="minibatch updates (default 1000)")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--same-start", dest="same_start", action="store_true", default=None,
                        help="every variant starts from the first one's weights (the default where shapes allow "
@@ -62,10 +62,7 @@ def cmd_gui_compare(args, path: str | None = None, size: tuple[int, int] | None 
 
 
 def _seeds(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = whole_number(text)
     if not 1 <= value <= MAX_SEEDS:
         raise argparse.ArgumentTypeError(f"{value} is not allowed: 1 to {MAX_SEEDS}")
     return value

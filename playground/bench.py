@@ -1,5 +1,7 @@
-"""`playground bench`'s figures, and the whole bench run: what each figure counts, its target, and the
-Qt-free measurements (the engine's in bench_engine.py, a snapshot's trip, memory, history).
+"""`playground bench`'s figures and the whole bench run, with the measurements that need no window.
+
+What each figure counts and its target; the Qt-free measurements are here (the engine's in
+bench_engine.py, a snapshot's trip, memory, history).
 
 Every figure that has a target is a ratio or a bound measured here and now, because the machine is
 shared and noisy: the engine against TF Playground's own per-point engine and a plain torch loop,

@@ -1,5 +1,6 @@
-"""`playground bench [--quick] [--json]`: measure the performance figures on this machine and print
-them as a table (what each counts, its target) or as one JSON object.
+"""`playground bench [--quick] [--json]`: measure the performance figures on this machine, print them.
+
+As a table (what each counts, its target) or as one JSON object.
 
 The figures and their measurements are playground.bench's (Qt-free) and playground.ui.bench_live's
 (the window's, each in a child process); this module parses the options, hands the window's

@@ -137,7 +137,7 @@ class MainWindow(QMainWindow):
         self.data_panel, self.hyper_panel, self.tabs = panels.data_panel, panels.hyper_panel, panels.tabs
         self.network_view, self.boundary_view = panels.network_view, panels.boundary_view
         self.charts, self.activation_view = panels.charts, panels.activation_view
-        self._side, self._top, self._main = panels.side, panels.top, panels.main
+        self._main = panels.main  # the side tabs | the views splitter (fit_side_tabs)
         self.setCentralWidget(panels)
 
         self.run_bar.sigPlay.connect(self.set_playing)

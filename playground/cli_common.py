@@ -1,4 +1,4 @@
-"""What the commands share: argument types, stopping on a signal between safe points, a progress bar.
+"""What the commands share: argument types, output checks, stopping on a signal, a progress bar.
 
 The command line's layer (argparse, exit codes, stderr): cli.py and each cli_*.py take these from
 here, so no command module imports cli.py, which registers them all.
@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
+from pathlib import Path
+
+from .inputs import BadInput
 
 
 class Stopped(Exception):
@@ -50,6 +54,19 @@ def stop_on_signals(outcome: str):
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def check_writable(path: str | None, option: str, example: str) -> None:
+    """OPTION PATH names a file that can be written (its folder exists and takes files), checked
+    before the work starts, so a long run is not lost at the end; None: the option was not given."""
+    if path is None:
+        return
+    target = Path(path)
+    folder = target.parent  # Path("t.csv").parent is Path(".")
+    if target.is_dir():
+        raise BadInput(f"{option} {path}: is a folder; give a file name such as {example}")
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise BadInput(f"{option} {path}: cannot write there (the folder {folder} does not exist or is read-only)")
 
 
 def whole_number(text: str) -> int:

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-from pathlib import Path
 
-from .cli_common import Progress, non_negative_int, whole_number
+from .cli_common import Progress, check_writable, non_negative_int, whole_number
 from .compare import MAX_SEEDS, Comparison, SpecError, VariantResult, parse_variants, table_csv
 from .experiment import write_atomically
 from .inputs import BadInput, load_experiment
@@ -75,8 +73,7 @@ def cmd_compare(args) -> int:
         comparison = Comparison(variants, seeds=args.seeds, same_start=args.same_start, field=field)
     except (SpecError, ValueError) as error:
         raise BadInput(str(error)) from None
-    if args.csv:
-        _check_writable(args.csv, BadInput)
+    check_writable(args.csv, "--csv", "table.csv")
     started = time.perf_counter()
     if args.export:
         comparison = _export(args, experiment, BadInput)
@@ -159,14 +156,4 @@ def _three(stats) -> str:
     if stats.mean is None:
         return f"{'—':>6} {'—':>6} {'—':>6}"
     return f"{stats.mean:6.3f} {stats.min:6.3f} {stats.max:6.3f}"
-
-
-def _check_writable(path: str, error_type) -> None:
-    """Before training: the folder exists and takes files, so a long run is not lost at the end."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise error_type(f"--csv {path}: is a folder; give a file name such as table.csv")
-    if not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise error_type(f"--csv {path}: cannot write there (the folder {folder} does not exist or is read-only)")
 

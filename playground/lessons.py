@@ -16,8 +16,9 @@ every condition evaluated on the run's Snapshot at that step (or at the step it 
 read from the Snapshot by METRICS below, the same function headless (`playground lessons --check`,
 the tests) and in the window (the lesson panel, on live snapshots).
 
-Compare-spec lessons (issue 11, "a lesson whose claim is a contrast uses compare mode"): the key
-`compare` is reserved for them; until compare mode lands, a contrast is `runs`, trained one after another.
+A contrast is written as `runs` and checked one run after another; when its runs differ in one field
+only, the window offers to race them in compare mode over the lesson's seeds (compare_spec). The key
+`compare` is reserved for lessons written as a compare spec (issue 11), which are not read yet.
 """
 
 from __future__ import annotations
@@ -395,8 +396,8 @@ def from_dict(raw: Any, path: Path) -> Lesson:
         if key not in LESSON_KEYS:
             _fail(key, raw[key], "an unknown key; a lesson has " + ", ".join(LESSON_KEYS))
     if "compare" in raw:
-        _fail("compare", raw["compare"], "not yet: compare-spec lessons arrive with compare mode; "
-                                         "write the contrast as runs")
+        _fail("compare", raw["compare"], "not yet: write the contrast as runs (runs that differ in one "
+                                         "field race in compare mode from the lesson panel)")
     for key in ("title", "claim", "click", "watch", "speed", "seeds"):
         if key not in raw:
             raise LessonError(f"{key} is missing: a lesson needs title, claim, click, watch, speed and seeds")

@@ -76,7 +76,7 @@ def cmd_compare(args) -> int:
     check_writable(args.csv, "--csv", "table.csv")
     started = time.perf_counter()
     if args.export:
-        comparison = _export(args, experiment, BadInput)
+        comparison = _export(args, experiment)
     else:
         _train(comparison, args.steps)
     seconds = time.perf_counter() - started
@@ -96,7 +96,7 @@ def cmd_compare(args) -> int:
     return 0
 
 
-def _export(args, experiment, error_type) -> Comparison:
+def _export(args, experiment) -> Comparison:
     """Train through the exporter (it draws the window every steps/60 steps); its Comparison."""
     from .export import ExportError, format_for, parse_size
 
@@ -104,7 +104,7 @@ def _export(args, experiment, error_type) -> Comparison:
         format_for(args.export)
         size = parse_size(args.size)
     except ExportError as error:
-        raise error_type(str(error)) from None
+        raise BadInput(str(error)) from None
     from .ui.compare_window import export_comparison
     from .ui.export_render import ensure_app
 
@@ -115,7 +115,7 @@ def _export(args, experiment, error_type) -> Comparison:
             experiment, args.variants, args.seeds, args.steps, args.export, size=size, same_start=args.same_start,
             progress=lambda done, total: bar("rendering", done, total))
     except ExportError as error:
-        raise error_type(str(error)) from None
+        raise BadInput(str(error)) from None
     finally:
         bar.end()
     print(f"playground: wrote {args.export} ({frames} frames)", file=sys.stderr)

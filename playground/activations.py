@@ -1,4 +1,4 @@
-"""Activation registry: formula, f and f' in numpy (for training, plots and health), torch module, init.
+"""Activation registry: formula, f and f' (maths.py's, for training, plots and health), torch module, init.
 
 f and f' are the engine's own: training backpropagates with f' directly instead of through autograd,
 which is what makes tiny networks fast. Tests check f against torch and f' against autograd.
@@ -14,40 +14,13 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-SELU_ALPHA = 1.6732632423543772848
-SELU_SCALE = 1.0507009873554804934
-SOFTPLUS_THRESHOLD = 20.0  # torch: linear above beta·x > 20
-SQRT_HALF = 1.0 / math.sqrt(2.0)
-INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+from . import maths
+from .maths import INV_SQRT_2PI, SELU_ALPHA, SELU_SCALE, SOFTPLUS_THRESHOLD, SQRT_HALF  # noqa: F401 (theirs)
 
 Array = np.ndarray
 
 if TYPE_CHECKING:
     import torch
-
-
-def _sigmoid(z: Array) -> Array:
-    # tanh form: no overflow for large |z|, one ufunc
-    return 0.5 + 0.5 * np.tanh(0.5 * z)
-
-
-def _softplus(z: Array) -> Array:
-    return np.where(z > SOFTPLUS_THRESHOLD, z, np.log1p(np.exp(np.minimum(z, SOFTPLUS_THRESHOLD))))
-
-
-def _erf(x: Array) -> Array:
-    """erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, below float32's resolution near 1).
-
-    numpy has no erf, and importing torch for it would add seconds to start-up.
-    """
-    t64 = np.abs(x).astype(np.float64)
-    t = 1.0 / (1.0 + 0.3275911 * t64)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return (np.sign(x) * (1.0 - poly * np.exp(-t64 * t64))).astype(x.dtype)
-
-
-def _phi_cdf(z: Array) -> Array:
-    return 0.5 * (1.0 + _erf(z * SQRT_HALF))
 
 
 def _nn():
@@ -57,10 +30,6 @@ def _nn():
     return torch.nn
 
 
-def _expm1_neg(z: Array) -> Array:
-    return np.expm1(np.minimum(z, 0.0))  # clamp so the positive branch never overflows
-
-
 @dataclass(frozen=True)
 class Activation:
     """One activation variant: how it computes, how it is drawn and how its weights start."""
@@ -68,109 +37,68 @@ class Activation:
     name: str
     label: str  # for menus
     formula: str  # for the activation panel
-    f: Callable[..., Array]  # f(z, slope, alpha)
-    df: Callable[..., Array]  # f'(z, slope, alpha), equal to autograd's
     torch_module: Callable[..., "torch.nn.Module"]  # torch_module(units, slope, alpha); imports torch
     init: str  # recommended init of the weights feeding it: he, leaky_he, xavier, xavier_tanh, lecun
-    rectifier: bool  # rectifier family: a unit with max z <= 0 and non-zero slope is "sleeping"
+    rectifier: bool = False  # rectifier family: a unit with max z <= 0 and non-zero slope is "sleeping"
     learned_slope: bool = False  # PReLU: one learned slope per neuron
-    # Fast paths for training's hot loop (None: use f / df). Per-op overhead is the whole cost at
-    # this size, so each saved numpy call is ~1 µs a layer a step.
-    f_out: Callable[..., None] | None = None  # f_out(z, out, slope, alpha): out[...] = f(z), no temporary
-    df_from_output: Callable[..., Array] | None = None  # f'(z) from z and a = f(z): tanh 1 - a² needs no tanh
+    slope_reads_output: bool = False  # f' is read off a = f(z) (tanh 1 - a², sigmoid a(1 - a))
+    needs_work: bool = True  # its maths.py functions use their scratch (ReLU, tanh, sigmoid, linear do not)
 
-    def f_into(self, z: Array, out: Array, slope, alpha) -> None:
-        """out[...] = f(z)."""
-        if self.f_out is not None:
-            self.f_out(z, out, slope, alpha)
-        else:
-            out[...] = self.f(z, slope, alpha)
+    def __post_init__(self):
+        code = maths.code_of(maths.ACTIVATION_CODES, self.name, "activation")
+        f_into, slope_into = maths.ACTIVATION_INTO[code]
+        object.__setattr__(self, "code", code)  # looked up once: the probe calls f and df often
+        # f_into(z, out, work, slope, alpha): out[...] = f(z); work = maths.scratch(out)
+        object.__setattr__(self, "f_into", f_into)
+        # slope_into(z, a, out, work, slope, alpha): out[...] = f'(z), given a = f(z)
+        object.__setattr__(self, "slope_into", slope_into)
 
-    def slope_at(self, z: Array, a: Array, slope, alpha) -> Array:
-        """f'(z) given a = f(z) too (equal to df(z); a boolean array for ReLU's 0/1)."""
-        if self.df_from_output is not None:
-            return self.df_from_output(z, a, slope, alpha)
-        return self.df(z, slope, alpha)
+    def _work(self, out: Array):
+        return maths.scratch(out) if self.needs_work else None
 
-    def backprop(self, back: Array, z: Array, a: Array, slope, alpha) -> Array:
-        """dL/dz = dL/da · f'(z), a new array."""
-        if self.name == "linear":
-            return back
-        return back * self.slope_at(z, a, slope, alpha)
+    def f(self, z, slope, alpha) -> Array:
+        """f(z), a new array (for plots, statistics and tests: training writes into buffers)."""
+        z = np.asarray(z)
+        out = np.empty_like(z)
+        self.f_into(z, out, self._work(out), slope, alpha)
+        return out
 
-
-def _def(name, label, formula, f, df, module, init, rectifier=False, learned=False, f_out=None, df_a=None):
-    return name, Activation(name, label, formula, f, df, module, init, rectifier, learned, f_out, df_a)
-
-
-def _sigmoid_out(z: Array, out: Array, s, a) -> None:
-    np.multiply(z, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-
-
-def _copy_out(z: Array, out: Array, s, a) -> None:
-    out[...] = z
+    def df(self, z, slope, alpha) -> Array:
+        """f'(z), a new array, equal to autograd's."""
+        z = np.asarray(z)
+        out = np.empty_like(z)
+        work = self._work(out)
+        a = None
+        if self.slope_reads_output:
+            a = np.empty_like(z)
+            self.f_into(z, a, work, slope, alpha)
+        self.slope_into(z, a, out, work, slope, alpha)
+        return out
 
 
-ACTIVATIONS: dict[str, Activation] = dict([
-    _def("relu", "ReLU", "max(0, x)",
-         lambda z, s, a: np.maximum(z, 0.0),
-         lambda z, s, a: (z > 0).astype(z.dtype),
-         lambda n, s, a: _nn().ReLU(), "he", rectifier=True,
-         f_out=lambda z, out, s, a: np.maximum(z, 0.0, out=out),
-         df_a=lambda z, a, s, al: z > 0),
-    _def("leaky_relu", "Leaky ReLU", "max(0, x) + s·min(0, x)",
-         lambda z, s, a: np.where(z > 0, z, z * s),
-         lambda z, s, a: np.where(z > 0, np.float32(1.0), np.float32(s)).astype(z.dtype),
-         lambda n, s, a: _nn().LeakyReLU(s), "leaky_he", rectifier=True),
-    _def("prelu", "PReLU", "max(0, x) + a·min(0, x), a learned per neuron",
-         lambda z, s, a: np.where(z > 0, z, z * s),
-         lambda z, s, a: np.where(z > 0, np.ones_like(z), np.broadcast_to(s, z.shape)).astype(z.dtype),
-         lambda n, s, a: _nn().PReLU(n, s), "leaky_he", rectifier=True, learned=True),
-    _def("elu", "ELU", "x if x > 0 else α(eˣ − 1)",
-         lambda z, s, a: np.where(z > 0, z, a * _expm1_neg(z)),
-         lambda z, s, a: np.where(z > 0, 1.0, a * np.exp(np.minimum(z, 0.0))).astype(z.dtype),
-         lambda n, s, a: _nn().ELU(a), "he", rectifier=True),
-    _def("selu", "SELU", "λ·(x if x > 0 else α(eˣ − 1))",
-         lambda z, s, a: SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * _expm1_neg(z)),
-         lambda z, s, a: (SELU_SCALE * np.where(z > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(z, 0.0)))).astype(z.dtype),
-         lambda n, s, a: _nn().SELU(), "lecun", rectifier=True),
-    _def("gelu", "GELU", "x·Φ(x)",
-         lambda z, s, a: z * _phi_cdf(z),
-         lambda z, s, a: _phi_cdf(z) + z * INV_SQRT_2PI * np.exp(-0.5 * z * z),
-         lambda n, s, a: _nn().GELU(), "he"),
-    _def("silu", "SiLU (swish)", "x·σ(x)",
-         lambda z, s, a: z * _sigmoid(z),
-         lambda z, s, a: (lambda g: g * (1.0 + z * (1.0 - g)))(_sigmoid(z)),
-         lambda n, s, a: _nn().SiLU(), "he"),
-    _def("mish", "Mish", "x·tanh(softplus(x))",
-         lambda z, s, a: z * np.tanh(_softplus(z)),
-         lambda z, s, a: (lambda t: t + z * _sigmoid(z) * (1.0 - t * t))(np.tanh(_softplus(z))),
-         lambda n, s, a: _nn().Mish(), "he"),
-    _def("softplus", "Softplus", "log(1 + eˣ)",
-         lambda z, s, a: _softplus(z),
-         lambda z, s, a: np.where(z > SOFTPLUS_THRESHOLD, 1.0, _sigmoid(z)).astype(z.dtype),
-         lambda n, s, a: _nn().Softplus(), "he"),
-    _def("sigmoid", "Sigmoid", "1 / (1 + e⁻ˣ)",
-         lambda z, s, a: _sigmoid(z),
-         lambda z, s, a: (lambda g: g * (1.0 - g))(_sigmoid(z)),
-         lambda n, s, a: _nn().Sigmoid(), "xavier",
-         f_out=_sigmoid_out, df_a=lambda z, a, s, al: a * (1.0 - a)),
-    _def("tanh", "Tanh", "tanh(x)",
-         lambda z, s, a: np.tanh(z),
-         lambda z, s, a: (lambda t: 1.0 - t * t)(np.tanh(z)),
-         # LeCun (1/√fan_in, Efficient BackProp's rule for tanh), not Xavier × 5/3: on TF Playground's
-         # settings xor [4,2] 0.968 -> 0.996 and 7-feature spiral 0.969 -> 0.978 over 20 seeds
-         # (docs/tfp_parity_20_seeds.md); a deep [16]×8 tanh net still keeps its gradients (ratio 0.54)
-         lambda n, s, a: _nn().Tanh(), "lecun",
-         f_out=lambda z, out, s, a: np.tanh(z, out=out), df_a=lambda z, a, s, al: 1.0 - a * a),
-    _def("linear", "Linear", "x",
-         lambda z, s, a: z,
-         lambda z, s, a: np.ones_like(z),
-         lambda n, s, a: _nn().Identity(), "lecun", f_out=_copy_out),
-])
+ACTIVATIONS: dict[str, Activation] = {a.name: a for a in (
+    Activation("relu", "ReLU", "max(0, x)", lambda n, s, a: _nn().ReLU(), "he", rectifier=True, needs_work=False),
+    Activation("leaky_relu", "Leaky ReLU", "max(0, x) + s·min(0, x)", lambda n, s, a: _nn().LeakyReLU(s),
+               "leaky_he", rectifier=True),
+    Activation("prelu", "PReLU", "max(0, x) + a·min(0, x), a learned per neuron", lambda n, s, a: _nn().PReLU(n, s),
+               "leaky_he", rectifier=True, learned_slope=True),
+    Activation("elu", "ELU", "x if x > 0 else α(eˣ − 1)", lambda n, s, a: _nn().ELU(a), "he", rectifier=True),
+    Activation("selu", "SELU", "λ·(x if x > 0 else α(eˣ − 1))", lambda n, s, a: _nn().SELU(), "lecun",
+               rectifier=True),
+    Activation("gelu", "GELU", "x·Φ(x)", lambda n, s, a: _nn().GELU(), "he"),
+    Activation("silu", "SiLU (swish)", "x·σ(x)", lambda n, s, a: _nn().SiLU(), "he"),
+    Activation("mish", "Mish", "x·tanh(softplus(x))", lambda n, s, a: _nn().Mish(), "he"),
+    Activation("softplus", "Softplus", "log(1 + eˣ)", lambda n, s, a: _nn().Softplus(), "he"),
+    Activation("sigmoid", "Sigmoid", "1 / (1 + e⁻ˣ)", lambda n, s, a: _nn().Sigmoid(), "xavier",
+               slope_reads_output=True, needs_work=False),
+    # LeCun (1/√fan_in, Efficient BackProp's rule for tanh), not Xavier × 5/3: on TF Playground's
+    # settings xor [4,2] 0.968 -> 0.996 and 7-feature spiral 0.969 -> 0.978 over 20 seeds
+    # (docs/tfp_parity_20_seeds.md); a deep [16]×8 tanh net still keeps its gradients (ratio 0.54)
+    Activation("tanh", "Tanh", "tanh(x)", lambda n, s, a: _nn().Tanh(), "lecun", slope_reads_output=True,
+               needs_work=False),
+    Activation("linear", "Linear", "x", lambda n, s, a: _nn().Identity(), "lecun", needs_work=False),
+)}
+assert tuple(ACTIVATIONS) == maths.ACTIVATION_NAMES  # the codes are this order
 
 
 def weight_std(rule: str, fan_in: int, fan_out: int, slope: float = 0.0) -> float:

@@ -13,8 +13,8 @@ about 60 % of a stacked step is the six activations' f and f' (with ReLU in ever
 step took 40 % of the time), the rest is ~9 matmuls, two copies and the optimiser. One thread:
 with two, BLAS collapses when the other core is busy with the window.
 
-The maths is the single-network engine's, called on stacked arrays: the activations' f and f'
-(activations.py), the loss gradient, regularisation, clipping and optimisers (training.descend), the
+The maths is the single-network engine's (maths.py), called on stacked arrays: the activations' f
+and f', the loss gradient, regularisation, clipping and optimisers (training.descend), the
 init (MLP.build, the same random streams), health's definition (health.states_along). What is
 written here is only the stacked forward and backward (matmul over the network axis), mirroring
 MLP.forward_train / backward_into, and batch norm's (MLP._batch_norm_train / _batch_norm_backward,
@@ -34,9 +34,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import maths
 from .activations import ACTIVATIONS
 from .datasets import DataSplit, make_split
-from .experiment import ACTIVATION_PARAM_NAMES, SECTIONS, Experiment, ExperimentError
+from .experiment import Experiment, ExperimentError
+from .fields import FIELDS
 from .health import NeuronState, states_along
 from .model import BN_EPS, BN_MOMENTUM, MLP
 from .snapshot import DEFAULT_GRID, History, Snapshot, data_features
@@ -103,12 +105,9 @@ def parse_variants(spec: str, base: Experiment) -> tuple[str, tuple[Variant, ...
 
 
 def _known_field(path: str) -> bool:
-    parts = path.split(".")
-    if len(parts) == 3:
-        return parts[:2] == ["network", "activation_params"] and parts[2] in ACTIVATION_PARAM_NAMES
-    if len(parts) != 2 or parts[0] not in SECTIONS:
-        return False
-    return parts[1] in {f.name for f in dataclasses.fields(SECTIONS[parts[0]])}
+    """A row of the field table, but not the seed (the seeds are the comparison's other axis) nor the
+    file's version."""
+    return path in FIELDS and path not in ("seed", "version")
 
 
 def _split_values(text: str) -> list[str] | None:
@@ -139,9 +138,9 @@ def _parse_value(token: str):
 
 
 def _with_path(base: Experiment, path: str, value) -> Experiment:
-    if path.startswith("network.activation_params."):
+    if FIELDS[path].activation is not None:  # one activation parameter: set in the table of them
         params = dict(base.network.activation_params)
-        params[path.rsplit(".", 1)[1]] = value
+        params[FIELDS[path].name] = value
         return base.with_field("network.activation_params", params)
     return base.with_field(path, value)
 
@@ -156,6 +155,10 @@ class _Activation:
     alpha: float
     grad_slope: np.ndarray | None  # PReLU: (rows, 1, units) view of grad
 
+    def __post_init__(self):
+        # looked up once; the backward always follows its forward on the same work arrays
+        self.f_into, self.slope_into = maths.activation_into(self.spec.name, after_f=True)
+
 
 @dataclass
 class _Block:
@@ -169,10 +172,10 @@ def _block(rows: slice, model: MLP, params: np.ndarray, grad: np.ndarray) -> _Bl
     """The block of `rows` (networks like `model`): each hidden layer's activation, PReLU's slopes
     as (rows, 1, units) views of the stack's params and grad."""
     acts = []
-    for layer, places in zip(model.layers[:-1], model._places):
+    for layer, places in zip(model.layers[:-1], model.layout):
         slope, grad_slope = layer.slope, None
         if layer.learned_slope:
-            where = places["slope"][0]
+            where = places["slope"].where
             slope = params[rows, where].reshape(rows.stop - rows.start, 1, -1)
             grad_slope = grad[rows, where].reshape(rows.stop - rows.start, 1, -1)
         acts.append(_Activation(ACTIVATIONS[layer.activation], slope, layer.alpha, grad_slope))
@@ -216,8 +219,8 @@ class _Stack:
         self.grad = np.zeros_like(self.params)
         self.weight_mask = first.weight_mask
         self.Wb, self.grad_Wb, self.WT = [], [], []  # per layer (N, fan_in + 1, fan_out) views, W transposed
-        for places in first._places:  # the layout, as kernel.Plan reads it (issue 14: make it public)
-            where, shape = places["Wb"]
+        for places in first.layout:  # the layout, as kernel.Plan reads it
+            where, shape = places["Wb"].where, places["Wb"].shape
             self.Wb.append(self.params[:, where].reshape(self.n, *shape))
             self.grad_Wb.append(self.grad[:, where].reshape(self.n, *shape))
             self.WT.append(self.Wb[-1][:, :-1].transpose(0, 2, 1))
@@ -307,7 +310,8 @@ class _Stack:
         """Work arrays for n points, per hidden layer: z and a, contiguous (ufuncs writing into a
         strided a_aug column block ran 2-7× slower here: relu 1.3 -> 6.7 µs on 20 nets × 10 × 8),
         a copy of a with a column of ones (aug) and its transpose, the backward's dL/da (back) and
-        dL/dz (delta), and each block's row views of them (made once, not per step).
+        dL/dz (delta), the activations' work space (2, *z.shape), and each block's row views of
+        them (made once, not per step).
 
         Why aug: with the ones column one matmul gives z with its bias and one gives dL/dW with
         dL/db. Adding the bias apart (a (N, 1, 8) broadcast) and summing dL/db apart (np.sum over
@@ -318,9 +322,10 @@ class _Stack:
             z = np.empty((self.n, n, Wb.shape[2]), np.float32)
             a, back, delta = np.empty_like(z), np.empty_like(z), np.empty_like(z)
             aug = np.ones((self.n, n, Wb.shape[2] + 1), np.float32)
-            per_block = [(block.rows, z[block.rows], a[block.rows], back[block.rows], delta[block.rows])
-                         for block in self.blocks]
-            plan.append((z, a, aug, aug.transpose(0, 2, 1), per_block, back, delta))
+            work = np.empty((2, *z.shape), np.float32)
+            per_block = [(block.rows, z[block.rows], a[block.rows], back[block.rows], delta[block.rows],
+                          work[:, block.rows]) for block in self.blocks]
+            plan.append((z, a, aug, aug.transpose(0, 2, 1), per_block, back, delta, work))
         return plan
 
     def forward(self, x: np.ndarray, train: bool = True, xT: np.ndarray | None = None):
@@ -345,9 +350,9 @@ class _Stack:
                 np.matmul(below, self.Wb[i], out=z)
             if self.bn:
                 (self._bn_train if train else self._bn_eval)(i, z)
-            for block, (_, zb, ab, _, _) in zip(self.blocks, plan[i][4]):
+            for block, (_, zb, ab, _, _, workb) in zip(self.blocks, plan[i][4]):
                 act = block.layers[i]
-                act.spec.f_into(zb, ab, act.slope, act.alpha)
+                act.f_into(zb, ab, workb, act.slope, act.alpha)
             np.copyto(aug[..., :-1], a)
             below = aug
         out = np.empty((self.n, n, 1), np.float32)
@@ -367,12 +372,12 @@ class _Stack:
         back = plan[i - 1][5]
         np.multiply(delta, self.WT[i], out=back)  # (N, n, 1) @ (N, 1, units) is this outer product
         for i in range(i - 1, -1, -1):
-            z, a, _, _, per_block, back, delta = plan[i]
+            z, a, _, _, per_block, back, delta, work = plan[i]
             if self.single is not None:
-                self._layer_delta(self.single.layers[i], back, z, a, delta)
+                self._layer_delta(self.single.layers[i], back, z, a, delta, work)
             else:
-                for block, (_, zb, ab, backb, deltab) in zip(self.blocks, per_block):
-                    self._layer_delta(block.layers[i], backb, zb, ab, deltab)
+                for block, (_, zb, ab, backb, deltab, workb) in zip(self.blocks, per_block):
+                    self._layer_delta(block.layers[i], backb, zb, ab, deltab, workb)
             if self.bn:
                 delta = self._bn_backward(i, delta)
             self._weight_grad(i, plan, delta)
@@ -389,11 +394,13 @@ class _Stack:
             np.matmul(plan[i - 1][3], delta, out=self.grad_Wb[i])  # (N, fan_in + 1, n), the last row ones
 
     @staticmethod
-    def _layer_delta(act: _Activation, back: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def _layer_delta(act: _Activation, back: np.ndarray, z: np.ndarray, a: np.ndarray, out: np.ndarray,
+                     work: np.ndarray) -> np.ndarray:
         """dL/dz from dL/da into `out` for one block (and PReLU's dL/dslope), as MLP.backward_into."""
         if act.grad_slope is not None:  # PReLU: d a / d slope = z where z <= 0
             np.sum(back * np.minimum(z, 0.0), axis=1, keepdims=True, out=act.grad_slope)
-        return np.multiply(back, act.spec.slope_at(z, a, act.slope, act.alpha), out=out)
+        act.slope_into(z, a, out, work, act.slope, act.alpha)
+        return np.multiply(back, out, out=out)
 
     # ---- batch norm (MLP's _batch_norm_train and _batch_norm_backward over a network axis) -----
     def _init_batch_norm(self, first: MLP, models: list[MLP]) -> None:
@@ -411,12 +418,12 @@ class _Stack:
             return
         view = lambda buffer, where: buffer[:, where].reshape(self.n, 1, -1)
         offset = 0
-        for places in first._places[:-1]:
-            self.gamma.append(view(self.params, places["gamma"][0]))
-            self.beta.append(view(self.params, places["beta"][0]))
-            self.grad_gamma.append(view(self.grad, places["gamma"][0]))
-            self.grad_beta.append(view(self.grad, places["beta"][0]))
-            units = places["gamma"][1][0]
+        for places in first.layout[:-1]:
+            self.gamma.append(view(self.params, places["gamma"].where))
+            self.beta.append(view(self.params, places["beta"].where))
+            self.grad_gamma.append(view(self.grad, places["gamma"].where))
+            self.grad_beta.append(view(self.grad, places["beta"].where))
+            units = places["gamma"].shape[0]
             self.running_mean.append(view(self.stats, slice(offset, offset + units)))
             self.running_var.append(view(self.stats, slice(offset + units, offset + 2 * units)))
             offset += 2 * units

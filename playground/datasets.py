@@ -163,6 +163,19 @@ class DataSplit:
     test_labels: np.ndarray
     scaling: InputScaling | None = None  # data.standardize: measured on train_points; None = raw inputs
 
+    def __post_init__(self):
+        # what is derived from these points once and kept with them (snapshot.data_features: the
+        # network's inputs per feature set), so it lives and goes exactly as long as the split
+        object.__setattr__(self, "derived", {})
+
+    def __getstate__(self) -> dict:
+        """Pickled without `derived` (a snapshot crosses to the window many times a second)."""
+        return {key: value for key, value in self.__dict__.items() if key != "derived"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        object.__setattr__(self, "derived", {})
+
 
 def make_split(data: Data, seed: int) -> DataSplit:
     """Generate (or take) the points, shuffle them with the data seed, split train/test."""
@@ -296,9 +309,3 @@ def read_points_csv(path: str | Path) -> CsvPoints:
     if len(rows) > MAX_CSV_POINTS:
         raise ExperimentError(f"{path}: {len(rows):,} usable rows; at most {MAX_CSV_POINTS} are allowed")
     return points
-
-
-def load_points_csv(path: str | Path) -> tuple[list[list[float]], list[str]]:
-    """read_points_csv as (rows as [x, y, label] lists, one warning a skipped line)."""
-    points = read_points_csv(path)
-    return [list(row) for row in points.rows], points.warnings

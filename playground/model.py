@@ -1,4 +1,6 @@
-"""The MLP: numpy parameters, a forward that can keep every layer's z and a, and a hand-written backward.
+"""The MLP: numpy parameters in one flat buffer (MLP.layout says where each array lives), the
+training forward and a hand-written backward, and the probe's and the grids' forwards (tests/reference.py
+holds a plain row forward the tests check these against).
 
 Rows are points: z = a_prev @ W + b, W of shape (fan_in, fan_out). The last layer has one unit whose
 output is a logit. Gradients come from the activations' f' (no autograd): at this size per-op overhead
@@ -9,14 +11,28 @@ against torch autograd on the same weights.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
+from . import maths
 from .activations import ACTIVATIONS, weight_std
 from .experiment import Network
 
 BN_EPS = 1e-5  # torch.nn.BatchNorm1d defaults
 BN_MOMENTUM = 0.1
+
+
+class Place(NamedTuple):
+    """Where one trained array lives in MLP.params (and its gradient in MLP.grad): [start:stop], shaped."""
+
+    start: int
+    stop: int
+    shape: tuple
+
+    @property
+    def where(self) -> slice:
+        return slice(self.start, self.stop)
 
 
 @dataclass
@@ -70,17 +86,17 @@ class MLP:
         self.params = np.concatenate([a.ravel() for a in arrays]).astype(np.float32)
         self.grad = np.zeros_like(self.params)
         self.weight_mask = np.zeros_like(self.params)  # 1 on W entries: what regularisation touches
-        self._params: list[tuple[str, int, np.ndarray]] = []
         self._grad_views: dict[tuple[str, int], np.ndarray] = {}
         self.weight_segments: list[int] = []  # where each layer's W starts and ends in the buffers
         offset = 0
 
-        self._places: list[dict[str, tuple[slice, tuple]]] = []  # per layer: key -> (slice of params, shape)
+        # per layer: Wb (fan_in + 1, fan_out), and PReLU's slope, batch norm's gamma and beta (fan_out,)
+        self.layout: list[dict[str, Place]] = []
 
         def take(shape, key):
             nonlocal offset
             size = int(np.prod(shape))
-            self._places[-1][key] = (slice(offset, offset + size), shape)
+            self.layout[-1][key] = Place(offset, offset + size, shape)
             views = (self.params[offset:offset + size].reshape(shape), self.grad[offset:offset + size].reshape(shape))
             offset += size
             return views
@@ -89,18 +105,15 @@ class MLP:
             fan_in, fan_out = layer.W.shape
             self.weight_segments += [offset, offset + fan_in * fan_out]
             self.weight_mask[offset:offset + fan_in * fan_out] = 1.0
-            self._places.append({})
+            self.layout.append({})
             layer.Wb, gWb = take((fan_in + 1, fan_out), "Wb")
             layer.W, layer.b = layer.Wb[:-1], layer.Wb[-1]
-            self._params += [("W", i, layer.W), ("b", i, layer.b)]
             self._grad_views.update({("Wb", i): gWb, ("W", i): gWb[:-1], ("b", i): gWb[-1]})
             if layer.learned_slope:
                 layer.slope, self._grad_views[("slope", i)] = take((fan_out,), "slope")
-                self._params.append(("slope", i, layer.slope))
             if layer.gamma is not None:
                 layer.gamma, self._grad_views[("gamma", i)] = take((fan_out,), "gamma")
                 layer.beta, self._grad_views[("beta", i)] = take((fan_out,), "beta")
-                self._params += [("gamma", i, layer.gamma), ("beta", i, layer.beta)]
 
     # ---- construction --------------------------------------------------------------------------
     @classmethod
@@ -139,13 +152,6 @@ class MLP:
         self._plans.clear()  # their activation functions hold the old constants
 
     # ---- parameters ----------------------------------------------------------------------------
-    def parameters(self) -> list[tuple[str, int, np.ndarray]]:
-        """(kind, layer index, array) of everything trained; kind is W, b, slope, gamma or beta.
-
-        The arrays are views of `params`: change them in place, never rebind them.
-        """
-        return self._params
-
     def state(self) -> list[dict[str, np.ndarray]]:
         """A deep copy of every array (weights and batch-norm statistics), e.g. for a snapshot.
 
@@ -154,9 +160,10 @@ class MLP:
         flat = self.params.copy()
         flat.setflags(write=False)
         out = []
-        for layer, places in zip(self.layers, self._places):
+        for layer, places in zip(self.layers, self.layout):
             entry = {}
-            for key, (where, shape) in places.items():
+            for key, (start, stop, shape) in places.items():
+                where = slice(start, stop)
                 if key == "Wb":
                     Wb = flat[where].reshape(shape)
                     entry["W"], entry["b"] = Wb[:-1], Wb[-1]
@@ -189,40 +196,10 @@ class MLP:
         if offset != flat.size:
             raise ValueError(f"a state of {flat.size} values does not fit this network ({offset} values)")
 
-    def load_state(self, state: list[dict[str, np.ndarray]]) -> None:
-        """Put back arrays taken with state() (same architecture); trained arrays are copied in place."""
-        for layer, entry in zip(self.layers, state):
-            for key, value in entry.items():
-                target = getattr(layer, key)
-                if key in ("W", "b", "slope", "gamma", "beta") and isinstance(target, np.ndarray):
-                    target[...] = value
-                else:
-                    setattr(layer, key, np.array(value, dtype=np.float32))
-
     def is_finite(self) -> bool:
         return bool(np.isfinite(self.params.sum()))
 
     # ---- forward and backward ------------------------------------------------------------------
-    def forward(self, x: np.ndarray, *, keep: bool = False):
-        """Inference: x (n, n_inputs) -> logits (n,); with keep, also [(z, a)] per hidden layer.
-
-        z is the input to the activation (after batch norm, which uses its running averages here, as
-        torch's eval()). Used for health probes, metrics and grids, never for updates. Fresh arrays.
-        """
-        a = x
-        kept = []
-        for layer in self.layers[:-1]:
-            z = a @ layer.W
-            z += layer.b
-            if layer.gamma is not None:
-                z = (z - layer.running_mean) / np.sqrt(layer.running_var + BN_EPS) * layer.gamma + layer.beta
-            a = ACTIVATIONS[layer.activation].f(z, layer.slope, layer.alpha)
-            if keep:
-                kept.append((z, a))
-        last = self.layers[-1]
-        logits = (a @ last.W)[:, 0] + last.b[0]
-        return (logits, kept) if keep else logits
-
     def forward_columns(self, xT: np.ndarray):
         """Inference with points as columns: xT (n_inputs, n) -> (logits (n,), [aT (units, n)] per hidden layer).
 
@@ -234,6 +211,7 @@ class MLP:
         n = xT.shape[1]
         a_aug = np.vstack([xT, np.ones((1, n), np.float32)])
         work = np.empty((max((layer.W.shape[1] for layer in self.layers), default=1), n), np.float32)
+        scratch = np.empty((2, *work.shape), np.float32)  # the activations' work space
         kept = []
         for layer in self.layers[:-1]:
             units = layer.W.shape[1]
@@ -246,7 +224,7 @@ class MLP:
             slope = layer.slope[:, None] if layer.learned_slope else layer.slope
             a_aug = np.empty((units + 1, n), np.float32)
             a_aug[units] = 1.0
-            ACTIVATIONS[layer.activation].f_into(z, a_aug[:units], slope, layer.alpha)
+            ACTIVATIONS[layer.activation].f_into(z, a_aug[:units], scratch[:, :units], slope, layer.alpha)
             kept.append(a_aug[:units])
         logits = np.dot(self.layers[-1].Wb.T, a_aug)[0]
         return logits, kept
@@ -264,7 +242,7 @@ class MLP:
             buffers = self._probe_buffers[n] = self._make_probe_buffers(n)
         Z, A, rows = buffers
         a_aug = xT
-        for layer, (z_rows, a_rows) in zip(self.layers, rows):
+        for layer, (z_rows, a_rows, scratch) in zip(self.layers, rows):
             z = Z[z_rows]
             np.dot(layer.Wb.T, a_aug, out=z)  # (fan_out, n) = W.T @ a + b
             if layer.gamma is not None:  # eval mode: the running statistics
@@ -274,13 +252,14 @@ class MLP:
                 z += layer.beta[:, None]
             slope = layer.slope[:, None] if layer.learned_slope else layer.slope
             a_aug = A[a_rows]
-            ACTIVATIONS[layer.activation].f_into(z, a_aug[:-1], slope, layer.alpha)
+            ACTIVATIONS[layer.activation].f_into(z, a_aug[:-1], scratch, slope, layer.alpha)
         logits = np.dot(self.layers[-1].Wb.T, a_aug)[0]
         return logits, Z
 
     def _make_probe_buffers(self, n: int):
         """Z (hidden units, n) and A (hidden units + layers, n), each layer's outputs a row block,
-        each followed in A by a row of ones (the next layer's bias input)."""
+        each followed in A by a row of ones (the next layer's bias input); with each layer's rows,
+        its view of the activations' work space (2, units, n)."""
         units = [layer.W.shape[1] for layer in self.layers[:-1]]
         Z = np.empty((sum(units), n), np.float32)
         A = np.ones((sum(units) + len(units), n), np.float32)
@@ -288,7 +267,8 @@ class MLP:
         for u in units:
             rows.append((slice(z0, z0 + u), slice(a0, a0 + u + 1)))
             z0, a0 = z0 + u, a0 + u + 1
-        return Z, A, rows
+        scratch = np.empty((2, max(units, default=1), n), np.float32)
+        return Z, A, [(z_rows, a_rows, scratch[:, :u]) for (z_rows, a_rows), u in zip(rows, units)]
 
     def forward_train(self, x: np.ndarray, *, update_stats: bool = True, augmented: bool = False):
         """Training forward: x (n, n_inputs) -> (logits (n,), cache for backward).
@@ -361,11 +341,6 @@ class MLP:
                 back = dot(delta, step.WT)
         return self.grad
 
-    def backward(self, cache, dlogits: np.ndarray) -> dict[tuple[str, int], np.ndarray]:
-        """Backpropagate dL/dlogit (n,) through the cached forward: {(kind, layer): gradient}, copies."""
-        self.backward_into(cache, dlogits)
-        return {key: view.copy() for key, view in self._grad_views.items() if key[0] != "Wb"}
-
     # ---- reference -----------------------------------------------------------------------------
     def to_torch(self):
         """The same network as a torch.nn.Sequential with the same weights (reference tests, bench)."""
@@ -404,7 +379,6 @@ class _LayerStep:
 
     def __init__(self, model: MLP, i: int, n: int):
         layer = model.layers[i]
-        spec = ACTIVATIONS[layer.activation]
         fan_out = layer.W.shape[1]
         self.layer, self.Wb, self.WT = layer, layer.Wb, layer.W.T
         self.z = np.empty((n, fan_out), np.float32)
@@ -414,17 +388,18 @@ class _LayerStep:
         self.grad_slope = model._grad_views.get(("slope", i))
         self.grad_bn = (model._grad_views.get(("gamma", i)), model._grad_views.get(("beta", i)))
         slope, alpha = layer.slope, layer.alpha  # PReLU's slope is a view: it follows training
-        f_out, df_a = spec.f_out, spec.df_from_output
-        if f_out is not None:
-            self.activate = lambda z, out: f_out(z, out, slope, alpha)
-        else:
-            self.activate = lambda z, out: spec.f_into(z, out, slope, alpha)
-        if spec.name == "linear":
+        f_into, slope_into = maths.activation_into(layer.activation, after_f=True)  # backward after forward
+        work = np.empty((2, n, fan_out), np.float32)  # the activations' scratch
+        dz = np.empty((n, fan_out), np.float32)  # f'(z), then dL/dz: backward's result, reused
+        multiply = np.multiply
+        self.activate = lambda z, out: f_into(z, out, work, slope, alpha)
+        if layer.activation == "linear":
             self.backprop = lambda back, z, a: back
-        elif df_a is not None:
-            self.backprop = lambda back, z, a: back * df_a(z, a, slope, alpha)
         else:
-            self.backprop = lambda back, z, a: back * spec.df(z, slope, alpha)
+            def backprop(back, z, a):
+                slope_into(z, a, dz, work, slope, alpha)
+                return multiply(back, dz, out=dz)
+            self.backprop = backprop
 
 
 class _Plan:

@@ -17,7 +17,7 @@ from .datasets import DataSplit, InputScaling, features, network_inputs
 from .experiment import Experiment
 from .health import counts
 from .model import MLP
-from .plane import DEFAULT_GRID, EXTENT as GRID_EXTENT  # noqa: F401 (the plane's; training and recording read them here)
+from .plane import DEFAULT_GRID, EXTENT as GRID_EXTENT  # noqa: F401 (the plane's; training and compare still read them here)
 
 
 def frozen(array: np.ndarray) -> np.ndarray:
@@ -134,18 +134,12 @@ def grid_network_inputs(feature_names: tuple[str, ...], size: int, extent: float
     return frozen(np.ascontiguousarray(network_inputs(grid_points(size, extent), feature_names, scaling).T))
 
 
-_DATA_CACHE: dict = {}  # (id(data), names, form) -> (data, value); data kept so the id stays its own
-_DATA_CACHE_SIZE = 8
-
-
 def _cached_for(data: DataSplit, key: tuple, make):
-    """make() once per split and key; the few newest entries are kept."""
-    entry = _DATA_CACHE.get((id(data), *key))
-    if entry is None or entry[0] is not data:
-        if len(_DATA_CACHE) >= _DATA_CACHE_SIZE:
-            _DATA_CACHE.pop(next(iter(_DATA_CACHE)), None)
-        entry = _DATA_CACHE[(id(data), *key)] = (data, make())
-    return entry[1]
+    """make() once per split and key, kept in the split's own `derived` (it goes with the split)."""
+    value = data.derived.get(key)
+    if value is None:
+        value = data.derived[key] = make()
+    return value
 
 
 def data_features(data: DataSplit, feature_names) -> tuple[np.ndarray, np.ndarray]:

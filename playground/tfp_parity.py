@@ -59,14 +59,14 @@ def config_experiment(config: str, seed: int, overrides: dict | None = None) -> 
 
 def ours(experiment: Experiment, steps: int = STEPS) -> float:
     """Test accuracy of the Trainer after `steps` updates (NaN if the run diverged)."""
-    from .snapshot import data_features
+    from .snapshot import data_columns
     from .training import Trainer, accuracy
 
     trainer = Trainer(experiment, grid_size=2)
     trainer.step(steps)
-    _, x_test = data_features(trainer.data, experiment.data.features)
+    _, xT_test = data_columns(trainer.data, experiment.data.features)
     with np.errstate(all="ignore"):
-        return accuracy(trainer.model.forward(x_test), trainer.data.test_labels)
+        return accuracy(trainer.model.forward_probe(xT_test)[0], trainer.data.test_labels)
 
 
 def tf_engine(experiment: Experiment, steps: int = STEPS) -> float:

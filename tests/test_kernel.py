@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from playground import kernel
+from playground import kernel, maths
 from playground.activations import ACTIVATIONS
 from playground.experiment import ACTIVATION_NAMES, Experiment
 from playground.training import Trainer
@@ -56,8 +56,8 @@ def test_activation_codes_follow_the_registry():
         spec = ACTIVATIONS[name]
         a = spec.f(z.astype(np.float32), np.float32(0.07), 0.8)
         df = spec.df(z.astype(np.float32), np.float32(0.07), 0.8)
-        ours = [kernel._activate(code, float(v), 0.07, 0.8) for v in z]
-        slopes = [kernel._derivative(code, float(v), float(o), 0.07, 0.8) for v, o in zip(z, ours)]
+        ours = [maths.activate(code, float(v), 0.07, 0.8) for v in z]
+        slopes = [maths.derivative(code, float(v), float(o), 0.07, 0.8) for v, o in zip(z, ours)]
         np.testing.assert_allclose(ours, a, rtol=1e-5, atol=1e-6, err_msg=name)
         np.testing.assert_allclose(slopes, df, rtol=1e-4, atol=1e-6, err_msg=name)
 
@@ -140,10 +140,64 @@ def test_a_kernel_that_cannot_compile_leaves_training_to_numpy_with_one_line(mon
         raise TypeError("no such signature")
 
     monkeypatch.setattr(kernel, "_try_out", broken)
-    assert kernel._compile() is None
+    assert kernel.CompiledEngine().run_steps is None
     assert capsys.readouterr().err.strip() == (
         "playground: training on the numpy engine (numba could not compile the kernel: TypeError: no such signature)")
     assert kernel.available()  # what was compiled before stays in use
+
+
+@pytest.mark.parametrize("loss", maths.LOSS_NAMES)
+@compiled_only
+def test_every_loss_trains_the_same_on_both_engines(loss):
+    """A loss added to maths.LOSS_NAMES without its branch in run_steps fails here."""
+    assert_same_run(*run_both(experiment(training={"loss": loss, "learning_rate": 0.3})))
+
+
+def test_unknown_codes_raise_instead_of_falling_through():
+    for unknown in (-1, 12):
+        with pytest.raises(ValueError, match="unknown activation code"):
+            maths.activate(unknown, 0.5, 0.1, 1.0)
+        with pytest.raises(ValueError, match="unknown activation code"):
+            maths.derivative(unknown, 0.5, 0.5, 0.1, 1.0)
+    with pytest.raises(ValueError, match="unknown loss code"):
+        maths.loss_gradient(7, 0.5, 1.0, 0.0, 1.0)
+    assert len(maths.LOSS_GRADIENTS) == len(maths.LOSS_NAMES)
+    with pytest.raises(ValueError, match="unknown regularization code"):
+        maths.regularised(0.1, 0.2, 1.0, 9, 0.5)
+    with pytest.raises(ValueError, match="unknown optimizer 'nesterov': one of sgd, momentum, adam"):
+        maths.code_of(maths.OPTIMIZER_CODES, "nesterov", "optimizer")
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        maths.activation_into("swish")
+
+
+@compiled_only
+def test_the_compiled_loop_refuses_an_unknown_code():
+    plan_args = _tiny_run_arguments()
+    plan_args["layout"][0, 3] = 12  # a hidden layer's activation code past linear
+    plan_args["layout"][0, 4] = -1
+    with pytest.raises(ValueError, match="unknown activation code"):
+        kernel.engine().run_steps(**plan_args)
+
+
+def _tiny_run_arguments():
+    f32 = np.float32
+    params, grad, mask = np.zeros(13, f32), np.zeros(13, f32), np.ones(13, f32)
+    layout = np.array([[0, 2, 3, 10, -1], [9, 3, 1, -1, -1]], np.int64)
+    X, C = np.ones((4, 3), f32), np.ones(4, f32)
+    work = np.zeros((2, 4, 3), f32)
+    return dict(params=params, grad=grad, layout=layout, slopes=np.zeros(2), alpha=1.0, X=X, C=C, Y=C, start=0,
+                batch=4, n_steps=1, loss_code=0, optimizer_code=0, lr=0.1, reg_code=0, reg_rate=0.0, mask=mask,
+                clip=0.0, velocity=np.zeros(0, f32), m=np.zeros(0, f32), v=np.zeros(0, f32), adam_t=0, A=work,
+                Z=work.copy(), back=work.copy())
+
+
+def test_the_plain_python_loop_is_left_alone_by_compiling():
+    """The engine compiles copies: maths.py's functions stay Python, whatever ran before."""
+    kernel.available()
+    assert not hasattr(maths.run_steps, "py_func") and not hasattr(maths.activate, "py_func")
+    args = _tiny_run_arguments()
+    maths.run_steps(**args)  # runs uncompiled, as plain Python
+    assert np.isfinite(args["params"]).all()
 
 
 @compiled_only

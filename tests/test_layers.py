@@ -88,3 +88,16 @@ def test_the_search_finds_what_it_looks_for():
     for line in ("from .inputs import BadInput", "from . import build, uid", "# the window (Qt) draws it"):
         assert not (QT_NAMES.search(line) or UI_IMPORT.search(line)), line
 
+
+
+def test_the_readme_names_every_module_of_the_core_and_the_command_line():
+    """The README's "How it is built" is drawn from the tree: a new module of the core or the
+    command line must be placed in it (`bench*.py` and `cli_*.py` stand for their families)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## How it is built", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([a-z_]+)\.py`", section))
+    families = {"bench": "`bench*.py`", "cli_": "`cli_*.py`"}
+    missing = sorted(stem for stem in core_modules() | {p.stem for p in PACKAGE.glob("cli*.py")}
+                     if stem not in named and not any(stem.startswith(f) and mark in section for f, mark in families.items()))
+    assert not missing, f"the README's How it is built does not place {missing}"
+    assert len(section.split()) < 400, "short enough to read in a minute"

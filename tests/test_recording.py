@@ -5,6 +5,7 @@ import pytest
 from playground.experiment import Data, Experiment, Network
 from playground.recording import Recorder, Replay, truncate_history
 from playground.training import Trainer
+import reference
 
 SMALL = Experiment(seed=3, data=Data(dataset="xor", n_points=200), network=Network(hidden=(6, 4), activation="relu"))
 
@@ -82,7 +83,7 @@ def test_frames_are_compact():
     trainer = Trainer(SMALL, grid_size=8)
     recorder = Recorder(every=1)
     recorder.train(trainer, 20)
-    n_values = sum(p.size for _, _, p in trainer.model.parameters())
+    n_values = sum(p.size for _, _, p in reference.parameters(trainer.model))
     frame = recorder.recording().frames[-1]
     assert frame.params.nbytes == 4 * n_values  # one flat float32 vector: 2·6+6 + 6·4+4 + 4+1 = 51 values
     assert frame.nbytes < 4 * n_values + 64

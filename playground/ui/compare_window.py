@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QThread, QTimer, Qt, Signal
+from PySide6.QtCore import QThread, QTimer, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QPainterPath, QShortcut
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGraphicsPathItem, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMainWindow,
                                QPushButton, QSizePolicy, QSpacerItem, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -34,6 +34,7 @@ from ..train_server import freeze
 from ..experiment import Experiment
 from . import colors
 from .boundary_view import BoundaryView
+from .charts import FollowsFont
 from .controls import RunBar
 from .network_view import NetworkView
 from .window_panels import DEFAULT_SIZE, FRAME_ALLOWANCE, MINIMUM_SIZE
@@ -180,7 +181,7 @@ class PanelBoundary(BoundaryView):
         QWidget.resizeEvent(self, event)
 
 
-class VariantPanel(QFrame):
+class VariantPanel(FollowsFont, QFrame):
     """One variant: its name and scores, seed 0's boundary and network."""
 
     def __init__(self, name: str, color: str, parent: QWidget | None = None):
@@ -220,18 +221,20 @@ class VariantPanel(QFrame):
         self.title.setText("")
         self._title_row.changeSize(0, height, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
         self.layout().invalidate()
+        self._place_title()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override): the title where its row is
-        super().resizeEvent(event)
+    def _place_title(self) -> None:
         self.layout().activate()
         row = self._title_row.geometry()
         self.title.setGeometry(row)
         self.title.setFixedSize(row.size())
 
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override): a new font, a new row height
-        if event.type() == QEvent.Type.FontChange:
-            self._fit_title_row()
-        super().changeEvent(event)
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override): the title where its row is
+        super().resizeEvent(event)
+        self._place_title()
+
+    def _apply_font(self) -> None:  # FollowsFont: a new font, a new row height
+        self._fit_title_row()
 
     def show_variant(self, snapshot, result, seeds: int) -> None:
         self.snapshot = snapshot

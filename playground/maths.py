@@ -1,0 +1,626 @@
+"""The training step's maths, each piece written once: activations and their slopes, the loss
+gradient, regularisation, clipping, the optimiser updates, and the compiled loop that runs them.
+
+Two engines use these. The numpy engine (model.py, training.py, compare.py's stacked networks)
+calls them on arrays; the compiled engine (kernel.py) has numba compile `run_steps`, which calls
+them on one number at a time inside its loops. So each piece is either
+- an expression that works on a number and on an array alike (the loss gradients, regularisers,
+  clipping scale and optimiser updates): numba compiles it into its loops, numpy broadcasts it; or
+- for the activations, an in-place numpy form (`*_into`: ufuncs writing into buffers the caller
+  keeps, no temporaries) for the numpy engine, next to a per-number form for the kernel's loops.
+  Not one body for both: numba's ufunc calls on a layer's block cost 20-100 ns each (a new array
+  view per call, then a generic loop), measured in the kernel's own layout: ReLU 15 ns a layer as
+  a loop, 35-55 as a ufunc call on a 1-D slice, 140-300 on a 2-D block, i.e. C3 ~10 % slower a
+  step. tests/test_kernel.py holds the two forms of each activation together, code by code.
+Unknown codes and names raise; nothing falls through to a default.
+
+run_steps lives here, with the pieces it calls, because numba's disk cache re-checks only the
+compiled function's own source file: a change here recompiles it, a change elsewhere would not.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# torch's constants
+SELU_ALPHA = 1.6732632423543772848
+SELU_SCALE = 1.0507009873554804934
+SOFTPLUS_THRESHOLD = 20.0  # torch: linear above beta·x > 20
+SQRT_HALF = 1.0 / math.sqrt(2.0)
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+MOMENTUM = 0.9  # torch.optim.SGD(momentum=0.9)
+ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
+CLIP_EPS = 1e-6  # torch's clip_grad_norm_: scale = max_norm / (total + eps), at most 1
+
+# Codes, as the compiled loop receives them (an index into each tuple).
+ACTIVATION_NAMES = ("relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "mish", "softplus",
+                    "sigmoid", "tanh", "linear")
+LOSS_NAMES = ("bce", "mse", "tanh_mse")
+OPTIMIZER_NAMES = ("sgd", "momentum", "adam")
+REGULARIZATION_NAMES = ("none", "l1", "l2")
+RELU, LEAKY, PRELU, ELU, SELU, GELU, SILU, MISH, SOFTPLUS, SIGMOID, TANH, LINEAR = range(12)
+BCE, MSE, TANH_MSE = range(3)
+SGD, MOMENTUM_SGD, ADAM = range(3)
+NO_PENALTY, L1, L2 = range(3)
+
+
+ACTIVATION_CODES, LOSS_CODES, OPTIMIZER_CODES, REGULARIZATION_CODES = (
+    {name: code for code, name in enumerate(names)}
+    for names in (ACTIVATION_NAMES, LOSS_NAMES, OPTIMIZER_NAMES, REGULARIZATION_NAMES))
+
+
+def code_of(codes: dict[str, int], name: str, what: str) -> int:
+    """codes[name] (one of the *_CODES above); ValueError naming what is allowed otherwise."""
+    try:
+        return codes[name]
+    except KeyError:
+        raise ValueError(f"unknown {what} {name!r}: one of {', '.join(codes)}") from None
+
+
+# ---- activations, numpy: in place -----------------------------------------------------------
+# f_into(z, out, work, slope, alpha): out[...] = f(z). slope_into(z, a, out, work, slope, alpha):
+# out[...] = f'(z), given a = f(z) too (tanh and sigmoid read it off a). z, a and out share a
+# shape (any: points as rows, as columns, or stacked networks); work is scratch of shape
+# (2, *out.shape) (scratch(out) makes one); slope broadcasts against z (Leaky's number, PReLU's
+# per-neuron slopes); alpha is ELU's. Python numbers stay "weak": float32 arrays stay float32.
+
+def scratch(like: np.ndarray) -> np.ndarray:
+    """Work space for the *_into functions below, for arrays shaped like `like`."""
+    return np.empty((2, *like.shape), like.dtype)
+
+
+def relu_into(z, out, work, slope, alpha):
+    np.maximum(z, 0.0, out=out)
+
+
+def relu_slope_into(z, a, out, work, slope, alpha):
+    np.greater(z, 0.0, out=out)  # 0 at z = 0, as torch
+
+
+def relu_slope_after_f_into(z, a, out, work, slope, alpha):
+    """[z > 0] as sign(a), a = max(z, 0) >= 0: at a batch's size a third of greater's time
+    (whose boolean result cast into float32 takes numpy's buffered path); slower past ~5000
+    numbers, so only for the training passes. (heaviside: slower still, 10-20x past 1000.)"""
+    np.sign(a, out=out)
+
+
+def leaky_into(z, out, work, slope, alpha):
+    """max(z, 0) + s·min(z, 0): exact on both sides, for any s (PReLU's learned ones too)."""
+    w = work[0]
+    np.minimum(z, 0.0, out=w)
+    w *= slope
+    np.maximum(z, 0.0, out=out)
+    out += w
+
+
+def leaky_slope_into(z, a, out, work, slope, alpha):
+    """g + (1 - g)·s with g = [z > 0]: exactly 1 or s."""
+    g = work[0]
+    np.greater(z, 0.0, out=g)
+    np.subtract(1.0, g, out=out)
+    out *= slope
+    out += g
+
+
+def _elu_into(z, out, work, alpha, scale):
+    w = work[0]
+    np.minimum(z, 0.0, out=w)  # the positive side never reaches expm1, so it never overflows
+    np.expm1(w, out=w)
+    w *= alpha
+    np.maximum(z, 0.0, out=out)
+    out += w
+    if scale != 1.0:
+        out *= scale
+
+
+def _elu_slope_into(z, out, work, alpha, scale):
+    """alpha·e^min(z, 0) + [z > 0]·(1 - alpha): exactly alpha·e^z below 0, 1 (to a rounding) above."""
+    w = work[0]
+    np.minimum(z, 0.0, out=w)
+    np.exp(w, out=w)
+    w *= alpha
+    np.greater(z, 0.0, out=out)
+    out *= 1.0 - alpha
+    out += w
+    if scale != 1.0:
+        out *= scale
+
+
+def elu_into(z, out, work, slope, alpha):
+    _elu_into(z, out, work, alpha, 1.0)
+
+
+def elu_slope_into(z, a, out, work, slope, alpha):
+    _elu_slope_into(z, out, work, alpha, 1.0)
+
+
+def selu_into(z, out, work, slope, alpha):
+    _elu_into(z, out, work, SELU_ALPHA, SELU_SCALE)
+
+
+def selu_slope_into(z, a, out, work, slope, alpha):
+    _elu_slope_into(z, out, work, SELU_ALPHA, SELU_SCALE)
+
+
+def _phi_into(z, phi, t, e):
+    """phi = Φ(z), e = e^(-z²/2), t scratch; all shaped like z, in z's precision (float32 in training).
+
+    erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, about float32's resolution near 1): numpy
+    has no erf. With h = q/2, q = poly(t)·e^(-x²), x = |z|/√2 and t = 1/(1 + p·x): Φ = 1 - h for
+    z >= 0 and h below, written Φ = h + g·(1 - 2h) with g = [z >= 0], so the lower tail keeps its
+    relative precision. The coefficients carry the 1/2 of h and the 1/√2 of x (fewer passes)."""
+    np.abs(z, out=e)
+    np.multiply(e, 0.3275911 * SQRT_HALF, out=t)
+    t += 1.0
+    np.reciprocal(t, out=t)
+    np.multiply(t, 0.5 * 1.061405429, out=phi)  # Horner, from the highest coefficient
+    phi += 0.5 * -1.453152027
+    phi *= t
+    phi += 0.5 * 1.421413741
+    phi *= t
+    phi += 0.5 * -0.284496736
+    phi *= t
+    phi += 0.5 * 0.254829592
+    phi *= t  # poly(t) / 2
+    np.square(z, out=e)
+    e *= -0.5
+    np.exp(e, out=e)  # e^(-z²/2)
+    phi *= e  # h
+    np.multiply(phi, -2.0, out=t)
+    t += 1.0  # 1 - 2h
+    t *= z >= 0.0  # g (one boolean temporary: e is still needed, by the slope)
+    phi += t
+
+
+def gelu_into(z, out, work, slope, alpha):
+    """z·Φ(z); leaves Φ(z) in work[0] and e^(-z²/2) in work[1] for gelu_slope_after_f_into."""
+    _phi_into(z, work[0], out, work[1])
+    np.multiply(work[0], z, out=out)
+
+
+def gelu_slope_after_f_into(z, a, out, work, slope, alpha):
+    """Φ(z) + z·φ(z), φ(z) = e^(-z²/2)/√(2π), from what gelu_into(z) left in work."""
+    np.multiply(work[1], INV_SQRT_2PI, out=out)
+    out *= z
+    out += work[0]
+
+
+def gelu_slope_into(z, a, out, work, slope, alpha):
+    gelu_into(z, out, work, slope, alpha)
+    gelu_slope_after_f_into(z, a, out, work, slope, alpha)
+
+
+def _sigmoid_into(z, out):
+    """0.5 + 0.5·tanh(z/2): no overflow for large |z|."""
+    np.multiply(z, 0.5, out=out)
+    np.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
+
+
+def silu_into(z, out, work, slope, alpha):
+    """z·σ(z); leaves σ(z) in work[0] for silu_slope_after_f_into."""
+    _sigmoid_into(z, work[0])
+    np.multiply(work[0], z, out=out)
+
+
+def silu_slope_after_f_into(z, a, out, work, slope, alpha):
+    """g·(1 + z·(1 - g)), g = σ(z), from what silu_into(z) left in work."""
+    g = work[0]
+    np.subtract(1.0, g, out=out)
+    out *= z
+    out += 1.0
+    out *= g
+
+
+def silu_slope_into(z, a, out, work, slope, alpha):
+    _sigmoid_into(z, work[0])
+    silu_slope_after_f_into(z, a, out, work, slope, alpha)
+
+
+def softplus_into(z, out, work, slope, alpha):
+    """max(z, log1p(e^min(z, 20))): torch's z above 20 (where log1p(e^20) < z), log1p(e^z) below."""
+    w = work[0]
+    np.minimum(z, SOFTPLUS_THRESHOLD, out=w)
+    np.exp(w, out=w)
+    np.log1p(w, out=w)
+    np.maximum(z, w, out=out)
+
+
+def softplus_slope_into(z, a, out, work, slope, alpha):
+    _sigmoid_into(z, out)  # σ(z); above 20 it is 1 in float32 already, torch's slope there
+
+
+def mish_into(z, out, work, slope, alpha):
+    softplus_into(z, out, work, slope, alpha)
+    np.tanh(out, out=out)
+    out *= z
+
+
+def mish_slope_into(z, a, out, work, slope, alpha):
+    """t + z·σ(z)·(1 - t²), t = tanh(softplus(z))."""
+    softplus_into(z, out, work, slope, alpha)
+    np.tanh(out, out=out)  # t
+    w = work[1]
+    np.square(out, out=w)
+    np.subtract(1.0, w, out=w)
+    w *= z
+    _sigmoid_into(z, work[0])
+    w *= work[0]
+    out += w
+
+
+def sigmoid_into(z, out, work, slope, alpha):
+    _sigmoid_into(z, out)
+
+
+def sigmoid_slope_into(z, a, out, work, slope, alpha):
+    np.subtract(1.0, a, out=out)
+    out *= a
+
+
+def tanh_into(z, out, work, slope, alpha):
+    np.tanh(z, out=out)
+
+
+def tanh_slope_into(z, a, out, work, slope, alpha):
+    np.square(a, out=out)
+    np.subtract(1.0, out, out=out)
+
+
+def linear_into(z, out, work, slope, alpha):
+    np.copyto(out, z)
+
+
+def linear_slope_into(z, a, out, work, slope, alpha):
+    out.fill(1.0)
+
+
+# per activation code: (f_into, slope_into)
+ACTIVATION_INTO = (
+    (relu_into, relu_slope_into), (leaky_into, leaky_slope_into), (leaky_into, leaky_slope_into),
+    (elu_into, elu_slope_into), (selu_into, selu_slope_into), (gelu_into, gelu_slope_into),
+    (silu_into, silu_slope_into), (mish_into, mish_slope_into), (softplus_into, softplus_slope_into),
+    (sigmoid_into, sigmoid_slope_into), (tanh_into, tanh_slope_into), (linear_into, linear_slope_into),
+)
+
+
+# slope_into's that read what f_into(z) left in `work` instead of starting over, for the training
+# passes, whose backward follows their forward on the same z and work (GELU: 3 passes, not Φ again;
+# SiLU 4, not 8).
+SLOPE_AFTER_F = {RELU: relu_slope_after_f_into, GELU: gelu_slope_after_f_into, SILU: silu_slope_after_f_into}
+
+
+def activation_into(name: str, after_f: bool = False):
+    """(f_into, slope_into) of an activation by name; ValueError if there is none. after_f: the
+    slope_into may read what f_into left in work (the caller's backward follows its forward on the
+    same z and work, with nothing between)."""
+    code = code_of(ACTIVATION_CODES, name, "activation")
+    f_into, slope_into = ACTIVATION_INTO[code]
+    return f_into, (SLOPE_AFTER_F.get(code, slope_into) if after_f else slope_into)
+
+
+# ---- activations, one number at a time (the compiled loop) ----------------------------------
+def _sigmoid(z):
+    return 0.5 + 0.5 * math.tanh(0.5 * z)
+
+
+def _softplus(z):
+    return z if z > SOFTPLUS_THRESHOLD else math.log1p(math.exp(z))
+
+
+def activate(code, z, slope, alpha):
+    """f(z) of activation `code`, for one number."""
+    if code == RELU:
+        return z if z > 0.0 else 0.0
+    if code == LEAKY or code == PRELU:
+        return z if z > 0.0 else z * slope
+    if code == ELU:
+        return z if z > 0.0 else alpha * math.expm1(z)
+    if code == SELU:
+        return SELU_SCALE * (z if z > 0.0 else SELU_ALPHA * math.expm1(z))
+    if code == GELU:
+        return z * 0.5 * (1.0 + math.erf(z * SQRT_HALF))
+    if code == SILU:
+        return z * _sigmoid(z)
+    if code == MISH:
+        return z * math.tanh(_softplus(z))
+    if code == SOFTPLUS:
+        return _softplus(z)
+    if code == SIGMOID:
+        return _sigmoid(z)
+    if code == TANH:
+        return math.tanh(z)
+    if code == LINEAR:
+        return z
+    raise ValueError("unknown activation code")
+
+
+def derivative(code, z, a, slope, alpha):
+    """f'(z) of activation `code` for one number, given a = f(z) too."""
+    if code == RELU:
+        return 1.0 if z > 0.0 else 0.0
+    if code == LEAKY or code == PRELU:
+        return 1.0 if z > 0.0 else slope
+    if code == ELU:
+        return 1.0 if z > 0.0 else alpha * math.exp(z)
+    if code == SELU:
+        return SELU_SCALE * (1.0 if z > 0.0 else SELU_ALPHA * math.exp(z))
+    if code == GELU:
+        return 0.5 * (1.0 + math.erf(z * SQRT_HALF)) + z * INV_SQRT_2PI * math.exp(-0.5 * z * z)
+    if code == SILU:
+        g = _sigmoid(z)
+        return g * (1.0 + z * (1.0 - g))
+    if code == MISH:
+        t = math.tanh(_softplus(z))
+        return t + z * _sigmoid(z) * (1.0 - t * t)
+    if code == SOFTPLUS:
+        return 1.0 if z > SOFTPLUS_THRESHOLD else _sigmoid(z)
+    if code == SIGMOID:
+        return a * (1.0 - a)
+    if code == TANH:
+        return 1.0 - a * a
+    if code == LINEAR:
+        return 1.0
+    raise ValueError("unknown activation code")
+
+
+# ---- the loss gradient, regularisation, clipping, optimisers: numbers or arrays alike ---------
+# Written with augmented assignments where a value is built up: on an array they work in place
+# (no temporaries: the numpy engine's step is ~50 small calls, each allocation ~0.1 us), on a
+# number they make a new one, as numba's loops need.
+
+HALF32 = np.float32(0.5)  # made once: np.float32(0.5) in the function cost the numpy step ~0.1 us
+
+
+def bce_gradient(logit, c, y, inv_n):
+    """d mean BCE / d logit: sigmoid(l) - y = (tanh(l/2) + 1 - 2y) / 2, with c = 1 - 2y."""
+    g = np.tanh(logit * HALF32)  # float32, as numpy's on float32 logits
+    g += c
+    g *= 0.5 * inv_n
+    return g
+
+
+def mse_gradient(logit, c, y, inv_n):
+    """d mean((p - y)²) / d logit, p = sigmoid(l)."""
+    p = np.tanh(logit * HALF32)
+    p *= 0.5
+    p += 0.5
+    g = p - y
+    g *= p
+    g *= 1.0 - p
+    g *= 2.0 * inv_n
+    return g
+
+
+def tanh_mse_gradient(logit, c, y, inv_n):
+    """d mean(½(tanh(l) - t)²) / d logit, t = 2y - 1 = -c: TF Playground's loss (a tanh output unit)."""
+    t = np.tanh(logit)
+    g = t + c
+    g *= 1.0 - t * t
+    g *= inv_n
+    return g
+
+
+LOSS_GRADIENTS = (bce_gradient, mse_gradient, tanh_mse_gradient)  # by loss code, as LOSS_NAMES
+
+
+def loss_gradient(code, logit, c, y, inv_n):
+    """dL/dlogit of a batch's mean loss (inv_n = 1 / batch size); c = 1 - 2y, y the labels; for
+    the numpy engine (the compiled loop branches on the code itself: numba cannot index a tuple of
+    functions). A new loss: its gradient above, its name in LOSS_NAMES, the function in
+    LOSS_GRADIENTS, its branch in run_steps, and its value in training.LOSSES;
+    tests/test_kernel.py trains every LOSS_NAMES entry on both engines."""
+    if not 0 <= code < len(LOSS_GRADIENTS):
+        raise ValueError(f"unknown loss code {code}")
+    return LOSS_GRADIENTS[code](logit, c, y, inv_n)
+
+
+def regularised(g, w, mask, code, rate):
+    """The gradient with the penalty's: L2 rate·w, L1 rate·sign(w), on weights only (mask 1)."""
+    if code == NO_PENALTY or rate <= 0.0:
+        return g
+    if code == L2:
+        return g + rate * (w * mask)
+    if code == L1:
+        return g + rate * (np.sign(w) * mask)
+    raise ValueError("unknown regularization code")
+
+
+def clip_scale(total, max_norm):
+    """torch's clip_grad_norm_: the gradient's factor for its norm `total` (1 when within)."""
+    return np.minimum(max_norm / (total + CLIP_EPS), 1.0)
+
+
+def momentum_velocity(v, g):
+    """torch.optim.SGD(momentum=0.9): v = μv + g (the step is lr·v). An array v (the optimiser's
+    state) is updated in place and returned; a number, returned new."""
+    v *= MOMENTUM
+    v += g
+    return v
+
+
+def adam_first(m, g):
+    """Adam's first moment m = β1·m + (1 - β1)·g (an array in place, as momentum_velocity)."""
+    m *= ADAM_BETA1
+    m += (1.0 - ADAM_BETA1) * g
+    return m
+
+
+def adam_second(v, g):
+    """Adam's second moment v = β2·v + (1 - β2)·g² (an array in place)."""
+    v *= ADAM_BETA2
+    v += (1.0 - ADAM_BETA2) * (g * g)
+    return v
+
+
+def adam_corrections(t):
+    """Adam's bias corrections (1 - β1^t, 1 - β2^t) at step count t (from 1)."""
+    return 1.0 - ADAM_BETA1 ** t, 1.0 - ADAM_BETA2 ** t
+
+
+def adam_step(m, v, step_size, c2):
+    """torch.optim.Adam's step from the updated moments; step_size = lr / c1, with (c1, c2) =
+    adam_corrections(t) (torch divides lr by c1 once too)."""
+    return step_size * m / (np.sqrt(v / c2) + ADAM_EPS)
+
+
+# ---- the compiled loop (plain Python: numba compiles it; it also runs, slowly, uncompiled) ------
+def run_steps(params, grad, layout, slopes, alpha, X, C, Y, start, batch, n_steps, loss_code,
+              optimizer_code, lr, reg_code, reg_rate, mask, clip, velocity, m, v, adam_t, A, Z, back):
+    """n_steps minibatch updates on X[start:], batch rows at a time; params and grad change in place.
+
+    params, grad, mask: the model's flat buffers (float32). layout (weight layers, 5) int64: offset
+    of Wb in params, fan_in, fan_out, activation code (-1 for the output), offset of PReLU's slopes
+    (-1 if none). slopes (weight layers,) float: Leaky's constant slope per layer. X (points,
+    inputs + 1): the epoch's shuffled inputs with a column of ones; C = 1 - 2y and Y = y in the
+    same order. clip <= 0 means no clipping. velocity, m, v: optimiser state (zeros to begin).
+    adam_t: Adam's step count before this call. Work arrays: A (layers, batch, width + 1) inputs to
+    each weight layer, Z (layers, batch, width) pre-activations, back (2, batch, width) dL/da.
+    Codes come from kernel.train and kernel.Plan, which turn names into codes with code_of (an
+    unknown name raises there); an unknown code raises in activate, derivative and regularised,
+    and leaves the loss and optimiser branches below untaken. No check here: any raise on the
+    step's path, even one test of every code before the first step, made numba's code for the
+    whole loop slower (C3 3-5 % a step).
+    """
+
+    n_layers = layout.shape[0]
+    size = params.shape[0]
+    n_in = X.shape[1] - 1
+    pos = start
+    for step in range(n_steps):
+        n = min(batch, X.shape[0] - pos)
+        # forward: A[l] holds the inputs of weight layer l (A[0] the batch), Z[l] its pre-activations.
+        # No views per row: each costs an atomic reference count up and down, and per row they were
+        # most of a step at TF Playground's sizes (views per layer instead: C1 3.75 -> 2.3 us a step,
+        # C3 9.9 -> 6.2, CPU time). The work arrays are indexed directly, every index a loop counter
+        # so loops still vectorise (a further C1 2.04 -> 1.8, C3 3.9 -> 3.5); the weights keep one
+        # 2-D view per layer (flat indexing there cost C3 +40 %).
+        for r in range(n):
+            for k in range(n_in):
+                A[0, r, k] = X[pos + r, k]
+        for l in range(n_layers):
+            woff, fan_in, fan_out, code, soff = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3], layout[l, 4]
+            bias = woff + fan_in * fan_out
+            W = params[woff:bias].reshape((fan_in, fan_out))
+            b = params[bias:bias + fan_out]
+            for r in range(n):
+                for j in range(fan_out):
+                    Z[l, r, j] = b[j]
+                for k in range(fan_in):
+                    a = A[l, r, k]
+                    for j in range(fan_out):
+                        Z[l, r, j] += a * W[k, j]
+                # ReLU and tanh on their own loops: no call and no branch on the code per unit, so
+                # they vectorise (C3 6.4 -> 4.6 us a step; a 32x32 tanh layer 60 -> 45 us at batch 32)
+                if code == RELU:
+                    for j in range(fan_out):
+                        z = Z[l, r, j]
+                        A[l + 1, r, j] = z if z > 0.0 else np.float32(0.0)
+                elif code == TANH:
+                    for j in range(fan_out):
+                        A[l + 1, r, j] = math.tanh(Z[l, r, j])
+                elif code >= 0:
+                    for j in range(fan_out):
+                        slope = params[soff + j] if soff >= 0 else slopes[l]
+                        A[l + 1, r, j] = activate(code, Z[l, r, j], slope, alpha)
+        # dL/dlogit for the mean loss over the batch: LOSS_GRADIENTS by code, one row loop each (no
+        # raise for an unknown code: a raise on this path, here or in a callee, cost C3 ~3 % a step;
+        # the third branch inside one row loop, ~4 %)
+        out = n_layers - 1
+        inv_n = 1.0 / n
+        if loss_code == BCE:
+            for r in range(n):
+                back[0, r, 0] = bce_gradient(Z[out, r, 0], C[pos + r], Y[pos + r], inv_n)
+        elif loss_code == MSE:
+            for r in range(n):
+                back[0, r, 0] = mse_gradient(Z[out, r, 0], C[pos + r], Y[pos + r], inv_n)
+        elif loss_code == TANH_MSE:
+            for r in range(n):
+                back[0, r, 0] = tanh_mse_gradient(Z[out, r, 0], C[pos + r], Y[pos + r], inv_n)
+        # backward: back[cur] holds dL/dz of layer l (after f'), back[1 - cur] receives dL/da below
+        cur = 0
+        for l in range(n_layers - 1, -1, -1):
+            woff, fan_in, fan_out, code, soff = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3], layout[l, 4]
+            bias = woff + fan_in * fan_out
+            if code == RELU:  # dL/dz = dL/da where z > 0
+                for r in range(n):
+                    for j in range(fan_out):
+                        if not Z[l, r, j] > 0.0:  # (NaN too, as f' = 0 times dL/da)
+                            back[cur, r, j] *= np.float32(0.0)
+            elif code == TANH:  # f' = 1 - a²
+                for r in range(n):
+                    for j in range(fan_out):
+                        a = A[l + 1, r, j]
+                        back[cur, r, j] *= np.float32(1.0) - a * a
+            elif code >= 0 and code != LINEAR:  # dL/da -> dL/dz in place
+                if soff >= 0:
+                    for j in range(fan_out):
+                        grad[soff + j] = 0.0
+                for r in range(n):
+                    for j in range(fan_out):
+                        z = Z[l, r, j]
+                        slope = params[soff + j] if soff >= 0 else slopes[l]
+                        if soff >= 0 and z < 0.0:  # PReLU: d a / d slope = z where z <= 0
+                            grad[soff + j] += back[cur, r, j] * z
+                        back[cur, r, j] *= derivative(code, z, A[l + 1, r, j], slope, alpha)
+            # dL/dW[k, j] = sum over r of A[r, k] · dL/dz[r, j]; dL/db[j] = sum of dL/dz[r, j]
+            W = params[woff:bias].reshape((fan_in, fan_out))
+            gW = grad[woff:bias].reshape((fan_in, fan_out))
+            gb = grad[bias:bias + fan_out]
+            for i in range(woff, bias + fan_out):  # plain loop: slice assignment costs more here
+                grad[i] = 0.0
+            for r in range(n):
+                for k in range(fan_in):
+                    a = A[l, r, k]
+                    for j in range(fan_out):
+                        gW[k, j] += a * back[cur, r, j]
+                for j in range(fan_out):
+                    gb[j] += back[cur, r, j]
+            if l > 0:  # dL/da below: a dot product along each weight row
+                for r in range(n):
+                    for k in range(fan_in):
+                        s = np.float32(0.0)
+                        for j in range(fan_out):
+                            s += back[cur, r, j] * W[k, j]
+                        back[1 - cur, r, k] = s
+                cur = 1 - cur
+        # plain SGD, TF Playground's case: one float32 loop numba vectorises, as numpy's
+        # `params -= lr * g` (a float32 product), without the per-parameter branches below
+        if optimizer_code == SGD and clip <= 0.0 and (reg_code == NO_PENALTY or reg_rate <= 0.0):
+            lr32 = np.float32(lr)
+            for i in range(size):
+                params[i] -= lr32 * grad[i]
+            pos += n
+            continue
+        # regularise (weights only), clip, step: training.descend's order
+        scale = 1.0
+        if clip > 0.0:
+            total = 0.0
+            for i in range(size):
+                g = regularised(grad[i], params[i], mask[i], reg_code, reg_rate)
+                total += g * g
+            scale = clip_scale(math.sqrt(total), clip)
+        c1, c2 = adam_corrections(adam_t + step + 1)
+        step_size = lr / c1
+        for i in range(size):
+            g = regularised(grad[i], params[i], mask[i], reg_code, reg_rate) * scale
+            if optimizer_code == SGD:
+                params[i] -= lr * g
+            elif optimizer_code == MOMENTUM_SGD:
+                velocity[i] = momentum_velocity(velocity[i], g)
+                params[i] -= lr * velocity[i]
+            elif optimizer_code == ADAM:
+                m[i] = adam_first(m[i], g)
+                v[i] = adam_second(v[i], g)
+                params[i] -= adam_step(m[i], v[i], step_size, c2)
+        pos += n
+
+
+# what run_steps calls, compiled with it (kernel.CompiledEngine)
+COMPILED_HELPERS = ("_sigmoid", "_softplus", "activate", "derivative", "bce_gradient", "mse_gradient",
+                    "tanh_mse_gradient",
+                    "regularised", "clip_scale", "momentum_velocity", "adam_first",
+                    "adam_second", "adam_corrections", "adam_step")

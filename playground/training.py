@@ -15,7 +15,7 @@ import numpy as np
 from . import fields, kernel, maths
 from .datasets import make_split
 from .experiment import Experiment
-from .health import classify_columns, fractions
+from .health import COMPILED_EPS, classify_columns, fractions, states_from_counts
 from .model import MLP
 from .snapshot import (DEFAULT_GRID, GRID_EXTENT, History, Snapshot, data_columns, data_features, frozen,
                        layer_statistics, render_grids)
@@ -24,6 +24,7 @@ PROBE_EVERY_STEP_UNTIL = 100  # deaths happen early (SCIENCE.md): probe every st
 PROBE_INTERVAL = 10  # then every 10 steps
 PROBE_SETTLED_AFTER = 1000  # past this step states change slowly: probe every PROBE_SETTLED_INTERVAL
 PROBE_SETTLED_INTERVAL = 50  # a C1 probe costs ~110 µs, a C1 step ~45 µs: every 10 is ~20 % of training
+COMPILED_PROBE = True  # probe with kernel.probe when the steps run compiled (tests switch it off to compare)
 HISTORY_LIMIT = 2000  # rows kept; past this the history is thinned by half and records half as often
 ENGINES = ("auto", "numpy", "compiled")
 
@@ -410,19 +411,30 @@ class Trainer:
         recording = self.step_count <= PROBE_EVERY_STEP_UNTIL or self.step_count % record.every == 0
         n = len(self._y_train)
         loss_name = self._experiment.training.loss
+        # the steps' engine: compiled, one pass gives the logits and the slope counts (kernel.probe;
+        # C3 ~80 -> ~NN µs a probe); numpy, a forward keeping Z, then classify_columns
+        plan = self._kernel_plan if COMPILED_PROBE and self._compiled is not None and self._compiled[1] else None
         if recording:  # train and test in one forward, and their metrics from whole-array calls
-            both, Z = self.model.forward_probe(self._xT_both)
-            logits, test_logits, Z = both[:n], both[n:], Z[:, :n]
+            if plan is not None:
+                both = kernel.probe(plan, self.model, self._xT_both, len(self._xT_both[0]), n, COMPILED_EPS)
+            else:
+                both, Z = self.model.forward_probe(self._xT_both)
+                Z = Z[:, :n]
+            logits, test_logits = both[:n], both[n:]
             softplus = np.logaddexp(0.0, both) if loss_name == "bce" else None
             loss = _bce_from(softplus[:n], logits, self._y_train) if softplus is not None else \
                 LOSSES[loss_name](logits, self._y_train)
         else:
-            logits, Z = self.model.forward_probe(self._xT_train)
+            if plan is not None:
+                logits = kernel.probe(plan, self.model, self._xT_both, n, n, COMPILED_EPS)
+            else:
+                logits, Z = self.model.forward_probe(self._xT_train)
             loss = LOSSES[loss_name](logits, self._y_train)
         if not math.isfinite(loss) or not self.model.is_finite():
             self._diverge(loss)
             return
-        self.states = classify_columns(self.model, Z)
+        self.states = classify_columns(self.model, Z) if plan is None else \
+            states_from_counts(self.model, plan.flat_counts, plan.nonpositive_counts, n)
         if recording:
             test_loss = _bce_from(softplus[n:], test_logits, self._y_test) if softplus is not None else \
                 LOSSES[loss_name](test_logits, self._y_test)

@@ -96,19 +96,30 @@ def _states_from(flat_share: np.ndarray, all_nonpositive) -> np.ndarray:
     return state
 
 
-def states_from_counts(model: MLP, flat_counts: np.ndarray, nonpositive_counts: np.ndarray, n: int) -> list[np.ndarray]:
+class CountedStates:
     """Per hidden layer, an int8 array of NeuronState from the compiled probe's counts over n points
     (kernel.probe: per hidden unit in layer order, how many |f'(z)| < EPS and how many z <= 0):
-    classify_columns' states, by the same definition, in one pass over all layers when they share
-    their activation (the usual case)."""
-    hidden = model.layers[:-1]
-    rows = _layer_rows(hidden)
-    flat_share, all_nonpositive = flat_counts / n, nonpositive_counts == n  # NaN z counts in neither
-    if len({layer.activation for layer in hidden}) == 1:
-        every = _states_from(flat_share, all_nonpositive if ACTIVATIONS[hidden[0].activation].rectifier else None)
-        return [every[r] for r in rows]
-    return [_states_from(flat_share[r], all_nonpositive[r] if ACTIVATIONS[layer.activation].rectifier else None)
-            for layer, r in zip(hidden, rows)]
+    classify_columns' states, by the same definition (_states_from), over all layers at once. Made
+    once per network layout: the layers' rows and which units are rectifiers are looked up here,
+    not at every probe (C3 in training: states and shares ~27 -> ~NN µs a probe)."""
+
+    def __init__(self, model: MLP):
+        hidden = model.layers[:-1]
+        self.rows = _layer_rows(hidden)
+        rectifier = np.concatenate([np.full(layer.W.shape[1], ACTIVATIONS[layer.activation].rectifier)
+                                    for layer in hidden]) if hidden else np.zeros(0, bool)
+        # None: no rectifier; True: all of them (the usual case: no mask to apply)
+        self.rectifier = True if rectifier.all() and len(rectifier) else (rectifier if rectifier.any() else None)
+
+    def __call__(self, flat_counts: np.ndarray, nonpositive_counts: np.ndarray, n: int):
+        """(states per hidden layer, every state in one array: shares_of's argument)."""
+        all_nonpositive = None  # NaN z counts in neither
+        if self.rectifier is not None:
+            all_nonpositive = nonpositive_counts == n
+            if self.rectifier is not True:
+                all_nonpositive &= self.rectifier
+        every = _states_from(flat_counts / n, all_nonpositive)
+        return [every[r] for r in self.rows], every
 
 
 _NO_ROWS = np.zeros((0, 0), bool)
@@ -149,7 +160,11 @@ def states_along(spec, z: np.ndarray, slope, alpha: float, axis: int) -> np.ndar
 
 def fractions(states: list[np.ndarray]) -> dict[str, float]:
     """Share of all hidden neurons in each state (0 each when there are none)."""
-    every = np.concatenate(states) if states else np.zeros(0, np.int8)
+    return shares_of(np.concatenate(states) if states else np.zeros(0, np.int8))
+
+
+def shares_of(every: np.ndarray) -> dict[str, float]:
+    """fractions() of every hidden neuron's state in one int8 array."""
     shares = (np.bincount(every, minlength=len(NeuronState)) / max(len(every), 1)).tolist()
     return dict(zip(_NAMES_IN_ORDER, shares))  # not a loop over the enum: that costs ~2 µs a probe
 

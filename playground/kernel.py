@@ -229,23 +229,23 @@ def train(model, plan: Plan, X, C, Y, start: int, batch: int, n_steps: int, trai
               plan.A, plan.Z, plan.back)
 
 
-def probe(plan: Plan, model, xT: np.ndarray, points: int, counted: int, eps: np.float32) -> np.ndarray:
+def probe(plan: Plan, model, xT: np.ndarray, points: int, counted: int, eps: np.float32) -> tuple[np.ndarray, bool]:
     """The health probe, compiled, over the first `points` columns of xT (inputs + 1, n) float32
     C-contiguous and writable (MLP.forward_probe's): returns the logits (points,), a work array
-    reused by the next call, and leaves in plan.flat_counts and plan.nonpositive_counts, per
-    hidden unit, how many of the first `counted` points have |f'(z)| < eps and z <= 0. One
+    reused by the next call, and whether the counts changed; leaves in plan.flat_counts and
+    plan.nonpositive_counts, per hidden unit, how many of the first `counted` points have
+    |f'(z)| < eps and z <= 0 (zeros in a new plan). One
     compiled pass (maths.probe_pass) when every activation is cheap to compute per number
     (ReLU's family), else numpy's forward and the compiled counts (maths.probe_counts)."""
     compiled = engine()
     if not plan.cheap:
         logits, Z, A = model.forward_probe(xT if points == xT.shape[1] else xT[:, :points], with_activations=True)
-        compiled.probe_counts(model.params, plan.layout, plan.slopes, plan.alpha, Z, A, int(counted), eps,
-                              plan.flat_counts, plan.nonpositive_counts)
-        return logits
+        return logits, compiled.probe_counts(model.params, plan.layout, plan.slopes, plan.alpha, Z, A, int(counted),
+                                             eps, plan.flat_counts, plan.nonpositive_counts)
     if len(plan.logits) < points:
         plan.logits, plan.probe_z = np.zeros(points, np.float32), np.zeros(points, np.float32)
         plan.probe_A = np.zeros((2, plan.probe_A.shape[1], points), np.float32)
     logits = plan.logits[:points]
-    compiled.probe_pass(model.params, plan.layout, plan.slopes, plan.alpha, xT, int(points), int(counted), eps,
-                        plan.probe_A, plan.probe_z, plan.flat_counts, plan.nonpositive_counts, logits)
-    return logits
+    return logits, compiled.probe_pass(model.params, plan.layout, plan.slopes, plan.alpha, xT, int(points),
+                                       int(counted), eps, plan.probe_A, plan.probe_z, plan.flat_counts,
+                                       plan.nonpositive_counts, logits)

@@ -643,6 +643,7 @@ def probe_pass(params, layout, slopes, alpha, X, points, counted, eps, A, z, fla
     over the first `counted` (the training points) per hidden unit (in layer order) how many have
     |f'(z)| < eps (flat_counts) and z <= 0 (nonpositive_counts), with f' = derivative() cast to
     float32, as numpy's probe computes it. health.states_from_counts turns them into states.
+    Returns whether any count changed from what the arrays held (the states need no new look then).
 
     params, layout, slopes, alpha: as run_steps. X (inputs + 1, points) float32, points as columns
     (MLP.forward_probe's xT). Work arrays: A (2, width, points) each layer's inputs and outputs in
@@ -656,6 +657,7 @@ def probe_pass(params, layout, slopes, alpha, X, points, counted, eps, A, z, fla
     zero = np.float32(0.0)
     row = 0
     cur = 0
+    changed = False
     for l in range(n_layers):
         woff, fan_in, fan_out, code, soff = layout[l, 0], layout[l, 1], layout[l, 2], layout[l, 3], layout[l, 4]
         bias = woff + fan_in * fan_out
@@ -698,11 +700,13 @@ def probe_pass(params, layout, slopes, alpha, X, points, counted, eps, A, z, fla
                     flat += abs(np.float32(derivative(code, z[p], A[1 - cur, j, p], slope, alpha))) < eps
             for p in range(counted):
                 nonpositive += z[p] <= zero
+            changed |= flat_counts[row + j] != flat or nonpositive_counts[row + j] != nonpositive
             flat_counts[row + j] = flat
             nonpositive_counts[row + j] = nonpositive
         if code >= 0:
             row += fan_out
             cur = 1 - cur
+    return changed
 
 
 def probe_counts(params, layout, slopes, alpha, Z, A, counted, eps, flat_counts, nonpositive_counts):
@@ -710,8 +714,9 @@ def probe_counts(params, layout, slopes, alpha, Z, A, counted, eps, flat_counts,
     A (hidden units + hidden layers, n), each layer's a followed by a row of ones), over the first
     `counted` columns: for networks whose activation costs a libm call per number here (tanh,
     sigmoid, ELU, GELU, ...), which numpy's SIMD functions compute ~10x faster (C1: this ~2 µs
-    after numpy's forward, against ~60 µs for probe_pass)."""
+    after numpy's forward, against ~60 µs for probe_pass). Returns whether any count changed."""
     row = 0
+    changed = False
     for l in range(layout.shape[0] - 1):
         fan_out, code, soff = layout[l, 2], layout[l, 3], layout[l, 4]
         for j in range(fan_out):
@@ -726,9 +731,11 @@ def probe_counts(params, layout, slopes, alpha, Z, A, counted, eps, flat_counts,
                     flat += abs(np.float32(derivative(code, Z[r, p], A[r + l, p], slope, alpha))) < eps
             for p in range(counted):
                 nonpositive += Z[r, p] <= 0.0
+            changed |= flat_counts[r] != flat or nonpositive_counts[r] != nonpositive
             flat_counts[r] = flat
             nonpositive_counts[r] = nonpositive
         row += fan_out
+    return changed
 
 
 # activations probe_pass computes itself (no libm call per number); the others go through probe_counts

@@ -15,7 +15,7 @@ import numpy as np
 from . import fields, kernel, maths
 from .datasets import make_split
 from .experiment import Experiment
-from .health import COMPILED_EPS, classify_columns, fractions, states_from_counts
+from .health import COMPILED_EPS, CountedStates, classify_columns, fractions, shares_of
 from .model import MLP
 from .snapshot import (DEFAULT_GRID, GRID_EXTENT, History, Snapshot, data_columns, data_features, frozen,
                        layer_statistics, render_grids)
@@ -173,6 +173,7 @@ class Trainer:
         self._compiled: tuple[int, bool] | None = None  # (batch size, compiled?), decided at the first step
         self._kernel_plan = None
         self.states = [np.zeros(n, np.int8) for n in exp.network.hidden]
+        self._states_plan = None  # the kernel Plan whose probe counts self.states come from, if any
         self._probe()
 
     def apply(self, experiment: Experiment) -> str:
@@ -395,6 +396,7 @@ class Trainer:
         self._compiled, self._kernel_plan = None, None
         bounds = np.cumsum((0, *self._experiment.network.hidden))
         self.states = [neuron_states[a:b].copy() for a, b in zip(bounds[:-1], bounds[1:])]
+        self._states_plan = None
         record = self._record = _HistoryBuffer(len(self.model.layers))
         record.steps[:rows], record.values[:, :rows], record.grad_norms[:rows] = history_steps, values, history_norms
         record.n, record.every = rows, every
@@ -411,12 +413,12 @@ class Trainer:
         recording = self.step_count <= PROBE_EVERY_STEP_UNTIL or self.step_count % record.every == 0
         n = len(self._y_train)
         loss_name = self._experiment.training.loss
-        # the steps' engine: compiled, one pass gives the logits and the slope counts (kernel.probe;
-        # C3 ~80 -> ~NN µs a probe); numpy, a forward keeping Z, then classify_columns
+        # the steps' engine: compiled, one pass gives the logits and the slope counts (kernel.probe);
+        # numpy, a forward keeping Z, then classify_columns. C3 in training ~80 -> ~NN µs a probe.
         plan = self._kernel_plan if COMPILED_PROBE and self._compiled is not None and self._compiled[1] else None
         if recording:  # train and test in one forward, and their metrics from whole-array calls
             if plan is not None:
-                both = kernel.probe(plan, self.model, self._xT_both, len(self._xT_both[0]), n, COMPILED_EPS)
+                both, changed = kernel.probe(plan, self.model, self._xT_both, self._xT_both.shape[1], n, COMPILED_EPS)
             else:
                 both, Z = self.model.forward_probe(self._xT_both)
                 Z = Z[:, :n]
@@ -426,20 +428,28 @@ class Trainer:
                 LOSSES[loss_name](logits, self._y_train)
         else:
             if plan is not None:
-                logits = kernel.probe(plan, self.model, self._xT_both, n, n, COMPILED_EPS)
+                logits, changed = kernel.probe(plan, self.model, self._xT_both, n, n, COMPILED_EPS)
             else:
                 logits, Z = self.model.forward_probe(self._xT_train)
             loss = LOSSES[loss_name](logits, self._y_train)
         if not math.isfinite(loss) or not self.model.is_finite():
             self._diverge(loss)
             return
-        self.states = classify_columns(self.model, Z) if plan is None else \
-            states_from_counts(self.model, plan.flat_counts, plan.nonpositive_counts, n)
+        if plan is None:
+            self.states, self._states_plan = classify_columns(self.model, Z), None
+            shares = fractions(self.states) if recording else None
+        elif changed or self._states_plan is not plan:  # the same counts give the same states
+            if self._states_plan is not plan:
+                self._counted_states = CountedStates(self.model)
+            self.states, every = self._counted_states(plan.flat_counts, plan.nonpositive_counts, n)
+            self._states_plan, self._shares = plan, shares_of(every)  # states from this plan's counts
+            shares = self._shares
+        else:
+            shares = self._shares
         if recording:
             test_loss = _bce_from(softplus[n:], test_logits, self._y_test) if softplus is not None else \
                 LOSSES[loss_name](test_logits, self._y_test)
             finite, correct = np.isfinite(both), (both > 0) == self._positive_both
-            shares = fractions(self.states)
             record.append(self.step_count, (
                 loss, test_loss, _accuracy_from(finite[:n], correct[:n]), _accuracy_from(finite[n:], correct[n:]),
                 shares["dead"], shares["saturated"], shares["sleeping"]), self.grad_norms())

@@ -101,7 +101,7 @@ class CountedStates:
     (kernel.probe: per hidden unit in layer order, how many |f'(z)| < EPS and how many z <= 0):
     classify_columns' states, by the same definition (_states_from), over all layers at once. Made
     once per network layout: the layers' rows and which units are rectifiers are looked up here,
-    not at every probe (C3 in training: states and shares ~27 -> ~NN µs a probe)."""
+    not at every probe (C3 in training: states and shares ~27 -> ~14 µs a probe)."""
 
     def __init__(self, model: MLP):
         hidden = model.layers[:-1]

@@ -11,6 +11,9 @@ shuffles, in numpy, as before). Only the order of the sums differs from BLAS, so
 rounding (tests/test_kernel.py runs both side by side). It is the faster engine for batches up to
 32 on all but the biggest nets (see suits()); bigger batches and batch norm train on numpy.
 
+The health probe runs compiled too when the steps do (probe(): the logits and each neuron's slope
+counts in one pass; maths.probe_pass).
+
 Without numba (or with PLAYGROUND_ENGINE=numpy) `available()` is False and the Trainer uses the
 numpy engine: everything works, only slower. The first call compiles (a few seconds once; numba
 caches the machine code on disk: later runs import numba and load it in ~1-1.3 s).
@@ -31,9 +34,10 @@ _EMPTY = np.zeros(0, np.float32)  # optimiser state an optimiser does not use
 
 
 class CompiledEngine:
-    """maths.run_steps compiled by numba, with the helpers it calls, and the health probe's two
-    passes (maths.probe_pass, maths.count_rows; health.py uses them); all three are None when
-    numba is missing or cannot compile them (the numpy engine does the same job).
+    """maths.run_steps compiled by numba, with the helpers it calls, and the health probe's
+    passes (maths.probe_pass and maths.probe_counts for the trainer's probe, probe(); maths.count_rows
+    for health.classify_columns); all four are None when numba is missing or cannot compile them
+    (the numpy engine does the same job).
 
     The helpers are compiled from copies of maths.py's functions that share one namespace of
     their own, so maths.py keeps its plain Python functions (tests and the numpy engine call
@@ -151,8 +155,8 @@ def _try_out(compiled) -> None:
     run_steps(params, grad, layout, np.zeros(2), 1.0, X, C, C, 0, 4, 1, 0, 0, 0.1, 0, 0.0, mask, 0.0,
               _EMPTY, _EMPTY, _EMPTY, 0, work, work.copy(), work.copy())
     counts = np.zeros(3, np.int64)
-    probe_pass(params, layout, np.zeros(2), 1.0, X.T.copy(), 4, 4, f32(1e-3), work, np.zeros(4, f32), counts,
-               counts.copy(), np.zeros(4, f32))
+    probe_pass(params, layout, np.zeros(2), 1.0, X.T.copy(), 4, 4, f32(1e-3), np.zeros((2, 3, 4), f32),
+               np.zeros(4, f32), counts, counts.copy(), np.zeros(4, f32))
     probe_counts(params, layout, np.zeros(2), 1.0, np.zeros((3, 4), f32), np.zeros((4, 4), f32), 4, f32(1e-3),
                  counts, counts.copy())
     count_rows(np.zeros((3, 4), f32), np.zeros((3, 4), bool), f32(1e-3), counts, counts.copy())
@@ -234,9 +238,10 @@ def probe(plan: Plan, model, xT: np.ndarray, points: int, counted: int, eps: np.
     C-contiguous and writable (MLP.forward_probe's): returns the logits (points,), a work array
     reused by the next call, and whether the counts changed; leaves in plan.flat_counts and
     plan.nonpositive_counts, per hidden unit, how many of the first `counted` points have
-    |f'(z)| < eps and z <= 0 (zeros in a new plan). One
-    compiled pass (maths.probe_pass) when every activation is cheap to compute per number
-    (ReLU's family), else numpy's forward and the compiled counts (maths.probe_counts)."""
+    |f'(z)| < eps and z <= 0 (zeros in a new plan). One compiled pass (maths.probe_pass) when
+    every hidden activation is cheap to compute per number (ReLU's family, linear: C3 forward and
+    classification ~50 -> ~13 µs), else numpy's forward (its SIMD tanh, exp, ...: a libm call per
+    number here made C1's pass ~60 µs) and the compiled counts from its Z and A (maths.probe_counts)."""
     compiled = engine()
     if not plan.cheap:
         logits, Z, A = model.forward_probe(xT if points == xT.shape[1] else xT[:, :points], with_activations=True)

@@ -25,6 +25,7 @@ CASES = [
     ("spiral", [8] * 3, "sigmoid", 5, "sgd", 3.0),
     ("spiral", [8] * 3, "gelu", 3, "momentum", 0.1),
     ("spiral", [8] * 3, "softplus", 6, "sgd", 0.3),
+    ("xor", [4, 3], "linear", 7, "sgd", 0.1),
 ]
 
 

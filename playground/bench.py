@@ -1,5 +1,7 @@
-"""`playground bench`'s figures, and the whole bench run: what each figure counts, its target, and the
-Qt-free measurements (the engine's in bench_engine.py, a snapshot's trip, memory, history).
+"""`playground bench`'s figures and the whole bench run, with the measurements that need no window.
+
+What each figure counts and its target; the Qt-free measurements are here (the engine's in
+bench_engine.py, a snapshot's trip, memory, history).
 
 Every figure that has a target is a ratio or a bound measured here and now, because the machine is
 shared and noisy: the engine against TF Playground's own per-point engine and a plain torch loop,
@@ -278,7 +280,7 @@ def verdict(key: str, value) -> str:
 NO_WINDOW = "no window to measure in (run_bench was given none)"
 
 
-def run_bench(quick: bool = False, scale: float = 1.0, log=None, window=None) -> dict:
+def run_bench(quick: bool = False, scale: float = 1.0, progress=None, window=None) -> dict:
     """Every figure, in one run: {key: number or None, "reasons": {key: why it is None}, "detail",
     "targets", "constants", "machine"}. A part with no key of its own (the loaded and idle
     runs) that fails is named under "reasons" too.
@@ -288,17 +290,16 @@ def run_bench(quick: bool = False, scale: float = 1.0, log=None, window=None) ->
     in a child process: measure_startup(), measure_live(case, seconds, loaded=False,
     idle=False), measure_export_fps(frames) and measure_compare_fps(seconds, warm_seconds)
     (`playground bench` gives the window's own); with
-    None those figures are null and their reason says so.
+    None those figures are null and their reason says so. `progress(done, total, what)` is told as
+    each part starts (`done` parts of `total` behind it).
     """
     s = scale * (0.3 if quick else 1.0)
     result: dict = {key: None for key in KEYS}
     reasons: dict = {}
     detail: dict = {}
-    say = log or (lambda text: None)
     live_seconds = max(1.0, (3.0 if quick else 5.0) * scale)  # a live run settles in ~1 s
 
     def attempt(keys, what, fn):
-        say(f"measuring {what} ...")
         try:
             fn()
         except Exception as error:  # one broken part costs its keys, not the bench
@@ -392,23 +393,26 @@ def run_bench(quick: bool = False, scale: float = 1.0, log=None, window=None) ->
         detail["rss"] = r
 
     startup_keys = ["startup_s", "startup_first_picture_s", "startup_cold_s", "startup_first_picture_cold_s"]
-    attempt(startup_keys, "start-up", startup)  # first: a quiet machine, nothing of ours running yet
-    attempt([k for k in KEYS if k.startswith("engine")], "engine", engine)
-    attempt(["snapshot_c3_ms", "snapshot_c3_kb"], "snapshot", snapshot)
-    for case in ("c1", "c3"):
-        attempt([f"live_{case}_epochs_per_s", f"live_{case}_ratio_vs_tfp_page_ceiling"], f"live window {case}",
-                live(case))
-    attempt(["gui_lateness_p50_ms", "gui_lateness_p99_ms"], "GUI timer", lateness)
-    for case in ("c1", "c3"):
-        attempt([], f"live window {case} with {BUSY_PROCESSES} busy processes", live(case, loaded=True))
-    attempt(["gui_lateness_p99_loaded_ms"], "GUI timer on a busy machine", lateness_loaded)
-    attempt([], "GUI timer, window idle", idle(False))
-    attempt([], f"GUI timer, window idle, with {BUSY_PROCESSES} busy processes", idle(True))
-    attempt(["export_fps"], "export", export)
-    attempt(["history_kb_per_1000_steps"], "export's history", history)
-    attempt(["rss_growth_mb"], "memory", memory)
-    attempt(bench_compare.KEYS, "compare mode", lambda: result.update(bench_compare.bench_keys(s)))
-    attempt(["compare_drawn_fps"], "compare window", compare_window)
+    parts = [(startup_keys, "start-up", startup),  # first: a quiet machine, nothing of ours running yet
+             ([k for k in KEYS if k.startswith("engine")], "engine", engine),
+             (["snapshot_c3_ms", "snapshot_c3_kb"], "snapshot", snapshot)]
+    parts += [([f"live_{case}_epochs_per_s", f"live_{case}_ratio_vs_tfp_page_ceiling"], f"live window {case}",
+               live(case)) for case in ("c1", "c3")]
+    parts.append((["gui_lateness_p50_ms", "gui_lateness_p99_ms"], "GUI timer", lateness))
+    parts += [([], f"live window {case} with {BUSY_PROCESSES} busy processes", live(case, loaded=True))
+              for case in ("c1", "c3")]
+    parts += [(["gui_lateness_p99_loaded_ms"], "GUI timer on a busy machine", lateness_loaded),
+              ([], "GUI timer, window idle", idle(False)),
+              ([], f"GUI timer, window idle, with {BUSY_PROCESSES} busy processes", idle(True)),
+              (["export_fps"], "export", export),
+              (["history_kb_per_1000_steps"], "export's history", history),
+              (["rss_growth_mb"], "memory", memory),
+              (bench_compare.KEYS, "compare mode", lambda: result.update(bench_compare.bench_keys(s))),
+              (["compare_drawn_fps"], "compare window", compare_window)]
+    for done, (keys, what, fn) in enumerate(parts):
+        if progress is not None:
+            progress(done, len(parts), what)
+        attempt(keys, what, fn)
     result["reasons"] = reasons
     result["detail"] = detail
     result["targets"] = {key: verdict(key, result[key]) for key in TARGETS}

@@ -1,5 +1,7 @@
-"""The engine's speed, side by side: the app's engine against a plain torch loop and TF Playground's
-own per-point engine (bench_tfp_engine.js, run by node when it is on PATH), in interleaved rounds.
+"""The engine's speed, side by side with a plain torch loop and TF Playground's own engine.
+
+TF Playground's per-point engine is bench_tfp_engine.js, run by node when it is on PATH; the three
+sides run in interleaved rounds.
 
 A shared, noisy machine slows every side of a round alike, so the ratios are taken round by round
 (the median of the rounds' ratios); the rates are each side's best round. torch is imported only

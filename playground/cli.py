@@ -12,24 +12,13 @@ import sys
 import time
 
 from . import __version__, bundled, cli_bench, cli_compare, cli_export, cli_lessons
-from .cli_common import Stopped, grid_size, positive_int
+from .cli_common import Stopped, check_writable, grid_size, non_negative_int
 from .health import counts
 from .inputs import BadInput, experiment_path, lesson_for, load_trainer, prepare_engine
 from .lessons import LessonError
 from .plane import DEFAULT_GRID
 
 WINDOW_MIN, WINDOW_MAX = (640, 480), (7680, 4320)  # gui --size: a small laptop's screen up to 8K
-
-
-def check_run_target(path: str | None, option: str = "--save", example: str = "run.pgrun") -> None:
-    """--save RUN (or -o OUT): its folder must exist and be writable, checked before training starts."""
-    import os
-
-    if path is None:
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        raise BadInput(f"{option} {path}: cannot write there (a file in an existing, writable folder, e.g. {example})")
 
 
 def train_summary(trainer, seconds: float) -> dict:
@@ -57,7 +46,7 @@ def _finite_or_none(value) -> float | None:
 
 
 def cmd_train(args) -> int:
-    check_run_target(args.save)
+    check_writable(args.save, "--save", "run.pgrun")
     trainer = load_trainer(args.experiment, args.grid)
     prepare_engine()  # compiled before the clock starts: `seconds` is training time
     start = time.perf_counter()
@@ -168,7 +157,7 @@ def cmd_export_torch(args, steps_default: int) -> int:
 
     source = experiment_path(args.experiment)
     steps = args.steps if args.steps is not None else (0 if runfile.is_run_file(source) else steps_default)
-    check_run_target(args.output, "-o", "net.py")
+    check_writable(args.output, "-o", "net.py")
     trainer = load_trainer(source, args.grid)
     prepare_engine()
     trainer.step(steps)
@@ -211,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="open the window on an experiment (the default command)")
     gui.add_argument("experiment", nargs="?", help="a .json or .toml experiment, an example's or a lesson's "
                                                   "name, or a .pgrun run (opens at its step; default: the built-in one)")
-    gui.add_argument("--steps", type=positive_int, default=0, help="train this many steps first")
+    gui.add_argument("--steps", type=non_negative_int, default=0, help="train this many steps first")
     gui.add_argument("--screenshot", metavar="OUT.png", help="save a screenshot of the window after --steps, then exit")
     cli_compare.add_gui_options(gui)
     gui.add_argument("--size", metavar="WxH", help="the window's size in pixels, e.g. 1366x768")
@@ -225,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train headless and print a summary")
     train.add_argument("experiment", help="a .json or .toml experiment, an example's or a lesson's name, or a "
                                           ".pgrun run (goes on from its step)")
-    train.add_argument("--steps", type=positive_int, default=1000, help="minibatch updates (default 1000)")
+    train.add_argument("--steps", type=non_negative_int, default=1000, help="minibatch updates (default 1000)")
     train.add_argument("--save", metavar="RUN.pgrun", help="save the run afterwards (weights, optimiser, "
                                                           "step, history): open it with gui or train")
     train.add_argument("--json", action="store_true", help="print one JSON object")

@@ -1,5 +1,6 @@
-"""`playground bench [--quick] [--json]`: measure the performance figures on this machine and print
-them as a table (what each counts, its target) or as one JSON object.
+"""`playground bench [--quick] [--json]`: measure the performance figures on this machine, print them.
+
+As a table (what each counts, its target) or as one JSON object.
 
 The figures and their measurements are playground.bench's (Qt-free) and playground.ui.bench_live's
 (the window's, each in a child process); this module parses the options, hands the window's
@@ -11,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from . import bench
+from .cli_common import Progress
 from .inputs import BadInput
 from .ui import bench_live  # imports no Qt: the window's figures are measured in child processes
 
@@ -33,8 +34,12 @@ def cmd_bench(args) -> int:
         raise BadInput("bench needs torch (the app itself does not), and it is not installed: "
                        "pip install torch==2.13.0 (from a checkout, with the bench extra: "
                        "pip install torch==2.13.0 && pip install -e '.[bench]')") from None
-    log = None if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
-    result = bench.run_bench(quick=args.quick, scale=args.scale, log=log, window=bench_live)
+    bar = Progress()
+    try:
+        result = bench.run_bench(quick=args.quick, scale=args.scale, window=bench_live,
+                                 progress=None if args.json else lambda d, t, what: bar("measuring", d, t, part=what))
+    finally:
+        bar.end()
     print(json.dumps(result) if args.json else format_table(result))
     return 0
 

@@ -1,4 +1,4 @@
-"""What the commands share: argument types, stopping on a signal between safe points, a progress bar.
+"""What the commands share: argument types, output checks, stopping on a signal, a progress bar.
 
 The command line's layer (argparse, exit codes, stderr): cli.py and each cli_*.py take these from
 here, so no command module imports cli.py, which registers them all.
@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
+from pathlib import Path
+
+from .inputs import BadInput
 
 
 class Stopped(Exception):
@@ -52,11 +56,30 @@ def stop_on_signals(outcome: str):
             signal.signal(sig, handler)
 
 
-def positive_int(text: str) -> int:
+def check_writable(path: str | None, option: str, example: str) -> None:
+    """OPTION PATH names a file that can be written (its folder exists and takes files), checked
+    before the work starts, so a long run is not lost at the end; None: the option was not given."""
+    if path is None:
+        return
+    target = Path(path)
+    folder = target.parent  # Path("t.csv").parent is Path(".")
+    if target.is_dir():
+        raise BadInput(f"{option} {path}: is a folder; give a file name such as {example}")
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise BadInput(f"{option} {path}: cannot write there (the folder {folder} does not exist or is read-only)")
+
+
+def whole_number(text: str) -> int:
+    """An option's whole number, or the argparse error "'x' is not a whole number"."""
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def non_negative_int(text: str) -> int:
+    """0 or more (--steps): the argparse error says which rule a value broke."""
+    value = whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative; use 0 or more")
     return value
@@ -77,9 +100,13 @@ def grid_size(text: str) -> int:
     return value
 
 
+UNITS = {"rendering": "frames", "measuring": "figures"}  # what each phase counts; any other: steps
+
+
 class Progress:
     """A tqdm bar on stderr per phase ("training", "rendering") when stderr is a terminal; on a log,
-    one line as each phase starts (`playground: rendering 300 frames`, which tests wait for)."""
+    one line as each phase starts (`playground: rendering 300 frames`, which tests wait for), or, for
+    a phase whose parts are named (the bench's figures), one line as each part starts."""
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
@@ -88,13 +115,15 @@ class Progress:
         self._label: str | None = None
         self._phases: set[str] = set()  # phases begun; a finished one is not drawn again
 
-    def __call__(self, label: str, done: int, total: int) -> None:
-        unit = "frames" if label == "rendering" else "steps"
+    def __call__(self, label: str, done: int, total: int, part: str | None = None) -> None:
+        """`done` of `total` in phase `label`; `part`: what is under way now, the (done + 1)th."""
+        unit = UNITS.get(label, "steps")
         if not self.enabled:
-            if label not in self._phases:
+            if part is not None:
+                self._line(f"{label} {part} ({done + 1} of {total})")
+            elif label not in self._phases:
                 self._phases.add(label)
-                self.stream.write(f"playground: {label} {total:,} {unit}\n")
-                self.stream.flush()
+                self._line(f"{label} {total:,} {unit}")
             return
         if label != self._label:
             self.end()
@@ -109,8 +138,14 @@ class Progress:
         if self._bar.total != total:
             self._bar.total = total
         self._bar.update(done - self._bar.n)
+        if part is not None:
+            self._bar.set_postfix_str(part)
         if done >= total:
             self.end()
+
+    def _line(self, text: str) -> None:
+        self.stream.write(f"playground: {text}\n")
+        self.stream.flush()
 
     def end(self) -> None:
         if self._bar is not None:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
-from pathlib import Path
 
-from .cli_common import positive_int
+from .cli_common import Progress, check_writable, non_negative_int, whole_number
 from .compare import MAX_SEEDS, Comparison, SpecError, VariantResult, parse_variants, table_csv
+from .experiment import write_atomically
 from .inputs import BadInput, load_experiment
 
 PROGRESS_CHUNK = 50  # steps between progress-bar updates (a 6 × 20 step is ~1 ms: ~20 updates/s)
@@ -31,7 +30,7 @@ def register_cli(subparsers) -> None:
                    help="FIELD=V1,V2,... e.g. activation=relu,leaky_relu,elu or training.learning_rate=0.005,0.05 "
                         "or network.batch_norm=false,true")
     p.add_argument("--seeds", type=_seeds, default=10, metavar="M", help=f"seeds per variant, 1-{MAX_SEEDS} (default 10)")
-    p.add_argument("--steps", type=positive_int, default=1000, help="minibatch updates (default 1000)")
+    p.add_argument("--steps", type=non_negative_int, default=1000, help="minibatch updates (default 1000)")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--same-start", dest="same_start", action="store_true", default=None,
                        help="every variant starts from the first one's weights (the default where shapes allow "
@@ -61,10 +60,7 @@ def cmd_gui_compare(args, path: str | None = None, size: tuple[int, int] | None 
 
 
 def _seeds(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = whole_number(text)
     if not 1 <= value <= MAX_SEEDS:
         raise argparse.ArgumentTypeError(f"{value} is not allowed: 1 to {MAX_SEEDS}")
     return value
@@ -77,17 +73,16 @@ def cmd_compare(args) -> int:
         comparison = Comparison(variants, seeds=args.seeds, same_start=args.same_start, field=field)
     except (SpecError, ValueError) as error:
         raise BadInput(str(error)) from None
-    if args.csv:
-        _check_writable(args.csv, BadInput)
+    check_writable(args.csv, "--csv", "table.csv")
     started = time.perf_counter()
     if args.export:
-        comparison = _export(args, experiment, BadInput)
+        comparison = _export(args, experiment)
     else:
         _train(comparison, args.steps)
     seconds = time.perf_counter() - started
     results = comparison.results()
     if args.csv:
-        _write_atomically(args.csv, table_csv(results, args.seeds))
+        write_atomically(args.csv, table_csv(results, args.seeds).encode("utf-8"))
     if args.json:
         print(json.dumps({"variants": [r.to_dict() for r in results], "seeds": args.seeds}))
         return 0
@@ -101,61 +96,41 @@ def cmd_compare(args) -> int:
     return 0
 
 
-def _export(args, experiment, error_type) -> Comparison:
+def _export(args, experiment) -> Comparison:
     """Train through the exporter (it draws the window every steps/60 steps); its Comparison."""
-    import os
-
     from .export import ExportError, format_for, parse_size
 
     try:
         format_for(args.export)
         size = parse_size(args.size)
     except ExportError as error:
-        raise error_type(str(error)) from None
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no screen needed
-    from PySide6.QtWidgets import QApplication
-
+        raise BadInput(str(error)) from None
     from .ui.compare_window import export_comparison
-    from .ui.colors import configure_pyqtgraph
-    from .ui.export_render import quiet_harmless_qt_messages
+    from .ui.export_render import ensure_app
 
-    quiet_harmless_qt_messages()
-    configure_pyqtgraph()
-    app = QApplication.instance() or QApplication(["playground"])  # noqa: F841 (widgets need it)
-    bar = None
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(unit="frame", file=sys.stderr, leave=False, desc="export")
+    app = ensure_app()  # noqa: F841 (widgets need it; offscreen when there is no display)
+    bar = Progress()
     try:
         comparison, frames = export_comparison(
             experiment, args.variants, args.seeds, args.steps, args.export, size=size, same_start=args.same_start,
-            progress=(lambda done, total: (setattr(bar, "total", total), bar.update(1))) if bar else None)
+            progress=lambda done, total: bar("rendering", done, total))
     except ExportError as error:
-        raise error_type(str(error)) from None
+        raise BadInput(str(error)) from None
     finally:
-        if bar is not None:
-            bar.close()
+        bar.end()
     print(f"playground: wrote {args.export} ({frames} frames)", file=sys.stderr)
     return comparison
 
 
 def _train(comparison: Comparison, steps: int) -> None:
-    """Step to `steps`, with a tqdm bar on stderr when it is a terminal."""
-    bar = None
-    if sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=steps, unit="step", file=sys.stderr, leave=False, desc="compare")
+    """Step to `steps` in chunks, with cli_common's progress bar on stderr."""
+    bar = Progress()
     try:
         while comparison.step_count < steps:
-            done = comparison.step(min(PROGRESS_CHUNK, steps - comparison.step_count))
-            if bar is not None:
-                bar.update(done)
+            comparison.step(min(PROGRESS_CHUNK, steps - comparison.step_count))
+            bar("training", comparison.step_count, steps)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.end()
     comparison.finish()
 
 
@@ -182,23 +157,3 @@ def _three(stats) -> str:
         return f"{'—':>6} {'—':>6} {'—':>6}"
     return f"{stats.mean:6.3f} {stats.min:6.3f} {stats.max:6.3f}"
 
-
-def _check_writable(path: str, error_type) -> None:
-    """Before training: the folder exists and takes files, so a long run is not lost at the end."""
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    if target.is_dir():
-        raise error_type(f"--csv {path}: is a folder; give a file name such as table.csv")
-    if not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise error_type(f"--csv {path}: cannot write there (the folder {folder} does not exist or is read-only)")
-
-
-def _write_atomically(path: str, text: str) -> None:
-    target = Path(path)
-    tmp = target.with_name(target.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

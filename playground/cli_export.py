@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli_common import Progress, grid_size, positive_int, stop_on_signals
+from .cli_common import Progress, grid_size, non_negative_int, stop_on_signals
 from .export import (GIF_MAX_FPS, MAX_FPS, MIN_FPS, VIEWS, ExportError, ExportOptions, check_frame_count, format_for,
                      parse_size)
 from .inputs import BadInput, load_experiment, load_trainer, prepare_engine
@@ -49,7 +49,7 @@ def register_cli(subparsers) -> None:
                     "(the format follows the suffix: .gif, .mp4 or .png). No screen needed.")
     p.add_argument("experiment", help="a .json or .toml experiment")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="run.gif, run.mp4 or run.png")
-    p.add_argument("--steps", type=positive_int, default=1000, help="training steps (default 1000)")
+    p.add_argument("--steps", type=non_negative_int, default=1000, help="training steps (default 1000)")
     p.add_argument("--every", type=_positive(int), default=None, metavar="K",
                    help="record every K-th step, one frame each (default: steps/100, so ~100 frames)")
     p.add_argument("--fps", type=_fps, default=20.0, help="frames per second (default 20)")
@@ -68,7 +68,7 @@ def cmd_export(args) -> int:
                                 caption=not args.no_caption, grid_size=args.grid).checked()
     except ExportError as error:
         raise BadInput(str(error)) from None
-    experiment = load_experiment(args.experiment)
+    load_experiment(args.experiment)  # a bad file is refused before the frames are counted
     every = args.every or max(1, args.steps // 100)
     frames = args.steps // every + 2
     if fmt != "png":

@@ -39,7 +39,8 @@ import numpy as np
 from . import maths
 from .activations import ACTIVATIONS
 from .datasets import DataSplit, make_split
-from .experiment import ACTIVATION_PARAM_NAMES, SECTIONS, Experiment, ExperimentError
+from .experiment import Experiment, ExperimentError
+from .fields import FIELDS
 from .health import NeuronState, states_along
 from .model import BN_EPS, BN_MOMENTUM, MLP
 from .snapshot import DEFAULT_GRID, History, Snapshot, data_features
@@ -106,12 +107,9 @@ def parse_variants(spec: str, base: Experiment) -> tuple[str, tuple[Variant, ...
 
 
 def _known_field(path: str) -> bool:
-    parts = path.split(".")
-    if len(parts) == 3:
-        return parts[:2] == ["network", "activation_params"] and parts[2] in ACTIVATION_PARAM_NAMES
-    if len(parts) != 2 or parts[0] not in SECTIONS:
-        return False
-    return parts[1] in {f.name for f in dataclasses.fields(SECTIONS[parts[0]])}
+    """A row of the field table, but not the seed (the seeds are the comparison's other axis) nor the
+    file's version."""
+    return path in FIELDS and path not in ("seed", "version")
 
 
 def _split_values(text: str) -> list[str] | None:
@@ -142,9 +140,9 @@ def _parse_value(token: str):
 
 
 def _with_path(base: Experiment, path: str, value) -> Experiment:
-    if path.startswith("network.activation_params."):
+    if FIELDS[path].activation is not None:  # one activation parameter: set in the table of them
         params = dict(base.network.activation_params)
-        params[path.rsplit(".", 1)[1]] = value
+        params[FIELDS[path].name] = value
         return base.with_field("network.activation_params", params)
     return base.with_field(path, value)
 

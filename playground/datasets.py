@@ -309,9 +309,3 @@ def read_points_csv(path: str | Path) -> CsvPoints:
     if len(rows) > MAX_CSV_POINTS:
         raise ExperimentError(f"{path}: {len(rows):,} usable rows; at most {MAX_CSV_POINTS} are allowed")
     return points
-
-
-def load_points_csv(path: str | Path) -> tuple[list[list[float]], list[str]]:
-    """read_points_csv as (rows as [x, y, label] lists, one warning a skipped line)."""
-    points = read_points_csv(path)
-    return [list(row) for row in points.rows], points.warnings

@@ -16,6 +16,7 @@ import os
 import reprlib
 import stat
 import sys
+import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -365,15 +366,7 @@ class Experiment:
 
     def save(self, path: str | Path) -> None:
         """Write JSON atomically, so a failed save never destroys the file that was there."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            tmp.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-            tmp.replace(path)
-        except OSError:
-            if tmp.is_file():  # nothing half-written left beside the user's file
-                tmp.unlink()
-            raise
+        write_atomically(path, (json.dumps(self.to_dict(), indent=2) + "\n").encode("utf-8"))
 
 
 def migrate(raw: dict[str, Any]) -> dict[str, Any]:
@@ -435,6 +428,26 @@ def read_text_file(path: str | Path, limit: int = MAX_FILE_BYTES, encoding: str 
         return data.decode(encoding)
     except UnicodeDecodeError:
         raise ExperimentError(f"{path}: not a text file (expected UTF-8 text)") from None
+
+
+def write_atomically(path: str | Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, then rename it onto `path`: a failed write
+    never destroys the file that was there, nor leaves a half-written one. Every writer of a user's
+    file but the export's (writers.AtomicFile) writes here: experiments, run files, the torch export,
+    compare's CSV. OSError as the system raised it."""
+    path = Path(path)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; the user's file gets the usual rights
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _json_int(text: str) -> int | LongNumber:

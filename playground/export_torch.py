@@ -15,12 +15,11 @@ as numbers (numpy's format, no pickle) and the generated file, which runs where 
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .experiment import write_atomically
 from .model import BN_EPS, BN_MOMENTUM, MLP
 
 # activation name -> the torch.nn expression for it (slope: Leaky's; alpha: ELU's; n: the layer's units)
@@ -89,8 +88,8 @@ def write_torch(trainer, path: str | Path, source_name: str = "") -> tuple[Path,
         probability=PROBABILITIES.get(experiment.training.loss, PROBABILITIES["bce"]))
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    _atomic_write(weights_path, buffer.getvalue())
-    _atomic_write(path, text.encode("utf-8"))
+    write_atomically(weights_path, buffer.getvalue())
+    write_atomically(path, text.encode("utf-8"))
     return path, weights_path
 
 
@@ -114,18 +113,6 @@ def _number(value) -> str:
 
 def _floats(values) -> str:
     return "(" + ", ".join(repr(float(np.float32(v))) for v in values) + ("," if len(values) == 1 else "") + ")"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 _SOURCE = '''"""A playground network in PyTorch: {summary}, trained {step} steps.

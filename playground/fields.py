@@ -116,6 +116,13 @@ class Field:
             value = getattr(value, part)
         return value
 
+    def shown(self, experiment) -> str:
+        """A number field's value as a person reads it ("0.03", "10"), or what its null means."""
+        value = self.stored(experiment)
+        if value is None:
+            return self.null or "null"
+        return f"{value:g}" if self.kind == NUMBER else str(value)
+
     def seen(self, experiment) -> Any:
         """The value as a run sees it: "tanh" and ("tanh", "tanh") on two layers are the same network."""
         if self.kind == ACTIVATION:

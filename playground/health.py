@@ -8,12 +8,11 @@ family with max z <= 0 but a slope left; alive = the rest.
 
 from __future__ import annotations
 
-import os
-import sys
 from enum import IntEnum
 
 import numpy as np
 
+from . import kernel
 from .activations import ACTIVATIONS
 from .model import MLP
 
@@ -78,82 +77,79 @@ def _states(spec, slope_values: np.ndarray, z: np.ndarray, axis: int) -> np.ndar
     counted = _row_counts(slope_values, z, spec.rectifier) if axis == 1 and z.ndim == 2 and n else None
     if counted is not None:  # the trainer's probe, once numba is loaded
         flat_count, nonpositive_count = counted
-        all_nonpositive = nonpositive_count == n  # max z <= 0 is every z <= 0 (NaN fails both)
+        # max z <= 0 is every z <= 0 (NaN fails both)
+        all_nonpositive = nonpositive_count == n if nonpositive_count is not None else None
     else:
         flat_count = np.add.reduce(np.abs(slope_values) < EPS, axis=axis)
         all_nonpositive = z.max(axis) <= 0 if spec.rectifier else None
-    flat_share = flat_count / n
+    return _states_from(flat_count / n, all_nonpositive)
+
+
+def _states_from(flat_share: np.ndarray, all_nonpositive) -> np.ndarray:
+    """The definition itself: per neuron, the share of points with |f'(z)| < EPS and (rectifiers
+    only, else None) whether every z <= 0."""
     state = np.zeros(flat_share.shape, dtype=np.int8)  # ALIVE; any leading axes (compare's networks)
-    if spec.rectifier:
+    if all_nonpositive is not None:
         state[all_nonpositive] = NeuronState.SLEEPING
     state[flat_share >= SATURATED_SHARE] = NeuronState.SATURATED
     state[flat_share >= 1.0] = NeuronState.DEAD
     return state
 
 
-def _count_rows_py(slopes, nonpositive, flat_counts, nonpositive_counts):
-    """Per row (a neuron; points along the row): how many |f'(z)| < EPS in slopes (float32), and
-    how many True in nonpositive (bool, z <= 0; no rows when not asked). Compiled by _row_counts."""
-    eps = np.float32(EPS)  # numpy compares float32 with EPS as float32 too; no float32 lies between
-    for i in range(slopes.shape[0]):
-        count = 0
-        for j in range(slopes.shape[1]):
-            count += abs(slopes[i, j]) < eps
-        flat_counts[i] = count
-    for i in range(nonpositive.shape[0]):
-        count = 0
-        for j in range(nonpositive.shape[1]):
-            count += nonpositive[i, j]
-        nonpositive_counts[i] = count
+class CountedStates:
+    """Per hidden layer, an int8 array of NeuronState from the compiled probe's counts over n points
+    (kernel.probe: per hidden unit in layer order, how many |f'(z)| < EPS and how many z <= 0):
+    classify_columns' states, by the same definition (_states_from), over all layers at once. Made
+    once per network layout: the layers' rows and which units are rectifiers are looked up here,
+    not at every probe (C3 in training: states and shares ~27 -> ~14 µs a probe)."""
+
+    def __init__(self, model: MLP):
+        hidden = model.layers[:-1]
+        self.rows = _layer_rows(hidden)
+        rectifier = np.concatenate([np.full(layer.W.shape[1], ACTIVATIONS[layer.activation].rectifier)
+                                    for layer in hidden]) if hidden else np.zeros(0, bool)
+        # None: no rectifier; True: all of them (the usual case: no mask to apply)
+        self.rectifier = True if rectifier.all() and len(rectifier) else (rectifier if rectifier.any() else None)
+
+    def __call__(self, flat_counts: np.ndarray, nonpositive_counts: np.ndarray, n: int):
+        """(states per hidden layer, every state in one array: shares_of's argument)."""
+        all_nonpositive = None  # NaN z counts in neither
+        if self.rectifier is not None:
+            all_nonpositive = nonpositive_counts == n
+            if self.rectifier is not True:
+                all_nonpositive &= self.rectifier
+        every = _states_from(flat_counts / n, all_nonpositive)
+        return [every[r] for r in self.rows], every
 
 
-_count_rows = None  # the compiled _count_rows_py once built; False when numba is not loaded or fails
 _NO_ROWS = np.zeros((0, 0), bool)
+COMPILED_EPS = np.float32(EPS)  # numpy compares float32 with EPS as float32 too; no float32 lies between
 
 
 def _row_counts(slope_values: np.ndarray, z: np.ndarray, rectifier: bool):
     """(np.add.reduce(|f'| < EPS, axis=1), np.add.reduce(z <= 0, axis=1) or None) in one compiled
-    pass once the training engine has loaded numba (C3's 48 units x 250 points: numpy's abs,
-    compare and axis-1 reduction ~13 µs, compiled ~2 µs); None when it cannot (no numba yet, or
-    arrays it was not compiled for): the caller counts in numpy. Never imports numba itself: a
-    probe before the engine is ready stays on numpy rather than wait for it."""
-    if _count_rows is None:
-        prepare()
-    if not _count_rows or slope_values.dtype != np.float32 or not slope_values.flags.c_contiguous:
+    pass (maths.count_rows) once the training engine is built (C3's 48 units x 250 points: numpy
+    ~13 µs, compiled ~2 µs); None when it cannot (no compiled engine yet, or arrays it was not
+    compiled for): the caller counts in numpy. Never builds the engine itself: a probe before the
+    engine is ready stays on numpy rather than wait for it."""
+    engine = kernel.built()
+    count_rows = engine.count_rows if engine is not None else None
+    if count_rows is None or slope_values.dtype != np.float32 or not slope_values.flags.c_contiguous:
         return None
     flat_counts = np.empty(len(slope_values), np.int64)
     if not rectifier:
-        _count_rows(slope_values, _NO_ROWS, flat_counts, flat_counts[:0])
+        count_rows(slope_values, _NO_ROWS, COMPILED_EPS, flat_counts, flat_counts[:0])
         return flat_counts, None
     nonpositive_counts = np.empty(len(z), np.int64)
-    _count_rows(slope_values, z <= 0, flat_counts, nonpositive_counts)
+    count_rows(slope_values, z <= 0, COMPILED_EPS, flat_counts, nonpositive_counts)
     return flat_counts, nonpositive_counts
 
 
 def prepare() -> bool:
-    """Build (or load from numba's cache) the probe's compiled counting now, once the training
-    engine has loaded numba (kernel.prepare): ~8 ms from the cache, ~0.3 s the first time on a
-    machine, paid while the window shows its first picture rather than at the first step.
-    Whether the probe counts compiled from here on."""
-    global _count_rows
-    if _count_rows is None and "numba" in sys.modules:
-        _count_rows = _compile_count_rows() or False
-    return bool(_count_rows)
-
-
-def _compile_count_rows():
-    if os.environ.get("PLAYGROUND_ENGINE", "").lower() == "numpy":
-        return None
-    try:
-        import numba
-
-        signature = "void(f4[:, ::1], b1[:, ::1], i8[::1], i8[::1])"  # compiled once, now (numba's cache after)
-        try:
-            return numba.njit(signature, cache=True, nogil=True)(_count_rows_py)
-        except RuntimeError:  # nowhere to write the cache
-            return numba.njit(signature, cache=False, nogil=True)(_count_rows_py)
-    except Exception:  # noqa: BLE001 - numpy does the same job
-        return None
+    """Whether the probe counts compiled from here on: once the training engine is built
+    (kernel.prepare, which compiles the probe's passes with the training loop)."""
+    engine = kernel.built()
+    return engine is not None and engine.count_rows is not None
 
 
 def states_along(spec, z: np.ndarray, slope, alpha: float, axis: int) -> np.ndarray:
@@ -164,7 +160,11 @@ def states_along(spec, z: np.ndarray, slope, alpha: float, axis: int) -> np.ndar
 
 def fractions(states: list[np.ndarray]) -> dict[str, float]:
     """Share of all hidden neurons in each state (0 each when there are none)."""
-    every = np.concatenate(states) if states else np.zeros(0, np.int8)
+    return shares_of(np.concatenate(states) if states else np.zeros(0, np.int8))
+
+
+def shares_of(every: np.ndarray) -> dict[str, float]:
+    """fractions() of every hidden neuron's state in one int8 array."""
     shares = (np.bincount(every, minlength=len(NeuronState)) / max(len(every), 1)).tolist()
     return dict(zip(_NAMES_IN_ORDER, shares))  # not a loop over the enum: that costs ~2 µs a probe
 

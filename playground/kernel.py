@@ -11,6 +11,9 @@ shuffles, in numpy, as before). Only the order of the sums differs from BLAS, so
 rounding (tests/test_kernel.py runs both side by side). It is the faster engine for batches up to
 32 on all but the biggest nets (see suits()); bigger batches and batch norm train on numpy.
 
+The health probe runs compiled too when the steps do (probe(): the logits and each neuron's slope
+counts in one pass; maths.probe_pass).
+
 Without numba (or with PLAYGROUND_ENGINE=numpy) `available()` is False and the Trainer uses the
 numpy engine: everything works, only slower. The first call compiles (a few seconds once; numba
 caches the machine code on disk: later runs import numba and load it in ~1-1.3 s).
@@ -31,15 +34,17 @@ _EMPTY = np.zeros(0, np.float32)  # optimiser state an optimiser does not use
 
 
 class CompiledEngine:
-    """maths.run_steps compiled by numba, with the helpers it calls; `run_steps` is None when
-    numba is missing or cannot compile it (the numpy engine does the same job).
+    """maths.run_steps compiled by numba, with the helpers it calls, and the health probe's
+    passes (maths.probe_pass and maths.probe_counts for the trainer's probe, probe(); maths.count_rows
+    for health.classify_columns); all four are None when numba is missing or cannot compile them
+    (the numpy engine does the same job).
 
     The helpers are compiled from copies of maths.py's functions that share one namespace of
     their own, so maths.py keeps its plain Python functions (tests and the numpy engine call
     them) whatever was compiled, and in whatever order."""
 
     def __init__(self):
-        self.run_steps = None
+        self.run_steps = self.probe_pass = self.probe_counts = self.count_rows = None
         try:
             import numba
         except ImportError:
@@ -54,7 +59,7 @@ class CompiledEngine:
             print(f"playground: training on the numpy engine (numba could not compile the kernel: "
                   f"{type(error).__name__}: {error})", file=sys.stderr)
             return
-        self.run_steps = compiled
+        self.run_steps, self.probe_pass, self.probe_counts, self.count_rows = compiled
 
     @staticmethod
     def _jit(numba, cache: bool):
@@ -67,8 +72,9 @@ class CompiledEngine:
         # vectorise) and "contract" (fused multiply-adds): C3 4.2 -> 3.7 us a step, a 32x32 tanh layer
         # at batch 32 43 -> 37 us. Not "nnan"/"ninf": those assume no NaN or inf, and a diverging run
         # is exactly that.
-        return numba.njit(cache=cache, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})(
-            _rebound(maths.run_steps, namespace))
+        loop = numba.njit(cache=cache, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+        return tuple(loop(_rebound(function, namespace))
+                     for function in (maths.run_steps, maths.probe_pass, maths.probe_counts, maths.count_rows))
 
 
 def _rebound(function, namespace: dict):
@@ -90,7 +96,7 @@ def engine() -> CompiledEngine:
     if _engine is None:
         if os.environ.get("PLAYGROUND_ENGINE", "").lower() == "numpy":
             off = CompiledEngine.__new__(CompiledEngine)
-            off.run_steps = None
+            off.run_steps = off.probe_pass = off.probe_counts = off.count_rows = None
             _engine = off
         else:
             _engine = CompiledEngine()
@@ -131,24 +137,44 @@ def prepare(say, after: float = 2.0) -> bool:
             say("")
 
 
+def built() -> CompiledEngine | None:
+    """The compiled engine if it has been built already (never builds it: for the health probe,
+    which stays on numpy rather than wait seconds for numba before the first picture)."""
+    return _engine
+
+
 def _try_out(compiled) -> None:
-    """One step of a 2-3-1 net: compiles (or loads from the cache) the only signature train() uses."""
+    """One step of a 2-3-1 net and one probe of it: compiles (or loads from the cache) the only
+    signatures train() and the health probe use."""
+    run_steps, probe_pass, probe_counts, count_rows = compiled
     f32 = np.float32
     params, grad, mask = np.zeros(13, f32), np.zeros(13, f32), np.ones(13, f32)
     layout = np.array([[0, 2, 3, 10, -1], [9, 3, 1, -1, -1]], np.int64)
     X, C = np.ones((4, 3), f32), np.ones(4, f32)
     work = np.zeros((2, 4, 3), f32)
-    compiled(params, grad, layout, np.zeros(2), 1.0, X, C, C, 0, 4, 1, 0, 0, 0.1, 0, 0.0, mask, 0.0,
-             _EMPTY, _EMPTY, _EMPTY, 0, work, work.copy(), work.copy())
+    run_steps(params, grad, layout, np.zeros(2), 1.0, X, C, C, 0, 4, 1, 0, 0, 0.1, 0, 0.0, mask, 0.0,
+              _EMPTY, _EMPTY, _EMPTY, 0, work, work.copy(), work.copy())
+    counts = np.zeros(3, np.int64)
+    probe_pass(params, layout, np.zeros(2), 1.0, X.T.copy(), 4, 4, f32(1e-3), np.zeros((2, 3, 4), f32),
+               np.zeros(4, f32), counts, counts.copy(), np.zeros(4, f32))
+    probe_counts(params, layout, np.zeros(2), 1.0, np.zeros((3, 4), f32), np.zeros((4, 4), f32), 4, f32(1e-3),
+                 counts, counts.copy())
+    count_rows(np.zeros((3, 4), f32), np.zeros((3, 4), bool), f32(1e-3), counts, counts.copy())
 
 
 class Plan:
-    """run_steps' fixed arguments for one model and batch size: its layout and work arrays."""
+    """run_steps' fixed arguments for one model and batch size: its layout and work arrays; and
+    probe_pass' work arrays (probe())."""
 
     def __init__(self, model, batch: int):
         layers = model.layers
         widths = [layers[0].W.shape[0]] + [layer.W.shape[1] for layer in layers]
         width = max(widths)
+        hidden_units = sum(widths[1:-1])
+        self.probe_z = np.zeros(0, np.float32)  # one unit's z on every point: grown to the most points probed
+        self.probe_A = np.zeros((2, width, 0), np.float32)  # layers' inputs and outputs, grown with probe_z
+        self.flat_counts, self.nonpositive_counts = np.zeros(hidden_units, np.int64), np.zeros(hidden_units, np.int64)
+        self.logits = np.zeros(0, np.float32)  # grown with probe_z
         self.layout = np.zeros((len(layers), 5), np.int64)
         self.slopes = np.zeros(len(layers), np.float64)
         for i, layer in enumerate(layers):
@@ -161,6 +187,8 @@ class Plan:
             if layer.activation is not None and not layer.learned_slope:
                 self.slopes[i] = float(layer.slope)
         self.alpha = float(layers[0].alpha)
+        # every hidden activation computed per number without libm: the probe's forward compiled too
+        self.cheap = all(code in maths.CHEAP_ACTIVATIONS for code in self.layout[:-1, 3])
         self.A = np.zeros((len(layers), batch, width), np.float32)
         self.Z = np.zeros((len(layers), batch, width), np.float32)
         self.back = np.zeros((2, batch, width), np.float32)
@@ -203,3 +231,26 @@ def train(model, plan: Plan, X, C, Y, start: int, batch: int, n_steps: int, trai
               float(training.regularization_rate), model.weight_mask, float(training.grad_clip or 0.0),
               state.get("velocity", _EMPTY), state.get("m", _EMPTY), state.get("v", _EMPTY), int(adam_t),
               plan.A, plan.Z, plan.back)
+
+
+def probe(plan: Plan, model, xT: np.ndarray, points: int, counted: int, eps: np.float32) -> tuple[np.ndarray, bool]:
+    """The health probe, compiled, over the first `points` columns of xT (inputs + 1, n) float32
+    C-contiguous and writable (MLP.forward_probe's): returns the logits (points,), a work array
+    reused by the next call, and whether the counts changed; leaves in plan.flat_counts and
+    plan.nonpositive_counts, per hidden unit, how many of the first `counted` points have
+    |f'(z)| < eps and z <= 0 (zeros in a new plan). One compiled pass (maths.probe_pass) when
+    every hidden activation is cheap to compute per number (ReLU's family, linear: C3 forward and
+    classification ~50 -> ~13 µs), else numpy's forward (its SIMD tanh, exp, ...: a libm call per
+    number here made C1's pass ~60 µs) and the compiled counts from its Z and A (maths.probe_counts)."""
+    compiled = engine()
+    if not plan.cheap:
+        logits, Z, A = model.forward_probe(xT if points == xT.shape[1] else xT[:, :points], with_activations=True)
+        return logits, compiled.probe_counts(model.params, plan.layout, plan.slopes, plan.alpha, Z, A, int(counted),
+                                             eps, plan.flat_counts, plan.nonpositive_counts)
+    if len(plan.logits) < points:
+        plan.logits, plan.probe_z = np.zeros(points, np.float32), np.zeros(points, np.float32)
+        plan.probe_A = np.zeros((2, plan.probe_A.shape[1], points), np.float32)
+    logits = plan.logits[:points]
+    return logits, compiled.probe_pass(model.params, plan.layout, plan.slopes, plan.alpha, xT, int(points),
+                                       int(counted), eps, plan.probe_A, plan.probe_z, plan.flat_counts,
+                                       plan.nonpositive_counts, logits)

@@ -16,13 +16,13 @@ every condition evaluated on the run's Snapshot at that step (or at the step it 
 read from the Snapshot by METRICS below, the same function headless (`playground lessons --check`,
 the tests) and in the window (the lesson panel, on live snapshots).
 
-Compare-spec lessons (issue 11, "a lesson whose claim is a contrast uses compare mode"): the key
-`compare` is reserved for them; until compare mode lands, a contrast is `runs`, trained one after another.
+A contrast is written as `runs` and checked one run after another; when its runs differ in one field
+only, the window offers to race them in compare mode over the lesson's seeds (compare_spec). The key
+`compare` is reserved for lessons written as a compare spec (issue 11), which are not read yet.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import re
@@ -34,7 +34,8 @@ from typing import Any, Callable
 import numpy as np
 
 from . import bundled
-from .experiment import SECTIONS, Experiment, ExperimentError
+from .experiment import Experiment, ExperimentError
+from .fields import FIELDS, VERSION
 from .snapshot import Snapshot
 
 MAX_STEPS = 20000  # a check's at_step; a lesson must show its effect in a class, not overnight
@@ -43,9 +44,9 @@ MAX_SEEDS = 50
 CHECK_GRID = 8  # the headless check never draws: the smallest grid keeps each snapshot cheap
 
 
-# what `controls` may name: the experiment's own field paths, as the panels' edits name them
-CONTROL_NAMES = ("seed",) + tuple(f"{section}.{f.name}" for section, cls in SECTIONS.items()
-                                  for f in dataclasses.fields(cls))
+# what `controls` may name: the fields a panel edits, by the paths its edits name them (not the file's
+# version; an activation's parameters are edited under the activation curve, in the main view)
+CONTROL_NAMES = tuple(path for path, row in FIELDS.items() if row.kind != VERSION and row.activation is None)
 
 
 class LessonError(ValueError):
@@ -395,8 +396,8 @@ def from_dict(raw: Any, path: Path) -> Lesson:
         if key not in LESSON_KEYS:
             _fail(key, raw[key], "an unknown key; a lesson has " + ", ".join(LESSON_KEYS))
     if "compare" in raw:
-        _fail("compare", raw["compare"], "not yet: compare-spec lessons arrive with compare mode; "
-                                         "write the contrast as runs")
+        _fail("compare", raw["compare"], "not yet: write the contrast as runs (runs that differ in one "
+                                         "field race in compare mode from the lesson panel)")
     for key in ("title", "claim", "click", "watch", "speed", "seeds"):
         if key not in raw:
             raise LessonError(f"{key} is missing: a lesson needs title, claim, click, watch, speed and seeds")

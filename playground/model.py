@@ -229,12 +229,14 @@ class MLP:
         logits = np.dot(self.layers[-1].Wb.T, a_aug)[0]
         return logits, kept
 
-    def forward_probe(self, xT: np.ndarray):
+    def forward_probe(self, xT: np.ndarray, with_activations: bool = False):
         """Inference for the health probe, points as columns: xT (n_inputs + 1, n) with a last row of ones.
 
         Returns (logits (n,), Z (hidden units, n)): every hidden layer's z stacked in one array, so
         the probe classifies all neurons in a few numpy calls instead of a dozen per layer (C3: ~8×
         fewer calls). Z is a work array reused by the next call with the same n: use it before then.
+        with_activations: (logits, Z, A) with A (hidden units + hidden layers, n) each hidden
+        layer's f(z) followed by a row of ones, a work array too (kernel.probe counts from Z and A).
         """
         n = xT.shape[1]
         buffers = self._probe_buffers.get(n)
@@ -254,7 +256,7 @@ class MLP:
             a_aug = A[a_rows]
             ACTIVATIONS[layer.activation].f_into(z, a_aug[:-1], scratch, slope, layer.alpha)
         logits = np.dot(self.layers[-1].Wb.T, a_aug)[0]
-        return logits, Z
+        return (logits, Z, A) if with_activations else (logits, Z)
 
     def _make_probe_buffers(self, n: int):
         """Z (hidden units, n) and A (hidden units + layers, n), each layer's outputs a row block,

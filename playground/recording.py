@@ -22,7 +22,8 @@ import numpy as np
 
 from .experiment import Experiment
 from .model import MLP
-from .snapshot import DEFAULT_GRID, History, Snapshot, frozen
+from .plane import DEFAULT_GRID
+from .snapshot import History, Snapshot, frozen
 
 DEFAULT_CAPACITY = 4000  # frames; ~9 MB for a 2-8x6-1 net (2.2 KB a frame: measure_history_kb_per_1000_steps)
 

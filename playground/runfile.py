@@ -8,22 +8,20 @@ A run file is a zip (deflated) holding
 No pickle anywhere: the arrays are read with allow_pickle=False, so an object array is refused, not
 run. Everything a file can get wrong (not a zip, cut short, a member missing, an array of the wrong
 shape) becomes one RunFileError naming the file; the CLI prints it as one line and exits 2.
-Writing is atomic: a temporary file in the same folder, then os.replace.
+Writing is atomic (experiment.write_atomically): a temporary file in the same folder, then a rename.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from .experiment import Experiment, ExperimentError, open_regular_file
+from .experiment import Experiment, ExperimentError, open_regular_file, write_atomically
 
 SUFFIX = ".pgrun"
 FORMAT = "playground-run"
@@ -60,17 +58,12 @@ def write_run(path: str | Path, experiment: Experiment, state: dict[str, np.ndar
     buffer = io.BytesIO()
     np.savez(buffer, **state)
     manifest = {"format": FORMAT, "version": VERSION, "step": int(state["counters"][0])}
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(handle, "wb") as file, zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("run.json", json.dumps(manifest, indent=2) + "\n")
-            archive.writestr("experiment.json", json.dumps(experiment.to_dict(), indent=2) + "\n")
-            archive.writestr("state.npz", buffer.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    packed = io.BytesIO()  # a run file is tens of KB: packed in memory, then written in one go
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("run.json", json.dumps(manifest, indent=2) + "\n")
+        archive.writestr("experiment.json", json.dumps(experiment.to_dict(), indent=2) + "\n")
+        archive.writestr("state.npz", buffer.getvalue())
+    write_atomically(path, packed.getvalue())
     return path
 
 

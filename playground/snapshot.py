@@ -17,7 +17,7 @@ from .datasets import DataSplit, InputScaling, features, network_inputs
 from .experiment import Experiment
 from .health import counts
 from .model import MLP
-from .plane import DEFAULT_GRID, EXTENT as GRID_EXTENT  # noqa: F401 (the plane's; training and recording read them here)
+from .plane import DEFAULT_GRID, EXTENT as GRID_EXTENT  # noqa: F401 (the plane's; training and compare still read them here)
 
 
 def frozen(array: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 from . import fields, kernel, maths
 from .datasets import make_split
 from .experiment import Experiment
-from .health import classify_columns, fractions
+from .health import COMPILED_EPS, CountedStates, classify_columns, fractions, shares_of
 from .model import MLP
 from .snapshot import (DEFAULT_GRID, GRID_EXTENT, History, Snapshot, data_columns, data_features, frozen,
                        layer_statistics, render_grids)
@@ -24,6 +24,7 @@ PROBE_EVERY_STEP_UNTIL = 100  # deaths happen early (SCIENCE.md): probe every st
 PROBE_INTERVAL = 10  # then every 10 steps
 PROBE_SETTLED_AFTER = 1000  # past this step states change slowly: probe every PROBE_SETTLED_INTERVAL
 PROBE_SETTLED_INTERVAL = 50  # a C1 probe costs ~110 µs, a C1 step ~45 µs: every 10 is ~20 % of training
+COMPILED_PROBE = True  # probe with kernel.probe when the steps run compiled (tests switch it off to compare)
 HISTORY_LIMIT = 2000  # rows kept; past this the history is thinned by half and records half as often
 ENGINES = ("auto", "numpy", "compiled")
 
@@ -149,11 +150,10 @@ class Trainer:
         # train and test side by side: a probe that records history runs one forward, not two (C3: -40 µs)
         self._xT_both = np.ascontiguousarray(np.hstack([self._xT_train, self._xT_test]))
         self._positive_both = np.concatenate([self._y_train, self._y_test]) > 0.5  # accuracy's labels > 0.5
-        # _shuffle's work arrays: an epoch's order and inputs are written in place (C1: 8.7 -> 6 µs an epoch)
+        # _shuffle's work array: an epoch's order is written in place (C1: 8.7 -> 6 µs an epoch)
         n = len(self._x_train)
         self._points = np.arange(n)
         self._order_buffer = np.empty(n, self._points.dtype)
-        self._epoch_x_buffer = np.empty_like(self._x_train_aug)
 
     def reset(self) -> None:
         """Fresh weights from the seed, step 0; the data stays."""
@@ -172,6 +172,7 @@ class Trainer:
         self._compiled: tuple[int, bool] | None = None  # (batch size, compiled?), decided at the first step
         self._kernel_plan = None
         self.states = [np.zeros(n, np.int8) for n in exp.network.hidden]
+        self._states_plan = None  # the kernel Plan whose probe counts self.states come from, if any
         self._probe()
 
     def apply(self, experiment: Experiment) -> str:
@@ -254,7 +255,9 @@ class Trainer:
         order[:] = self._points
         self._batch_rng.shuffle(order)  # exactly permutation(n), which shuffles a fresh arange(n)
         self._epoch_order = order  # kept for state(): a saved run resumes mid-epoch on the same batches
-        self._epoch_x = np.take(self._x_train_aug, order, axis=0, out=self._epoch_x_buffer)
+        # ndarray.take allocating: ~0.7 µs; np.take into a kept buffer ~1.6 (numpy buffers `out` when
+        # mode="raise", to leave it untouched on a bad index), ~1.1 with mode="clip"
+        self._epoch_x = self._x_train_aug.take(order, 0)
         self._epoch_y = self._y_train[order]
         self._epoch_c = self._c_train[order]
         self._cursor = 0
@@ -394,6 +397,7 @@ class Trainer:
         self._compiled, self._kernel_plan = None, None
         bounds = np.cumsum((0, *self._experiment.network.hidden))
         self.states = [neuron_states[a:b].copy() for a, b in zip(bounds[:-1], bounds[1:])]
+        self._states_plan = None
         record = self._record = _HistoryBuffer(len(self.model.layers))
         record.steps[:rows], record.values[:, :rows], record.grad_norms[:rows] = history_steps, values, history_norms
         record.n, record.every = rows, every
@@ -410,24 +414,44 @@ class Trainer:
         recording = self.step_count <= PROBE_EVERY_STEP_UNTIL or self.step_count % record.every == 0
         n = len(self._y_train)
         loss_name = self._experiment.training.loss
+        # the steps' engine: compiled, one pass gives the logits and the slope counts (kernel.probe);
+        # numpy, a forward keeping Z, then classify_columns. In training, a probe with its history row:
+        # C3 ~70 -> ~52 µs, C1 ~45 -> ~32 (Trainer.step with and without probes, side by side).
+        plan = self._kernel_plan if COMPILED_PROBE and self._compiled is not None and self._compiled[1] else None
         if recording:  # train and test in one forward, and their metrics from whole-array calls
-            both, Z = self.model.forward_probe(self._xT_both)
-            logits, test_logits, Z = both[:n], both[n:], Z[:, :n]
+            if plan is not None:
+                both, changed = kernel.probe(plan, self.model, self._xT_both, self._xT_both.shape[1], n, COMPILED_EPS)
+            else:
+                both, Z = self.model.forward_probe(self._xT_both)
+                Z = Z[:, :n]
+            logits, test_logits = both[:n], both[n:]
             softplus = np.logaddexp(0.0, both) if loss_name == "bce" else None
             loss = _bce_from(softplus[:n], logits, self._y_train) if softplus is not None else \
                 LOSSES[loss_name](logits, self._y_train)
         else:
-            logits, Z = self.model.forward_probe(self._xT_train)
+            if plan is not None:
+                logits, changed = kernel.probe(plan, self.model, self._xT_both, n, n, COMPILED_EPS)
+            else:
+                logits, Z = self.model.forward_probe(self._xT_train)
             loss = LOSSES[loss_name](logits, self._y_train)
         if not math.isfinite(loss) or not self.model.is_finite():
             self._diverge(loss)
             return
-        self.states = classify_columns(self.model, Z)
+        if plan is None:
+            self.states, self._states_plan = classify_columns(self.model, Z), None
+            shares = fractions(self.states) if recording else None
+        elif changed or self._states_plan is not plan:  # the same counts give the same states
+            if self._states_plan is not plan:
+                self._counted_states = CountedStates(self.model)
+            self.states, every = self._counted_states(plan.flat_counts, plan.nonpositive_counts, n)
+            self._states_plan, self._shares = plan, shares_of(every)  # states from this plan's counts
+            shares = self._shares
+        else:
+            shares = self._shares
         if recording:
             test_loss = _bce_from(softplus[n:], test_logits, self._y_test) if softplus is not None else \
                 LOSSES[loss_name](test_logits, self._y_test)
             finite, correct = np.isfinite(both), (both > 0) == self._positive_both
-            shares = fractions(self.states)
             record.append(self.step_count, (
                 loss, test_loss, _accuracy_from(finite[:n], correct[:n]), _accuracy_from(finite[n:], correct[n:]),
                 shares["dead"], shares["saturated"], shares["sleeping"]), self.grad_norms())

@@ -140,3 +140,26 @@ def test_it_opens_inside_the_screens_free_area(qtbot):
     assert window.width() <= area.width() and window.height() <= area.height() - 40
     assert window.minimumHeight() <= window.height()
     window.shutdown()
+
+
+def test_compare_paint_ms_times_every_frame_drawn(qtbot):
+    """compare_bench's paint cost: the GUI thread's CPU time for each of the frames it drew."""
+    from playground.ui.compare_bench import compare_paint_ms
+
+    result = compare_paint_ms(frames=3, seeds=2, spec="activation=relu,tanh", size=(1024, 640), pace=0.0)
+    assert result["frames"] == 3
+    assert 0 < result["cpu_ms_p50"] <= result["cpu_ms_p90"]
+
+
+def test_panel_titles_sit_in_their_row_above_the_pictures_at_any_size(qtbot, window):
+    """The titles live outside the panels' layouts (a new text each frame must not lay the window
+    out again): each still spans its panel's width, one line tall, right above the pictures."""
+    for size in ((1280, 800), (1024, 640)):
+        window.resize(*size)
+        qtbot.wait(50)
+        for panel in window.panels:
+            title, boundary = panel.title.geometry(), panel.boundary.geometry()
+            assert title.height() >= panel.title.fontMetrics().height()  # one line of its text
+            assert title.bottom() + 1 == boundary.top() and title.left() == boundary.left()
+            assert title.right() == panel.network.geometry().right()
+            assert panel.title.minimumSize() == panel.title.maximumSize() == title.size()

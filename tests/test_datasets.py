@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from playground.datasets import DATASETS, InputScaling, features, load_points_csv, make_split, network_inputs
+from playground.datasets import DATASETS, InputScaling, features, make_split, network_inputs, read_points_csv
 from playground.experiment import Data, ExperimentError
 
 
@@ -98,7 +98,8 @@ def test_csv_import_skips_junk_rows_with_a_warning(tmp_path):
     path = tmp_path / "points.csv"
     good = "\n".join(f"{i},{-i},{i % 2}" for i in range(12))
     path.write_text("x,y,label\n" + good + "\nhello,world,1\n1,2\n3,4,7\n5,6,-1\n")
-    rows, warnings = load_points_csv(path)
+    points = read_points_csv(path)
+    rows, warnings = [list(row) for row in points.rows], points.warnings
     assert len(rows) == 13 and rows[-1] == [5.0, 6.0, 0]  # -1 (TF Playground's) reads as 0
     assert len(warnings) == 3 and "line 14" in warnings[0]
 
@@ -107,6 +108,6 @@ def test_csv_with_too_few_rows_is_refused(tmp_path):
     path = tmp_path / "few.csv"
     path.write_text("1,2,0\n3,4,1\n")
     with pytest.raises(ExperimentError, match="few.csv: 2 usable rows; need at least 10"):
-        load_points_csv(path)
+        read_points_csv(path)
     with pytest.raises(ExperimentError, match="cannot read"):
-        load_points_csv(tmp_path / "nope.csv")
+        read_points_csv(tmp_path / "nope.csv")

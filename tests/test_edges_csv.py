@@ -4,8 +4,14 @@ import os
 
 import pytest
 
-from playground.datasets import load_points_csv
+from playground.datasets import read_points_csv
 from playground.experiment import ExperimentError
+
+
+def load_points_csv(path) -> tuple[list[list[float]], list[str]]:
+    """read_points_csv as (rows as [x, y, label] lists, one warning a skipped line)."""
+    points = read_points_csv(path)
+    return [list(row) for row in points.rows], points.warnings
 
 
 def good_rows(n: int, start: int = 0) -> list[str]:

@@ -1,6 +1,7 @@
 """The experiment file: defaults, round trips, and a clear error for each kind of bad field."""
 
 import json
+import os
 
 import pytest
 
@@ -119,13 +120,25 @@ def test_with_field_validates_and_copies():
         exp.with_field("training.speed", 1)
 
 
-def test_save_is_atomic_and_keeps_the_old_file_on_failure(tmp_path):
+def test_save_is_atomic_and_keeps_the_old_file_on_failure(tmp_path, monkeypatch):
     path = tmp_path / "exp.json"
     Experiment(seed=1).save(path)
-    (tmp_path / "exp.json.tmp").mkdir()  # the temp name is taken: the save must fail cleanly
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()  # the usual rights, not mkstemp's 0600
+
+    def full_disk(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)  # the new file is written, then cannot take the name
     with pytest.raises(OSError):
         Experiment(seed=2).save(path)
-    assert Experiment.load(path).seed == 1
+    monkeypatch.undo()
+    assert Experiment.load(path).seed == 1 and [p.name for p in tmp_path.iterdir()] == ["exp.json"]
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
 def test_bias_init_unset_is_null_and_a_given_zero_stays_given(tmp_path):

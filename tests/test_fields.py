@@ -132,6 +132,13 @@ def test_the_window_path_checks_the_same_rows():
                 Experiment().with_field(row.path, row.high + 1)
 
 
+def test_a_number_field_is_shown_as_a_person_reads_it():
+    e = Experiment.from_dict({"training": {"learning_rate": 0.003, "batch_size": 25}})
+    assert FIELDS["training.learning_rate"].shown(e) == "0.003" and FIELDS["training.batch_size"].shown(e) == "25"
+    assert FIELDS["network.bias_init"].shown(e) == "the init's own rule"  # null says what it means
+    assert FIELDS["network.bias_init"].shown(e.with_field("network.bias_init", -2.0)) == "-2"
+
+
 # ---- live or rebuild ----------------------------------------------------------------------------------
 def _other_value(row, experiment):
     """A valid value of the field different from the experiment's."""

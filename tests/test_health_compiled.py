@@ -1,15 +1,19 @@
-"""The probe's compiled row counts (health._row_counts) give exactly numpy's states and history."""
+"""The compiled probe (kernel.probe: one compiled pass for ReLU's family, numpy's forward and compiled
+counts for the rest) gives numpy's states exactly and its history to float32 rounding, on the same
+weights (the probe never changes them: both runs train alike); and the compiled row counts
+(health._row_counts, for classify_columns) give exactly numpy's."""
 
 import numpy as np
 import pytest
 
-from playground import health, kernel
+from playground import health, kernel, training
 from playground.experiment import Experiment
 from playground.training import Trainer
 
 pytestmark = pytest.mark.skipif(not kernel.available(), reason="numba is not installed")
 
-# rectifiers that die and sleep, saturating tanh and sigmoid, a plain net: every state shows up
+# rectifiers that die and sleep, saturating tanh and sigmoid, a plain net, PReLU's learned slopes,
+# the libm activations: every state shows up
 CASES = [
     ("spiral", [8] * 6, "relu", 1, "sgd", 0.3),
     ("spiral", [8] * 3, "tanh", 8, "sgd", 3.0),
@@ -17,33 +21,52 @@ CASES = [
     ("spiral", [8] * 3, "elu", 11, "adam", 0.3),
     ("xor", [4, 4], "relu", 12, "sgd", 10.0),
     ("circle", [4, 2], "tanh", 0, "sgd", 0.03),
+    ("spiral", [8] * 3, "prelu", 2, "sgd", 0.3),
+    ("spiral", [8] * 3, "sigmoid", 5, "sgd", 3.0),
+    ("spiral", [8] * 3, "gelu", 3, "momentum", 0.1),
+    ("spiral", [8] * 3, "softplus", 6, "sgd", 0.3),
+    ("xor", [4, 3], "linear", 7, "sgd", 0.1),
 ]
 
 
-def _run(case, monkeypatch, compiled: bool):
+def _run(case, monkeypatch, compiled: bool, loss: str = "bce"):
     dataset, hidden, activation, seed, optimizer, lr = case
-    monkeypatch.setattr(health, "_count_rows", None if compiled else False)
+    monkeypatch.setattr(training, "COMPILED_PROBE", compiled)
     used = []
-    row_counts = health._row_counts
-    monkeypatch.setattr(health, "_row_counts", lambda *args: used.append(row_counts(*args)) or used[-1])
+    probe = kernel.probe
+    monkeypatch.setattr(kernel, "probe", lambda *args: used.append(1) or probe(*args))
     exp = Experiment.from_dict({"seed": seed, "data": {"dataset": dataset},
                                 "network": {"hidden": hidden, "activation": activation},
-                                "training": {"batch_size": 10, "learning_rate": lr, "optimizer": optimizer}})
+                                "training": {"batch_size": 10, "learning_rate": lr, "optimizer": optimizer,
+                                             "loss": loss}})
     trainer, states = Trainer(exp), []
     for _ in range(12):
         trainer.step(97)
         states.append(np.concatenate(trainer.states))
-    assert all(counted is not None for counted in used) == compiled and used  # compiled, or numpy, every probe
+    assert bool(used) == compiled  # every probe past the first step compiled, or none
     return np.array(states), trainer.history()
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c[2]}-{c[3]}" for c in CASES])
-def test_compiled_counts_give_the_same_states_and_history(case, monkeypatch):
-    states, history = _run(case, monkeypatch, compiled=True)
-    plain_states, plain_history = _run(case, monkeypatch, compiled=False)
+def _same(case, monkeypatch, loss="bce"):
+    states, history = _run(case, monkeypatch, compiled=True, loss=loss)
+    plain_states, plain_history = _run(case, monkeypatch, compiled=False, loss=loss)
     assert np.array_equal(states, plain_states)
-    for name in ("steps", "train_loss", "test_loss", "dead_fraction", "saturated_fraction", "sleeping_fraction"):
+    for name in ("steps", "train_accuracy", "test_accuracy", "dead_fraction", "saturated_fraction",
+                 "sleeping_fraction", "grad_norms"):
         assert np.array_equal(getattr(history, name), getattr(plain_history, name), equal_nan=True), name
+    for name in ("train_loss", "test_loss"):  # the compiled sums in another order: the last float32 bits
+        np.testing.assert_allclose(getattr(history, name), getattr(plain_history, name), rtol=1e-5, atol=1e-7)
+    return states
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c[2]}-{c[3]}" for c in CASES])
+def test_compiled_probe_gives_the_same_states_and_history(case, monkeypatch):
+    _same(case, monkeypatch)
+
+
+@pytest.mark.parametrize("loss", ["mse", "tanh_mse"])
+def test_compiled_probe_with_the_other_losses(loss, monkeypatch):
+    _same(CASES[0], monkeypatch, loss)
 
 
 def test_all_cases_together_show_every_state(monkeypatch):
@@ -51,6 +74,17 @@ def test_all_cases_together_show_every_state(monkeypatch):
     for case in CASES:
         seen |= set(_run(case, monkeypatch, compiled=True)[0].ravel().tolist())
     assert seen == {int(s) for s in health.NeuronState}
+
+
+def test_batch_norm_probes_on_numpy(monkeypatch):
+    used = []
+    probe = kernel.probe
+    monkeypatch.setattr(kernel, "probe", lambda *args: used.append(1) or probe(*args))
+    exp = Experiment.from_dict({"network": {"hidden": [8, 8], "activation": "relu", "batch_norm": True},
+                                "training": {"batch_size": 10}})
+    trainer = Trainer(exp)
+    trainer.step(150)
+    assert not used and len(trainer.history().steps) > 100
 
 
 def test_row_counts_match_numpy_at_the_threshold_and_with_nan():
@@ -62,7 +96,6 @@ def test_row_counts_match_numpy_at_the_threshold_and_with_nan():
     eps32 = np.float32(health.EPS)
     slopes[0, :3] = [eps32, np.nextafter(eps32, np.float32(0)), np.nextafter(eps32, np.float32(1))]
     slopes[1, 0] = np.nan
-    health._row_counts(slopes, z, True)  # compiles it on first use
     flat_counts, nonpositive_counts = health._row_counts(slopes, z, True)
     assert flat_counts.tolist() == np.add.reduce(np.abs(slopes) < health.EPS, axis=1).tolist()
     assert (nonpositive_counts == z.shape[1]).tolist() == (z.max(1) <= 0).tolist()

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import QToolTip
 from playground.experiment import Experiment
 from playground.training import Trainer
 from playground.health import NeuronState
-from playground.ui import colors
 from playground.ui.help import state_tip
 from playground.ui.charts import ChartsView
 from playground.ui.main_window import PRESENTATION_SCALE, MainWindow
@@ -55,9 +54,7 @@ def laid_out(qtbot):
         qtbot.addWidget(window)
         windows.append(window)
         if presentation:  # what set_presentation does, minus going full screen (offscreen has no such screen)
-            font = QFont(window.font())
-            font.setPointSizeF(font.pointSizeF() * PRESENTATION_SCALE)
-            window.setFont(font)
+            _scale_font(window, PRESENTATION_SCALE)
         window.setMinimumSize(100, 100)
         window.resize(width, height)
         window.show()
@@ -72,6 +69,22 @@ def laid_out(qtbot):
     yield make
     for window in windows:
         window.shutdown()
+
+
+def _scale_font(widget, scale: float) -> None:
+    font = QFont(widget.font())
+    font.setPointSizeF(font.pointSizeF() * scale)
+    widget.setFont(font)
+
+
+def _shown(qtbot, view, width: int, height: int, font_scale: float = 1.0):
+    """`view` on screen at width × height, its font `font_scale` times the usual."""
+    qtbot.addWidget(view)
+    _scale_font(view, font_scale)
+    view.resize(width, height)
+    view.show()
+    qtbot.waitExposed(view)
+    return view
 
 
 def _widget_rect(widget) -> QRectF:
@@ -176,14 +189,7 @@ def test_tick_labels_never_run_together(laid_out, screen):
 
 
 def test_the_no_gradient_note_stays_in_the_data_area_off_the_legend(qtbot):
-    view = ChartsView()
-    qtbot.addWidget(view)
-    font = QFont(view.font())
-    font.setPointSizeF(font.pointSizeF() * PRESENTATION_SCALE)
-    view.setFont(font)
-    view.resize(900, 190)
-    view.show()
-    qtbot.waitExposed(view)
+    view = _shown(qtbot, ChartsView(), 900, 190, PRESENTATION_SCALE)
     dead = Trainer(Experiment.load(EXAMPLES / "dying_relu.json"), grid_size=10)
     dead.step(20)
     view.show_snapshot(dead.snapshot())
@@ -218,11 +224,7 @@ def test_activation_menu_ticks_the_layers_choice(qtbot):
 
 
 def test_legend_marks_explain_the_states(qtbot):
-    view = NetworkView()
-    qtbot.addWidget(view)
-    view.resize(700, 480)
-    view.show()
-    qtbot.waitExposed(view)
+    view = _shown(qtbot, NetworkView(), 700, 480)
     view.show_snapshot(_snapshot(Experiment(), steps=0))
     tips = [tip for _, tip in view.legend_rects()]
     for state in NeuronState:
@@ -240,14 +242,7 @@ def test_hover_card_and_legend_grow_with_the_font(qtbot):
     snapshot = _snapshot(Experiment().with_field("network.hidden", (6, 4)), steps=10)
     sizes = {}
     for scale in (1.0, PRESENTATION_SCALE):
-        view = NetworkView()
-        qtbot.addWidget(view)
-        font = QFont(view.font())
-        font.setPointSizeF(font.pointSizeF() * scale)
-        view.setFont(font)
-        view.resize(900, 600)
-        view.show()
-        qtbot.waitExposed(view)
+        view = _shown(qtbot, NetworkView(), 900, 600, scale)
         view.show_snapshot(snapshot)
         view.hover_neuron(2, 3)
         card = view.detail

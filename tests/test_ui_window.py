@@ -235,7 +235,7 @@ def test_load_csv_points(qtbot, make_window, tmp_path):
 
 
 def test_show_snapshot_without_a_worker(qtbot):
-    # the exporter's path: the whole layout drawn from a recorded snapshot
+    # a window without a training process: the whole layout drawn from a snapshot it is given
     window = MainWindow(Experiment(), start_worker=False)
     qtbot.addWidget(window)
     trainer = Trainer(Experiment(), grid_size=GRID)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..activations import ACTIVATIONS
 from ..fields import ACTIVATION_NAMES, FIELDS
 from . import colors
-from .charts import FontAxis
+from .charts import FollowsFont, FontAxis
 
 CURVE_LINES = 6.0  # the curve's plot is at least this many text lines tall (84 px at 9 pt, 114 at 12 pt)
 
@@ -26,7 +26,7 @@ Z = np.linspace(-4.0, 4.0, 401, dtype=np.float32)
 PARAMETERS = {row.activation: row for row in FIELDS.values() if row.activation is not None}
 
 
-class ActivationView(QWidget):
+class ActivationView(FollowsFont, QWidget):
     """Curve and derivative of one activation; a chooser that sets it for every hidden layer."""
 
     sigEdit = Signal(str, object)  # ("network.activation", name) or ("network.activation_params", dict)
@@ -76,11 +76,6 @@ class ActivationView(QWidget):
         layout.addWidget(self.plot, 1)
         self._param_name: str | None = None
         self._apply_font()
-
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        if event.type() == QEvent.Type.FontChange:  # presentation mode: the curve's text follows
-            self._apply_font()
-        super().changeEvent(event)
 
     def _apply_font(self) -> None:
         font = QFont(self.font())

@@ -1,10 +1,10 @@
-"""`playground bench`'s window figures: live speed, the GUI timer's lateness, start-up, export, and
-the compare window's drawn frames per second.
+"""`playground bench`'s window figures, each measured in a child process on the real window.
 
-Each is measured in a fresh child process (`python -m playground.ui.bench_child`) on the real
-window, offscreen when there is no display. The parent side (measure_*) starts the child and reads
-its one JSON line; the child side (in_window_*) runs in the child. Qt is imported by the child side
-only, so the bench's own process never loads it, and a broken Qt costs these figures, not the bench.
+Live speed, the GUI timer's lateness, start-up, export, and the compare window's drawn frames per
+second. The child is a fresh `python -m playground.ui.bench_child`, offscreen when there is no
+display. The parent side (measure_*) starts the child and reads its one JSON line; the child side
+(in_window_*) runs in the child. Qt is imported by the child side only, so the bench's own process
+never loads it, and a broken Qt costs these figures, not the bench.
 """
 
 from __future__ import annotations

@@ -48,6 +48,16 @@ def _nice_ceil(value: float) -> float:
     return 10.0 * decade
 
 
+class FollowsFont:
+    """Mixin for a view whose text follows its font (presentation mode enlarges the window's): on
+    every font change, the view's _apply_font() runs. Put it before the Qt class: (FollowsFont, QWidget)."""
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.FontChange:
+            self._apply_font()
+        super().changeEvent(event)
+
+
 class FontAxis(pg.AxisItem):
     """An axis whose ticks are never closer than their labels need at the axis's own font.
 
@@ -124,7 +134,7 @@ def _short_steps(value: float) -> str:
     return f"{value:g}"
 
 
-class ChartsView(QWidget):
+class ChartsView(FollowsFont, QWidget):
     """Four small plots side by side (or in a grid): loss, accuracy, neuron states, gradient norms."""
 
     def __init__(self, parent: QWidget | None = None, columns: int = 4, min_interval: float = 0.0):
@@ -331,11 +341,6 @@ class ChartsView(QWidget):
         self._render_titles()
         if self.no_gradient.isVisible():
             self._show_no_gradient(True)
-
-    def changeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        if event.type() == QEvent.Type.FontChange:  # presentation mode: ticks, titles, legends follow
-            self._apply_font()
-        super().changeEvent(event)
 
     def _apply_font(self) -> None:
         """Axis labels, titles and legends in the widget's font (the window's, bigger when presenting)."""

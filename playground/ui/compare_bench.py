@@ -3,6 +3,8 @@
 `python -m playground.ui.compare_bench [SECONDS]` prints the figures as JSON (run it with
 QT_QPA_PLATFORM=offscreen, or under xvfb-run). The workload is bench_compare's: issue 10's
 6 activations × 20 seeds of a 2-8-8-1 net, batch 10, trained in the window's own child process.
+`… compare_bench paint [FRAMES]` prints `compare_paint_ms`: the GUI's CPU time per frame on
+frames made beforehand, no training beside it (old and new code compare on it in seconds).
 """
 
 from __future__ import annotations
@@ -101,6 +103,50 @@ def compare_window_fps(seconds: float = 5.0, seeds: int = SEEDS, spec: str = SPE
             "steps_per_s": steps / elapsed, "networks": len(window.variants) * seeds, "seconds": elapsed}
 
 
+def compare_paint_ms(frames: int = 60, seeds: int = SEEDS, spec: str = SPEC, size=(1366, 768),
+                     experiment: Experiment | None = None, steps_per_frame: int = 7, pace: float = 0.02) -> dict:
+    """The GUI thread's CPU time per frame: show_frame and the paint passes that follow it.
+
+    The frames are made here first (training not timed), then drawn one after another as if
+    playing, `pace` s apart so the chart's and the links' throttles see about real time. CPU time
+    of this thread (time.thread_time), not wall time: the figure hardly moves with what else the
+    machine runs, so old and new code compare in a few seconds. Returns cpu_ms_mean, cpu_ms_p50,
+    cpu_ms_p90 and the frame count."""
+    from ..compare import Comparison, make_frame, parse_variants
+    from .compare_window import GRID, CompareWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    base = experiment or Experiment.from_dict({"network": {"hidden": [8, 8]}, "training": {"batch_size": 10}})
+    field, variants = parse_variants(spec, base)
+    comparison = Comparison(variants, seeds=seeds, field=field)
+    made = []
+    for _ in range(frames + 1):
+        comparison.step(steps_per_frame)
+        comparison.finish()
+        made.append(make_frame(comparison, GRID))
+    window = CompareWindow(base, spec, seeds, start_worker=False)
+    try:
+        window.resize(*size)
+        window.show()
+        window.show_frame(made[0])
+        for _ in range(3):
+            app.processEvents()
+        window.run_bar.set_playing(True)  # as while training: the chart redraws every CHART_INTERVAL
+        cpu = []
+        for frame in made[1:]:
+            start = time.thread_time()
+            window.show_frame(frame)
+            app.processEvents()  # the widgets' paint pass
+            app.processEvents()  # and the one for the plots (their scenes update on the next pass)
+            cpu.append(time.thread_time() - start)
+            time.sleep(pace)
+    finally:
+        window.close()
+    ms = sorted(1000 * t for t in cpu)
+    return {"cpu_ms_mean": statistics.mean(ms), "cpu_ms_p50": statistics.median(ms),
+            "cpu_ms_p90": ms[int(0.9 * (len(ms) - 1))], "frames": len(ms)}
+
+
 def _spin(app, seconds: float) -> None:
     """Run the event loop for `seconds`, as app.exec() would."""
     loop = QEventLoop()
@@ -109,4 +155,7 @@ def _spin(app, seconds: float) -> None:
 
 
 if __name__ == "__main__":
-    print(json.dumps(compare_window_fps(float(sys.argv[1]) if len(sys.argv) > 1 else 5.0), indent=1))
+    if sys.argv[1:2] == ["paint"]:  # python -m playground.ui.compare_bench paint [FRAMES]
+        print(json.dumps(compare_paint_ms(int(sys.argv[2]) if len(sys.argv) > 2 else 60), indent=1))
+    else:
+        print(json.dumps(compare_window_fps(float(sys.argv[1]) if len(sys.argv) > 1 else 5.0), indent=1))

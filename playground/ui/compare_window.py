@@ -26,7 +26,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QThread, QTimer, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QPainterPath, QShortcut
 from PySide6.QtWidgets import (QApplication, QFileDialog, QFrame, QGraphicsPathItem, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QMainWindow,
-                               QPushButton, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QSpacerItem, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..compare import MAX_SEEDS, TARGET_ACCURACY, CompareFrame, SpecError, parse_variants, table_csv
 from ..compare_session import CompareSession, serve
@@ -34,6 +34,7 @@ from ..train_server import freeze
 from ..experiment import Experiment
 from . import colors
 from .boundary_view import BoundaryView
+from .charts import FollowsFont
 from .controls import RunBar
 from .network_view import NetworkView
 from .window_panels import DEFAULT_SIZE, FRAME_ALLOWANCE, MINIMUM_SIZE
@@ -180,14 +181,17 @@ class PanelBoundary(BoundaryView):
         QWidget.resizeEvent(self, event)
 
 
-class VariantPanel(QFrame):
+class VariantPanel(FollowsFont, QFrame):
     """One variant: its name and scores, seed 0's boundary and network."""
 
     def __init__(self, name: str, color: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("variantPanel")
         self.setStyleSheet(f"#variantPanel {{ border: 2px solid {color}; border-radius: 4px; background: white; }}")
-        self.title = QLabel()
+        # The title sits in its row at a fixed size, outside the layout (resizeEvent places it): a
+        # label in a layout asks the whole window to lay out again whenever its text changes (every
+        # frame here), and then repaints in each of the frame's paint passes (~2 ms a frame at 6 × 20).
+        self.title = QLabel(self)
         self.title.setTextFormat(Qt.TextFormat.RichText)
         self.name = name
         self.color = color
@@ -204,9 +208,33 @@ class VariantPanel(QFrame):
         column = QVBoxLayout(self)
         column.setContentsMargins(4, 2, 4, 2)
         column.setSpacing(0)
-        column.addWidget(self.title)
+        self._title_row = QSpacerItem(0, 0, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
+        column.addItem(self._title_row)
         column.addLayout(row, 1)
+        self._fit_title_row()
         self.snapshot = None
+
+    def _fit_title_row(self) -> None:
+        """The title's row as tall as one line of the label's rich text (what its size hint was)."""
+        self.title.setText("<b>■</b>")
+        height = self.title.sizeHint().height()
+        self.title.setText("")
+        self._title_row.changeSize(0, height, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
+        self.layout().invalidate()
+        self._place_title()
+
+    def _place_title(self) -> None:
+        self.layout().activate()
+        row = self._title_row.geometry()
+        self.title.setGeometry(row)
+        self.title.setFixedSize(row.size())
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override): the title where its row is
+        super().resizeEvent(event)
+        self._place_title()
+
+    def _apply_font(self) -> None:  # FollowsFont: a new font, a new row height
+        self._fit_title_row()
 
     def show_variant(self, snapshot, result, seeds: int) -> None:
         self.snapshot = snapshot
@@ -291,6 +319,7 @@ class AccuracyChart(pg.PlotWidget):
             mean = self.plot(pen=pg.mkPen(base, width=2), name=name)
             self.bands.append(band)
             self.means.append(mean)
+        colors.cache_decorations(self.getPlotItem())  # axes and legend from pixmaps: each redraw repainted them
 
     def show_frame(self, frame: CompareFrame, force: bool = False) -> None:
         """Redraw from `frame`, at most every CHART_INTERVAL seconds unless forced."""

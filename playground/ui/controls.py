@@ -408,14 +408,8 @@ class HyperPanel(QWidget):
         row("training.regularization", self.regularization)
         self.regularization_rate = self._number_combo(REG_RATES, "training.regularization_rate")
         row("training.regularization_rate", self.regularization_rate, note=True)
-        clip_row = QHBoxLayout()
-        self.clip_on = QCheckBox()
-        self.clip_on.setToolTip("clip the total gradient norm; off: no clipping")
-        self.clip = self._number("training.grad_clip", emit=False)
-        self.clip_on.toggled.connect(self._clip_changed)
-        self.clip.valueChanged.connect(self._clip_changed)
-        clip_row.addWidget(self.clip_on)
-        clip_row.addWidget(self.clip, 1)
+        self.clip_on, self.clip, clip_row = self._optional("training.grad_clip",
+                                                           "clip the total gradient norm; off: no clipping")
         row("training.grad_clip", clip_row, note=True)
         self.batch_norm = QCheckBox("after each hidden layer")
         self.batch_norm.setToolTip(FIELDS["network.batch_norm"].tip)
@@ -427,14 +421,8 @@ class HyperPanel(QWidget):
         self.init_gain = self._number("network.init_gain")
         row("network.init_gain", self.init_gain, note=True)
         # off: the init's own rule (0, or nn.Linear's random biases for torch); on: every hidden bias
-        bias_row = QHBoxLayout()
-        self.bias_on = QCheckBox()
-        self.bias_on.setToolTip("set every hidden bias; off: the init's own rule (0; torch: U(±1/√fan_in))")
-        self.bias_init = self._number("network.bias_init", emit=False)
-        self.bias_on.toggled.connect(self._bias_changed)
-        self.bias_init.valueChanged.connect(self._bias_changed)
-        bias_row.addWidget(self.bias_on)
-        bias_row.addWidget(self.bias_init, 1)
+        self.bias_on, self.bias_init, bias_row = self._optional(
+            "network.bias_init", "set every hidden bias; off: the init's own rule (0; torch: U(±1/√fan_in))")
         row("network.bias_init", bias_row, note=True)
         self.seed = self._whole("seed")
         row("seed", self.seed, note=True)
@@ -485,13 +473,29 @@ class HyperPanel(QWidget):
         self.widgets[path] = box
         return box
 
-    def _bias_changed(self) -> None:
-        self.bias_init.setEnabled(self.bias_on.isChecked())
-        self.sigEdit.emit("network.bias_init", float(self.bias_init.value()) if self.bias_on.isChecked() else None)
+    def _optional(self, path: str, tip: str) -> tuple[QCheckBox, NumberBox, QHBoxLayout]:
+        """A number field whose null means something (FIELDS[path].null): a box beside a checkbox,
+        off: null. Returns (the checkbox, the box, the row holding both)."""
+        on, box = QCheckBox(), self._number(path, emit=False)
+        on.setToolTip(tip)
 
-    def _clip_changed(self) -> None:
-        self.clip.setEnabled(self.clip_on.isChecked())
-        self.sigEdit.emit("training.grad_clip", float(self.clip.value()) if self.clip_on.isChecked() else None)
+        def changed() -> None:
+            box.setEnabled(on.isChecked())
+            self.sigEdit.emit(path, float(box.value()) if on.isChecked() else None)
+
+        on.toggled.connect(changed)
+        box.valueChanged.connect(changed)
+        line = QHBoxLayout()
+        line.addWidget(on)
+        line.addWidget(box, 1)
+        return on, box, line
+
+    @staticmethod
+    def _show_optional(on: QCheckBox, box: NumberBox, value: float | None, off_value: float) -> None:
+        """Show an optional field's value: null as the checkbox off and the box disabled at off_value."""
+        _block(on, on.setChecked, value is not None)
+        _block(box, box.setValue, off_value if value is None else value)
+        box.setEnabled(value is not None)
 
     def set_experiment(self, experiment) -> None:
         t, n = experiment.training, experiment.network
@@ -501,13 +505,9 @@ class HyperPanel(QWidget):
         _block(self.loss, self.loss.setCurrentText, t.loss)
         _block(self.regularization, self.regularization.setCurrentText, t.regularization)
         _block(self.regularization_rate, self.regularization_rate.setCurrentText, f"{t.regularization_rate:g}")
-        _block(self.clip_on, self.clip_on.setChecked, t.grad_clip is not None)
-        _block(self.clip, self.clip.setValue, t.grad_clip if t.grad_clip is not None else 1.0)
-        self.clip.setEnabled(t.grad_clip is not None)
+        self._show_optional(self.clip_on, self.clip, t.grad_clip, 1.0)
         _block(self.batch_norm, self.batch_norm.setChecked, n.batch_norm)
         _block(self.init, self.init.setCurrentText, n.init)
         _block(self.init_gain, self.init_gain.setValue, n.init_gain)
-        _block(self.bias_on, self.bias_on.setChecked, n.bias_init is not None)  # off: the init's own rule
-        _block(self.bias_init, self.bias_init.setValue, 0.0 if n.bias_init is None else n.bias_init)
-        self.bias_init.setEnabled(n.bias_init is not None)
+        self._show_optional(self.bias_on, self.bias_init, n.bias_init, 0.0)  # off: the init's own rule
         _block(self.seed, self.seed.setValue, experiment.seed)

@@ -239,7 +239,6 @@ class ExportJob(QObject):
         self._outcome = None
         self._in_turn = False
         self._cancel_requested = False
-        self.cancelled = False
 
     def start(self) -> None:
         self._timer.start()
@@ -300,7 +299,6 @@ class ExportJob(QObject):
         if self._in_turn:
             self._cancel_requested = True  # _turn stops after the frame being drawn
             return
-        self.cancelled = True
         self._timer.stop()
         if self._finisher is not None:
             self._finisher.join()

@@ -72,8 +72,9 @@ def _make_view(view: str):
 
 
 # Smallest size each view is laid out at; a smaller frame is that layout scaled down (a thumbnail),
-# because below it the axes, colour bar and labels would leave no room for the picture itself.
-MIN_LAYOUT = {"boundary": (300, 280), "network": (360, 260), "window": (1024, 640)}
+# because below it the axes, colour bar and labels would leave no room for the picture itself. The
+# window's picture has its own minimum size, the window's (window_panels.MINIMUM_SIZE).
+MIN_LAYOUT = {"boundary": (300, 280), "network": (360, 260)}
 
 
 def qimage_to_rgb(image) -> np.ndarray:

@@ -1,5 +1,4 @@
-"""ShortcutKeeper: the window's one-key shortcuts (Space, S, →, R) work wherever the focus is, except
-while the user is typing into a field.
+"""ShortcutKeeper: one-key shortcuts (Space, S, →, R) work anywhere but in a field being typed in.
 
 Qt hands a printable key to a focused line edit or spin box before any shortcut (the field accepts
 the ShortcutOverride), so once the learning-rate box had been used, Space/S/R typed "3  sr" into it,

@@ -18,12 +18,6 @@ from PySide6.QtWidgets import (QDockWidget, QFormLayout, QFrame, QGridLayout, QH
 from .. import lessons
 from . import layer_stats_view
 
-# The Training tab's widget for each field a lesson may name (controls.HyperPanel's attributes)
-HYPER_WIDGETS = {"training.learning_rate": "learning_rate", "training.optimizer": "optimizer",
-                 "training.batch_size": "batch_size", "training.loss": "loss",
-                 "training.regularization": "regularization", "training.regularization_rate": "regularization_rate",
-                 "training.grad_clip": "clip_on", "network.batch_norm": "batch_norm", "network.init": "init",
-                 "network.init_gain": "init_gain", "network.bias_init": "bias_init", "seed": "seed"}
 MARKS = {True: "✓", False: "✗", None: "…"}
 MARK_COLORS = {True: "#009e73", False: "#d55e00", None: "#555555"}  # colors.SERIES' green and vermilion
 
@@ -280,7 +274,7 @@ class LessonDock:
         named = set(self.lesson.controls) if self.lesson and window.presentation_action.isChecked() else None
         hyper = window.hyper_panel
         form = hyper.layout()
-        keep = None if named is None else {getattr(hyper, HYPER_WIDGETS[n]) for n in named if n in HYPER_WIDGETS}
+        keep = None if named is None else {hyper.widgets[n] for n in named if n in hyper.widgets}
         shown_rows = 0
         if isinstance(form, QFormLayout):
             for row in range(form.rowCount()):

@@ -23,6 +23,7 @@ from .. import bundled, runfile
 from ..datasets import read_points_csv
 from ..divergence import RateTrial, find_stable_rate
 from ..experiment import Experiment, ExperimentError
+from ..fields import FIELDS, NUMBER, WHOLE
 from ..plane import DEFAULT_GRID
 from .compare_window import open_compare
 from .export_dialog import ExportActions
@@ -70,14 +71,16 @@ class MainWindow(QMainWindow):
     def __init__(self, experiment: Experiment | None = None, path: str | None = None,
                  start_worker: bool = True, grid_size: int = DEFAULT_GRID, remember_placement: bool = True):
         """remember_placement: open at the last run's size and place and keep this one's on closing
-        (QSettings); a screenshot run takes neither, so it is the same on every machine's settings."""
+        (QSettings); a screenshot run takes neither, so it is the same on every machine's settings.
+        start_worker=False: a window that only shows what it is given (show_snapshot), for tests that
+        look at it: no training process, and 1280×800 wherever the screen is (no placement)."""
         super().__init__()
         self.experiment = experiment or Experiment()
         self.path = path
         self.snapshot = None
         # unsaved work: the (step, experiment) last saved or opened; a snapshot that differs marks the
-        # title. Closing or opening asks only in the app itself (app.run turns it on): never in tests
-        # or the exporter's hidden window, where a modal question would wait forever
+        # title. Closing or opening asks only in the app itself (app.run turns it on): never in tests,
+        # where a modal question would wait forever
         self._clean = (0, self.experiment)
         self.ask_before_discarding = False
         self._autosave_path: Path | None = None  # set by start_autosave (app.run)
@@ -97,7 +100,7 @@ class MainWindow(QMainWindow):
         self._build_shortcuts()
         self.statusBar()  # made now, not by the first message: the panels must not jump when one shows
         self._update_title()
-        self._live = start_worker  # the exporter's hidden display neither restores nor keeps a placement
+        self._live = start_worker  # a window that does not train neither restores nor keeps a placement
         self._remembers = start_worker and remember_placement
         self._fits_screen = True  # shrink into the screen (set_size turns it off)
         self._fitted_once = False  # fitted again once shown, when the frame's real size is known
@@ -109,7 +112,7 @@ class MainWindow(QMainWindow):
             self.setMinimumSize(MINIMUM_SIZE)
         self.data_panel.set_experiment(self.experiment)
         self.hyper_panel.set_experiment(self.experiment)
-        # Training in a child process, started with the worker (none for the exporter's display)
+        # Training in a child process, started with the worker (none for a window that does not train)
         self.worker = ProcessTrainingWorker(self.experiment, grid_size=grid_size)
         self.worker.sigSnapshot.connect(self._on_snapshot)
         self.worker.sigRunning.connect(self.run_bar.set_playing)
@@ -134,7 +137,7 @@ class MainWindow(QMainWindow):
         self.data_panel, self.hyper_panel, self.tabs = panels.data_panel, panels.hyper_panel, panels.tabs
         self.network_view, self.boundary_view = panels.network_view, panels.boundary_view
         self.charts, self.activation_view = panels.charts, panels.activation_view
-        self._side, self._top, self._main = panels.side, panels.top, panels.main
+        self._main = panels.main  # the side tabs | the views splitter (fit_side_tabs)
         self.setCentralWidget(panels)
 
         self.run_bar.sigPlay.connect(self.set_playing)
@@ -253,15 +256,10 @@ class MainWindow(QMainWindow):
 
     def _note_refused(self, path: str, message: str) -> None:
         """Say beside the field why its value was refused (the field is back at the last valid one)."""
-        t, n = self.experiment.training, self.experiment.network
-        kept = {"training.learning_rate": f"{t.learning_rate:g}", "training.regularization_rate":
-                f"{t.regularization_rate:g}", "training.batch_size": str(t.batch_size),
-                "training.grad_clip": "off" if t.grad_clip is None else f"{t.grad_clip:g}",
-                "network.init_gain": f"{n.init_gain:g}", "network.bias_init":
-                "the init's own rule" if n.bias_init is None else f"{n.bias_init:g}",
-                "seed": str(self.experiment.seed), "data.n_points": str(self.experiment.data.n_points)}
+        row = FIELDS.get(path)  # the fields with a note are number fields: "back to 0.1"
+        kept = row.shown(self.experiment) if row is not None and row.kind in (NUMBER, WHOLE) else "the last value"
         for panel in (self.hyper_panel, self.data_panel):
-            if panel.notes.show(path, message, kept.get(path, "the last value")):
+            if panel.notes.show(path, message, kept):
                 return
 
     def _clear_notes(self) -> None:

@@ -79,6 +79,8 @@ class NetworkView(QWidget):
         self._hover: tuple[int, int] | None = None  # (column, neuron) under the mouse
         self._edit_base = None  # the network edits apply to; None = the snapshot's
         self._links = None  # (layout key, snapshot, time, QImage) of the last links drawing
+        self._under = None  # (links QImage, layout, background, QImage): links, titles, names, legend
+        self._sprites = {}  # (column, neuron) → (layout, state, hovered, origin, QImage): its outline and mark
         self.links_interval = 0.0  # s between link redraws; the window sets 0.1
         self._links_timer = QTimer(self)
         self._links_timer.setSingleShot(True)
@@ -192,21 +194,33 @@ class NetworkView(QWidget):
         # already in QImage order (no extra copy).
         flip = (slice(None), slice(None, None, -s), slice(None, None, s))
         features = snapshot.feature_grids[flip]
+        hidden = [grids[flip] for grids in snapshot.neuron_grids]
+        output = snapshot.output_grid[None][flip]
+        counts = [len(features), *(len(g) for g in hidden), 1]
+        h, w = output.shape[1:]
+        # Every tile's values in one float32 buffer and one LUT pass: colors.to_argb's steps, to the
+        # bit (a float32 copy, minus low, times 255 / (high - low), NaN mid-scale, clamped), once
+        # instead of once a column.
+        values = np.empty((sum(counts), h, w), np.float32)
+        n_in = counts[0]
         # Inputs are raw features (about ±6 for x, ±36 for squares): scale each to its own max so
         # they read as directions. Hidden activations are shown on the fixed ±1 scale (TF Playground).
         peak = np.max(np.abs(features), axis=(1, 2), keepdims=True) + 1e-6
-        columns = [colors.to_argb(features / peak, -1.0, 1.0)]
-        hidden = [grids[flip] for grids in snapshot.neuron_grids]
-        if hidden:  # one LUT pass over every hidden neuron
-            argb = colors.to_argb(np.concatenate(hidden), -1.0, 1.0)
-            bounds = np.cumsum([0] + [len(g) for g in hidden])
-            columns += [argb[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-        columns.append(colors.to_argb(snapshot.output_grid[None][flip], 0.0, 1.0))
-        images = []
-        for argb in columns:
-            h, w = argb.shape[1:]
-            images.append([QImage(argb[i].data, w, h, 4 * w, QImage.Format.Format_RGB32) for i in range(len(argb))])
-        self._images, self._buffers = images, columns  # the buffers keep the QImages' memory alive
+        np.copyto(values[:n_in], features / peak)
+        if hidden:
+            np.concatenate(hidden, out=values[n_in:-1])
+        values[-1] = output[0]
+        with np.errstate(all="ignore"):  # a diverged run's grids hold inf and NaN: drawn mid-scale or clamped
+            values[:-1] -= -1.0  # inputs and hidden neurons on -1 … 1
+            values[:-1] *= 255.0 / 2.0
+            values[-1] *= 255.0  # the output, a probability, on 0 … 1
+            np.nan_to_num(values, copy=False, nan=127.5)
+            np.clip(values, 0, 255, out=values)
+        argb = colors.LUT32[values.astype(np.uint8)]  # (tiles, h, w) uint32, C-contiguous
+        bounds = np.cumsum([0, *counts]).tolist()
+        self._images = [[QImage(argb[i].data, w, h, 4 * w, QImage.Format.Format_RGB32) for i in range(a, b)]
+                        for a, b in zip(bounds[:-1], bounds[1:])]
+        self._buffers = [argb]  # keeps the QImages' memory alive
 
     # ---- layout ----------------------------------------------------------------------------------
     def _line(self) -> float:
@@ -329,17 +343,75 @@ class NetworkView(QWidget):
         if self._layout is None:
             self._relayout()
         layout = self._layout
-        painter.drawImage(0, 0, self._links_image(snapshot, layout))
-        self._paint_titles(painter, snapshot, layout)
+        # Bottom to top: what changes at most with the links (background, links, titles, feature
+        # names, legend) from one cached image; then each tile and its outline / state mark, the mark
+        # from a cached sprite while its state and the hover stay (the same order as drawing them,
+        # so a mark still lies under the next tile); then the PReLU slopes. Drawn directly, those
+        # ~60 rects, crosses, badges and texts were most of a compare panel's paint.
+        painter.drawImage(0, 0, self._under_image(snapshot, layout))
+        ratio = self.devicePixelRatioF()
         for c, (images, rects) in enumerate(zip(self._images, layout.rects)):
             states = snapshot.states[c - 1] if 0 < c <= len(snapshot.states) else None
             for k, (image, rect) in enumerate(zip(images, rects)):
                 painter.drawImage(rect, image)
-                self._paint_state(painter, rect, int(states[k]) if states is not None else None,
-                                  (c, k) == self._hover)
-        self._paint_side_labels(painter, snapshot, layout)
+                origin, sprite = self._mark_sprite(c, k, rect, int(states[k]) if states is not None else None, ratio)
+                painter.drawImage(origin, sprite)
+        self._paint_slopes(painter, snapshot, layout)
+        painter.end()
+
+    def _blank_image(self, fill) -> QImage:
+        """A widget-sized image at the screen's pixel ratio, filled with `fill`."""
+        ratio = self.devicePixelRatioF()
+        image = QImage((self.size().toSizeF() * ratio).toSize(), QImage.Format.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(ratio)
+        image.fill(fill)
+        return image
+
+    def _under_image(self, snapshot, layout: _Layout) -> QImage:
+        """The background, links, column titles, feature names and legend: redrawn only when the links
+        image or the layout changed (titles and names follow the shape, which the layout follows)."""
+        links = self._links_image(snapshot, layout)
+        background = self.palette().color(self.backgroundRole())
+        cached = self._under
+        if cached is not None and cached[0] is links and cached[1] is layout and cached[2] == background:
+            return cached[3]
+        image = self._blank_image(background)  # opaque, as the widget's own background under the links
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.drawImage(0, 0, links)
+        self._paint_titles(painter, snapshot, layout)
+        self._paint_feature_labels(painter, snapshot, layout)
         self._paint_legend(painter)
         painter.end()
+        self._under = (links, layout, background, image)
+        return image
+
+    def _mark_sprite(self, c: int, k: int, rect: QRectF, state: int | None, ratio: float) -> tuple[QPointF, QImage]:
+        """Tile (c, k)'s outline and state mark on a small transparent image, and where it goes:
+        redrawn when its state, the hover or the layout changed. The image starts on a device pixel
+        and is drawn in widget coordinates, so the mark lands exactly where _paint_state puts it."""
+        hovered = (c, k) == self._hover
+        cached = self._sprites.get((c, k))
+        if (cached is not None and cached[0] is self._layout and cached[1] == state and cached[2] == hovered
+                and cached[4].devicePixelRatio() == ratio):
+            return cached[3], cached[4]
+        # what the mark reaches past the tile: the S / z badge ~0.6 of its size (≤ 1.15 lines); the
+        # outlines 1 px out and their pens (≤ 3 px); a small sprite blends fewer pixels each paint
+        badge = state in (NeuronState.SLEEPING, NeuronState.SATURATED)
+        margin = 1.2 * self._line() + 4 if badge else 4
+        left, top = math.floor((rect.left() - margin) * ratio), math.floor((rect.top() - margin) * ratio)
+        right, bottom = math.ceil((rect.right() + margin) * ratio), math.ceil((rect.bottom() + margin) * ratio)
+        image = QImage(right - left, bottom - top, QImage.Format.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(ratio)
+        image.fill(Qt.GlobalColor.transparent)
+        origin = QPointF(left / ratio, top / ratio)
+        painter = QPainter(image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.translate(-origin)
+        self._paint_state(painter, rect, state, hovered)
+        painter.end()
+        self._sprites[(c, k)] = (self._layout, state, hovered, origin, image)
+        return origin, image
 
     def _links_key(self, layout: _Layout) -> tuple:
         return (self._shape_key, self.size().toTuple(), layout.tile)
@@ -436,7 +508,7 @@ class NetworkView(QWidget):
                 painter.drawText(QRectF(layout.columns[c] - room / 2, layout.rows["label"], room, self._line()),
                                  Qt.AlignmentFlag.AlignCenter, label)
 
-    def _paint_side_labels(self, painter: QPainter, snapshot, layout: _Layout) -> None:
+    def _paint_feature_labels(self, painter: QPainter, snapshot, layout: _Layout) -> None:
         painter.setFont(self.font())
         painter.setPen(QColor("#333333"))
         metrics = painter.fontMetrics()
@@ -446,6 +518,12 @@ class NetworkView(QWidget):
             room = metrics.horizontalAdvance(label) + 2
             painter.drawText(QRectF(rect.left() - room - 3, rect.top(), room, rect.height()),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
+
+    def _paint_slopes(self, painter: QPainter, snapshot, layout: _Layout) -> None:
+        """Each PReLU neuron's slope beside it (they change every step: drawn over the tiles each paint)."""
+        if not any(slopes is not None for slopes in snapshot.prelu_slopes):
+            return
+        painter.setPen(QColor("#333333"))
         backdrop = QColor(255, 255, 255, 210)  # the slopes sit on the links: keep them legible over 16 × 16 of them
         small = QFont(self.font())
         small.setPointSizeF(self.font().pointSizeF() * 0.85)

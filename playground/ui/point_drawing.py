@@ -1,6 +1,7 @@
-"""Points you draw on the boundary view: left click adds a point of class 1, right click class 0,
-shift+click erases the points near it; Undo and Clear. For touch pads (no right click) the left
-button can be set to draw class 0 instead.
+"""Points you draw on the boundary view, with Undo and Clear.
+
+Left click adds a point of class 1, right click class 0, shift+click erases the points near it. For
+touch pads (no right click) the left button can be set to draw class 0 instead.
 
 The drawer keeps the drawn set and an undo stack; it emits every new set as (x, y, label) rows.
 The window makes them the experiment's data.points and the trainer trains on them with the weights

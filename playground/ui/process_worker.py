@@ -3,7 +3,7 @@
 The only worker the main window has (`playground gui` and every window test). The QThread only
 relays: its run() turns the child's messages into signals (recv() waits without the GIL); commands
 from the GUI go straight down the pipe. The child process is started by start(), not by the
-constructor, so a window that never trains (the exporter's display) starts none. See train_server
+constructor, so a window that never trains (MainWindow(start_worker=False)) starts none. See train_server
 for why a process: a thread worker sharing the window's GIL trained at about half the speed
 (measured by `playground bench` before it was removed) and made the loop step aside while drawing.
 """

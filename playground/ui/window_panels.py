@@ -1,5 +1,7 @@
-"""The main window's panels in their layout, without the window: run bar, banners, the Data and
-Training tabs, the network, the (square) boundary with the activation curve under it, the charts.
+"""The main window's panels in their layout, without the window (WindowPanels, WindowPicture).
+
+Run bar, banners, the Data and Training tabs, the network, the (square) boundary with the activation
+curve under it, the charts.
 
 MainWindow sets a WindowPanels as its central widget and wires it to training, menus and files;
 the exporter's "window" view (export_render.py) draws one in a WindowPicture, a bare QMainWindow, so a

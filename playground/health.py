@@ -145,13 +145,6 @@ def _row_counts(slope_values: np.ndarray, z: np.ndarray, rectifier: bool):
     return flat_counts, nonpositive_counts
 
 
-def prepare() -> bool:
-    """Whether the probe counts compiled from here on: once the training engine is built
-    (kernel.prepare, which compiles the probe's passes with the training loop)."""
-    engine = kernel.built()
-    return engine is not None and engine.count_rows is not None
-
-
 def states_along(spec, z: np.ndarray, slope, alpha: float, axis: int) -> np.ndarray:
     """NeuronState of each neuron from its z with points along `axis`; other axes (e.g. compare
     mode's stacked networks) are kept. The one definition, for activation `spec`."""

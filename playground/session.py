@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 
-from . import health, kernel
+from . import kernel
 from .plane import DEFAULT_GRID
 from .recording import Recorder
 from .training import Trainer
@@ -55,7 +55,6 @@ class TrainingSession:
         # compile (or load from numba's cache) the training kernel now, while the window shows the
         # first picture, rather than when the user first presses play
         kernel.prepare(lambda text: self.send("status", text))
-        health.prepare()  # the probe's compiled counting, now that numba is loaded (~8 ms)
         last_emit = self.clock()
         rate_steps, rate_start = 0, self.clock()
         while True:

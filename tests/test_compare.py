@@ -77,15 +77,9 @@ ACTIVATION_HALVES = [ACTIVATION_NAMES[:6], ACTIVATION_NAMES[6:]]
 def test_each_variant_equals_a_trainer_run_of_its_experiment(optimizer, extra, names):
     training = {"optimizer": optimizer, "learning_rate": 0.01 if optimizer == "adam" else 0.05, **extra}
     base = Experiment.from_dict({**BASE.to_dict(), "training": {**BASE.to_dict()["training"], **training}})
-    field, variants = parse_variants("activation=" + ",".join(names), base)
-    comparison = Comparison(variants, seeds=2, same_start=False, field=field)
-    comparison.step(STEPS)
-    comparison.finish()
-    for v in range(len(variants)):
-        for s in range(2):
-            trainer = Trainer(comparison.experiment(v, s), engine="numpy")
-            trainer.step(STEPS)
-            _assert_matches_trainer(comparison, v, s, trainer)
+    comparison, runs = _compared_with_trainers("activation=" + ",".join(names), base)
+    for v, s, trainer in runs:
+        _assert_matches_trainer(comparison, v, s, trainer)
 
 
 @pytest.mark.parametrize("optimizer, extra", [
@@ -109,32 +103,26 @@ def test_a_batch_norm_variant_equals_a_trainer_run_of_its_experiment(optimizer, 
     training = {"optimizer": optimizer, "learning_rate": 0.01 if optimizer == "adam" else 0.05, "loss": "bce", **extra}
     base = Experiment.from_dict({**BASE.to_dict(), "network": {"hidden": [6, 5], "batch_norm": True},
                                  "training": {**BASE.to_dict()["training"], **training}})
-    field, variants = parse_variants("activation=relu,prelu,tanh,elu", base)
-    comparison = Comparison(variants, seeds=2, same_start=False, field=field)
-    comparison.step(STEPS)
-    comparison.finish()
-    for v in range(len(variants)):
-        for s in range(2):
-            trainer = Trainer(comparison.experiment(v, s), engine="numpy")
-            trainer.step(STEPS)
-            if optimizer != "adam":
-                _assert_matches_trainer(comparison, v, s, trainer)
-                np.testing.assert_allclose(comparison.network_flat_state(v, s), trainer.model.flat_state(),
-                                           rtol=1e-4, atol=2e-6)
-                np.testing.assert_allclose(comparison.snapshot(v, s, grid_size=20).output_grid, _grid(trainer, 20),
-                                           rtol=1e-3, atol=1e-5)
-                continue
-            noise = _biases_before_batch_norm(trainer.model)
-            mine, theirs = comparison.network_params(v, s), trainer.model.params
-            np.testing.assert_allclose(mine[~noise], theirs[~noise], rtol=1e-4, atol=2e-6)
-            metrics, snap = comparison.network_metrics(v, s), trainer.snapshot()
-            assert abs(metrics["test_accuracy"] - snap.test_accuracy) <= 2 / 80 + 1e-9  # 80 test points
-            assert [x.tolist() for x in metrics["states"]] == [x.tolist() for x in snap.states]
-            stats = comparison.network_flat_state(v, s)[len(mine):]  # per layer its mean, then its variance
-            for layer in trainer.model.layers[:-1]:  # a bias does not move a variance
-                units = len(layer.running_var)
-                np.testing.assert_allclose(stats[units:2 * units], layer.running_var, rtol=1e-4, atol=2e-6)
-                stats = stats[2 * units:]
+    comparison, runs = _compared_with_trainers("activation=relu,prelu,tanh,elu", base)
+    for v, s, trainer in runs:
+        if optimizer != "adam":
+            _assert_matches_trainer(comparison, v, s, trainer)
+            np.testing.assert_allclose(comparison.network_flat_state(v, s), trainer.model.flat_state(),
+                                       rtol=1e-4, atol=2e-6)
+            np.testing.assert_allclose(comparison.snapshot(v, s, grid_size=20).output_grid, _grid(trainer, 20),
+                                       rtol=1e-3, atol=1e-5)
+            continue
+        noise = _biases_before_batch_norm(trainer.model)
+        mine, theirs = comparison.network_params(v, s), trainer.model.params
+        np.testing.assert_allclose(mine[~noise], theirs[~noise], rtol=1e-4, atol=2e-6)
+        metrics, snap = comparison.network_metrics(v, s), trainer.snapshot()
+        assert abs(metrics["test_accuracy"] - snap.test_accuracy) <= 2 / 80 + 1e-9  # 80 test points
+        assert [x.tolist() for x in metrics["states"]] == [x.tolist() for x in snap.states]
+        stats = comparison.network_flat_state(v, s)[len(mine):]  # per layer its mean, then its variance
+        for layer in trainer.model.layers[:-1]:  # a bias does not move a variance
+            units = len(layer.running_var)
+            np.testing.assert_allclose(stats[units:2 * units], layer.running_var, rtol=1e-4, atol=2e-6)
+            stats = stats[2 * units:]
     assert not np.allclose(comparison.network_flat_state(0, 0)[-5:], 1.0)  # the running variance moved
     if optimizer == "adam":  # the Trainer against itself, one weight one ulp apart: those biases part as far
         one, other = (Trainer(comparison.experiment(0, 0), engine="numpy") for _ in range(2))
@@ -145,6 +133,22 @@ def test_a_batch_norm_variant_equals_a_trainer_run_of_its_experiment(optimizer, 
         noise = _biases_before_batch_norm(one.model)
         assert np.abs(one.model.params - other.model.params)[noise].max() > 0.01
         assert np.abs(one.model.params - other.model.params)[~noise].max() < 1e-5
+
+
+def _compared_with_trainers(spec: str, base: Experiment, seeds: int = 2):
+    """The comparison of `spec` on `base` after STEPS, own starts, and for each (variant, seed) the
+    numpy Trainer's run of that experiment after as many steps."""
+    field, variants = parse_variants(spec, base)
+    comparison = Comparison(variants, seeds=seeds, same_start=False, field=field)
+    comparison.step(STEPS)
+    comparison.finish()
+    runs = []
+    for v in range(len(variants)):
+        for s in range(seeds):
+            trainer = Trainer(comparison.experiment(v, s), engine="numpy")
+            trainer.step(STEPS)
+            runs.append((v, s, trainer))
+    return comparison, runs
 
 
 def _biases_before_batch_norm(model) -> np.ndarray:

@@ -163,3 +163,15 @@ def test_panel_titles_sit_in_their_row_above_the_pictures_at_any_size(qtbot, win
             assert title.bottom() + 1 == boundary.top() and title.left() == boundary.left()
             assert title.right() == panel.network.geometry().right()
             assert panel.title.minimumSize() == panel.title.maximumSize() == title.size()
+
+
+def test_a_font_change_keeps_each_panels_title(qtbot, window):
+    # the row's height is measured on a sample text: a paused window gets no new title to put back
+    titles = [panel.title.text() for panel in window.panels]
+    assert all("test acc." in text for text in titles)
+    bigger = window.font()
+    bigger.setPointSizeF(bigger.pointSizeF() * 1.35)
+    for panel in window.panels:
+        panel.setFont(bigger)
+        panel._apply_font()
+    assert [panel.title.text() for panel in window.panels] == titles

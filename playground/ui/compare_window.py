@@ -216,9 +216,10 @@ class VariantPanel(FollowsFont, QFrame):
 
     def _fit_title_row(self) -> None:
         """The title's row as tall as one line of the label's rich text (what its size hint was)."""
-        self.title.setText("<b>■</b>")
+        text = self.title.text()  # measured on one line of bold rich text, then put back (a paused
+        self.title.setText("<b>■</b>")  # window gets no new title to replace a blank one)
         height = self.title.sizeHint().height()
-        self.title.setText("")
+        self.title.setText(text)
         self._title_row.changeSize(0, height, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed)
         self.layout().invalidate()
         self._place_title()

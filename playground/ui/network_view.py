@@ -414,7 +414,9 @@ class NetworkView(QWidget):
         return origin, image
 
     def _links_key(self, layout: _Layout) -> tuple:
-        return (self._shape_key, self.size().toTuple(), layout.tile)
+        # the font moves the columns and header rows, the pixel ratio the image's own pixels: both
+        # are in the key, or a change at the same size left links misaligned or blurry until one came
+        return (self._shape_key, self.size().toTuple(), layout.tile, self.font().key(), self.devicePixelRatioF())
 
     def _links_image(self, snapshot, layout: _Layout) -> QImage:
         """The links, redrawn at most every links_interval s (wide lines are the costliest thing in a
@@ -588,6 +590,7 @@ class NetworkView(QWidget):
                 if self._shape_key is not None:
                     self._rebuild_controls()
             self._layout = None
+            self._links = None  # the saved links image was laid out for the old font
             if self._images:
                 self._relayout()
                 self._make_images(self._snapshot)

@@ -38,7 +38,7 @@ class Activation:
     label: str  # for menus
     formula: str  # for the activation panel
     torch_module: Callable[..., "torch.nn.Module"]  # torch_module(units, slope, alpha); imports torch
-    init: str  # recommended init of the weights feeding it: he, leaky_he, xavier, xavier_tanh, lecun
+    init: str  # recommended init of the weights feeding it: he, leaky_he, xavier, lecun
     rectifier: bool = False  # rectifier family: a unit with max z <= 0 and non-zero slope is "sleeping"
     learned_slope: bool = False  # PReLU: one learned slope per neuron
     slope_reads_output: bool = False  # f' is read off a = f(z) (tanh 1 - a², sigmoid a(1 - a))
@@ -111,6 +111,4 @@ def weight_std(rule: str, fan_in: int, fan_out: int, slope: float = 0.0) -> floa
         return 1.0 / math.sqrt(fan_in)
     if rule == "xavier":
         return math.sqrt(2.0 / (fan_in + fan_out))
-    if rule == "xavier_tanh":
-        return (5.0 / 3.0) * math.sqrt(2.0 / (fan_in + fan_out))
     raise ValueError(f"unknown init rule {rule!r}")

@@ -24,6 +24,8 @@ import math
 
 import numpy as np
 
+from .fields import ACTIVATION_NAMES, LOSS_NAMES, OPTIMIZER_NAMES, REGULARIZATION_NAMES
+
 # torch's constants
 SELU_ALPHA = 1.6732632423543772848
 SELU_SCALE = 1.0507009873554804934
@@ -34,16 +36,17 @@ MOMENTUM = 0.9  # torch.optim.SGD(momentum=0.9)
 ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 CLIP_EPS = 1e-6  # torch's clip_grad_norm_: scale = max_norm / (total + eps), at most 1
 
-# Codes, as the compiled loop receives them (an index into each tuple).
-ACTIVATION_NAMES = ("relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "mish", "softplus",
-                    "sigmoid", "tanh", "linear")
-LOSS_NAMES = ("bce", "mse", "tanh_mse")
-OPTIMIZER_NAMES = ("sgd", "momentum", "adam")
-REGULARIZATION_NAMES = ("none", "l1", "l2")
+# Codes, as the compiled loop receives them: an index into the field table's tuple of names. The
+# numbers are spelt here (numba compiles them in as constants); the check below keeps them in step.
 RELU, LEAKY, PRELU, ELU, SELU, GELU, SILU, MISH, SOFTPLUS, SIGMOID, TANH, LINEAR = range(12)
 BCE, MSE, TANH_MSE = range(3)
 SGD, MOMENTUM_SGD, ADAM = range(3)
 NO_PENALTY, L1, L2 = range(3)
+if (ACTIVATION_NAMES != ("relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", "mish", "softplus",
+                         "sigmoid", "tanh", "linear")
+        or LOSS_NAMES != ("bce", "mse", "tanh_mse") or OPTIMIZER_NAMES != ("sgd", "momentum", "adam")
+        or REGULARIZATION_NAMES != ("none", "l1", "l2")):
+    raise ImportError("fields.py's names moved: renumber maths.py's codes to match")
 
 
 ACTIVATION_CODES, LOSS_CODES, OPTIMIZER_CODES, REGULARIZATION_CODES = (
@@ -705,7 +708,7 @@ def probe_pass(params, layout, slopes, alpha, X, points, counted, eps, A, z, fla
     """The health probe's forward over the first `points` columns of X: logits[p] for each, and
     over the first `counted` (the training points) per hidden unit (in layer order) how many have
     |f'(z)| < eps (flat_counts) and z <= 0 (nonpositive_counts), with f' = derivative() cast to
-    float32, as numpy's probe computes it. health.states_from_counts turns them into states.
+    float32, as numpy's probe computes it. health.CountedStates turns them into states.
     Returns whether any count changed from what the arrays held (the states need no new look then).
 
     params, layout, slopes, alpha: as run_steps. X (inputs + 1, points) float32, points as columns

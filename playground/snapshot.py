@@ -1,7 +1,7 @@
 """Snapshot: an immutable picture of a run at one step, the only thing views and the exporter see.
 
-Every array is a copy marked read-only, so a snapshot can cross from the training thread to the GUI
-and be kept for export while training goes on. Grid convention: grid[i, j] is the value at
+Every array is a copy marked read-only, so a snapshot can cross from the training process to the
+window (pickled) and be kept for export while training goes on. Grid convention: grid[i, j] is the value at
 x = axis[j], y = axis[i], with axis ascending from -extent to +extent (row 0 is the bottom).
 """
 

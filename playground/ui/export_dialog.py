@@ -321,7 +321,7 @@ def _describe(error: BaseException) -> str:
 class ExportActions(QObject):
     """Adds File → Export animation… and File → Save picture… to a window.
 
-    The window gives: `recorder` (recording.Recorder fed by its training thread) and `snapshot`
+    The window gives: `recorder` (the worker's RecorderProxy, which asks the training process for its recording) and `snapshot`
     (the newest drawn Snapshot), read through the two callables, so this module needs no other hook.
     """
 

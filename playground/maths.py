@@ -496,7 +496,8 @@ def loss_gradient(code, logit, c, y, inv_n):
     """dL/dlogit of a batch's mean loss (inv_n = 1 / batch size); c = 1 - 2y, y the labels; for
     the numpy engine (the compiled loop branches on the code itself: numba cannot index a tuple of
     functions). A new loss: its gradient above, its name in LOSS_NAMES, the function in
-    LOSS_GRADIENTS, its branch in run_steps, and its value in training.LOSSES;
+    LOSS_GRADIENTS, its branch in run_steps, its value in training.LOSS_ROWS and its P(label 1) in
+    PROBABILITY_SCALES;
     tests/test_kernel.py trains every LOSS_NAMES entry on both engines."""
     if not 0 <= code < len(LOSS_GRADIENTS):
         raise ValueError(f"unknown loss code {code}")

@@ -30,23 +30,27 @@ ENGINES = ("auto", "numpy", "compiled")
 
 
 # Each loss once, as the mean over the last axis: logits (..., n) and labels broadcasting against
-# them -> (...) float64, so one network's (n,) logits and compare's stacked (G, M, n) take the same
-# formula. n = 0 gives NaN.
+# them -> (...), summed in the logits' float type (float32: pairwise sums, ~1e-7 relative), so one
+# network's (n,) logits and compare's stacked (G, M, n) take the same formula. n = 0 gives NaN.
 
 def bce_losses(logits: np.ndarray, labels: np.ndarray, softplus: np.ndarray | None = None) -> np.ndarray:
     """Mean binary cross-entropy on logits, stable for large |logit|: mean(softplus(l) − y·l).
 
     softplus, if given, is logaddexp(0, logits) (the probe takes it for train and test at once).
+    Two sums, not np.mean of a difference (250 points: 20 -> 12 µs); float32 sums and np.maximum,
+    not float64 sums and np.where (1.7× the time).
     """
     if softplus is None:
         softplus = np.logaddexp(0.0, logits)
     n = logits.shape[-1]
-    sums = np.add.reduce(softplus, axis=-1, dtype=np.float64) - np.einsum("...n,...n->...", logits, labels,
-                                                                          dtype=np.float64)
-    loss = sums / n if n else np.full(sums.shape, math.nan)
-    # never below 0: on a well-separated set the two sums cancel to a rounding error (-2e-6); a
-    # NaN comes through (NaN < 0 is False): it flags divergence
-    return np.where(loss < 0.0, 0.0, loss)
+    if not n:
+        return np.full(logits.shape[:-1], math.nan)
+    # Σ y·l: np.dot for one network (~1 µs less than einsum at 250 points), einsum over stacked rows
+    dots = np.dot(logits, labels) if logits.ndim == 1 else np.einsum("...n,...n->...", logits, labels)
+    loss = (np.add.reduce(softplus, axis=-1) - dots) / n
+    # never below 0: on a well-separated set the two float32 sums cancel to a rounding error
+    # (-2e-6); np.maximum lets NaN through (it flags divergence)
+    return np.maximum(loss, 0.0)
 
 
 def mse_losses(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -61,9 +65,9 @@ def tanh_mse_losses(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
 
 
 def _mean_last(values: np.ndarray) -> np.ndarray:
-    """Mean over the last axis in float64; NaN for none (np.mean would warn)."""
+    """Mean over the last axis; NaN for none (np.mean would warn)."""
     n = values.shape[-1]
-    return np.add.reduce(values, axis=-1, dtype=np.float64) / n if n else np.full(values.shape[:-1], math.nan)
+    return np.add.reduce(values, axis=-1) / n if n else np.full(values.shape[:-1], math.nan)
 
 
 LOSS_ROWS = {"bce": bce_losses, "mse": mse_losses, "tanh_mse": tanh_mse_losses}  # by name, as maths.LOSS_NAMES

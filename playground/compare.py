@@ -44,7 +44,8 @@ from .fields import FIELDS
 from .health import NeuronState, states_along
 from .model import BN_EPS, BN_MOMENTUM, MLP
 from .snapshot import DEFAULT_GRID, History, Snapshot, data_features
-from .training import (LOSSES, PROBE_EVERY_STEP_UNTIL, PROBE_INTERVAL, Trainer, accuracy, batch_rng, descend, make_snapshot)
+from .training import (LOSSES, PROBE_EVERY_STEP_UNTIL, PROBE_INTERVAL, Trainer, accuracy, batch_rng, descend, loss_rows,
+                       make_snapshot)
 
 MIN_VARIANTS, MAX_VARIANTS = 2, 6
 MAX_SEEDS = 50
@@ -823,13 +824,7 @@ class Comparison:
             logits = stack.last_logits
             train = logits[:, :n_train].reshape(G, M, n_train)
             y = stack.y_train  # (M, n_train), broadcast over G
-            if stack.training.loss == "bce":  # training.bce_loss, row by row
-                loss = (np.logaddexp(0.0, train).sum(2, dtype=np.float64) - np.einsum("gmn,mn->gm", train, y)) / n_train
-                loss = np.where(loss < 0.0, 0.0, loss)  # never below 0, NaN kept (training.bce_loss)
-            else:  # training.mse_loss
-                p = 0.5 + 0.5 * np.tanh(0.5 * train)
-                loss = np.mean((p - y) ** 2, axis=2, dtype=np.float64)
-            loss = loss.reshape(-1)
+            loss = loss_rows(stack.training.loss)(train, y).reshape(-1)  # (G, M) -> (G·M,): the Trainer's formula
             loss[self.diverged_at[ks] >= 0] = np.nan
             train_loss[ks] = loss
             test = logits[:, n_train:]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import maths
 from .experiment import write_atomically
 from .model import BN_EPS, BN_MOMENTUM, MLP
 
@@ -85,7 +86,7 @@ def write_torch(trainer, path: str | Path, source_name: str = "") -> tuple[Path,
         standardised="standardised with the training split's mean and std (data.standardize)" if scaling
         else "as they are (data.standardize was off)",
         layers="\n".join(lines), app_accuracy=_number(snapshot.test_accuracy), loss=experiment.training.loss,
-        probability=PROBABILITIES.get(experiment.training.loss, PROBABILITIES["bce"]))
+        probability=torch_probability(experiment.training.loss))
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     write_atomically(weights_path, buffer.getvalue())
@@ -93,10 +94,14 @@ def write_torch(trainer, path: str | Path, source_name: str = "") -> tuple[Path,
     return path, weights_path
 
 
-# P(label 1) from the logit as the app's boundary shows it (snapshot.render_grids): bce and mse
-# read it through a sigmoid, tanh_mse (TF Playground's loss) through its tanh output unit
-PROBABILITIES = {"bce": "torch.sigmoid(logits)", "mse": "torch.sigmoid(logits)",
-                 "tanh_mse": "(torch.tanh(logits) + 1) / 2"}
+def torch_probability(loss: str) -> str:
+    """P(label 1) of `logits` under `loss` as a torch expression: maths.probability's rule, the one
+    the app's boundary shows ((tanh(s·l) + 1)/2: s = ½ a sigmoid, s = 1 tanh_mse's tanh output).
+    ValueError naming the losses for an unknown one."""
+    scale = maths.probability_scale(loss)
+    if scale == 0.5:  # (tanh(l/2) + 1)/2 is sigmoid(l): written as a reader knows it
+        return "torch.sigmoid(logits)"
+    return "(torch.tanh(logits) + 1) / 2" if scale == 1.0 else f"(torch.tanh({scale!r} * logits) + 1) / 2"
 
 
 def _summary(experiment) -> str:

@@ -472,12 +472,35 @@ def tanh_mse_gradient(logit, c, y, inv_n):
 
 LOSS_GRADIENTS = (bce_gradient, mse_gradient, tanh_mse_gradient)  # by loss code, as LOSS_NAMES
 
+# P(label 1) from a logit l, by loss: (tanh(s·l) + 1)/2. s = ½ is sigmoid(l), how bce and mse read
+# the logit; s = 1 is tanh_mse's tanh output unit (TF Playground's), output tanh(l) on -1 … 1. The
+# one rule: the boundary grid (snapshot.render_grids), mse's loss and the exported net.py use it.
+PROBABILITY_SCALES = {"bce": 0.5, "mse": 0.5, "tanh_mse": 1.0}
+
+
+def probability_scale(loss: str) -> float:
+    """s of P(label 1) = (tanh(s·logit) + 1)/2 under `loss`; ValueError naming the losses otherwise."""
+    try:
+        return PROBABILITY_SCALES[loss]
+    except KeyError:
+        raise ValueError(f"unknown loss {loss!r}: one of {', '.join(PROBABILITY_SCALES)}") from None
+
+
+def probability(logits: np.ndarray, loss: str) -> np.ndarray:
+    """P(label 1) of each logit under `loss`, a fresh array of the logits' shape and float dtype."""
+    p = np.multiply(logits, probability_scale(loss), dtype=np.result_type(logits, np.float32))
+    np.tanh(p, out=p)
+    p *= 0.5
+    p += 0.5
+    return p
+
 
 def loss_gradient(code, logit, c, y, inv_n):
     """dL/dlogit of a batch's mean loss (inv_n = 1 / batch size); c = 1 - 2y, y the labels; for
     the numpy engine (the compiled loop branches on the code itself: numba cannot index a tuple of
     functions). A new loss: its gradient above, its name in LOSS_NAMES, the function in
-    LOSS_GRADIENTS, its branch in run_steps, and its value in training.LOSSES;
+    LOSS_GRADIENTS, its branch in run_steps, its value in training.LOSS_ROWS and its P(label 1) in
+    PROBABILITY_SCALES;
     tests/test_kernel.py trains every LOSS_NAMES entry on both engines."""
     if not 0 <= code < len(LOSS_GRADIENTS):
         raise ValueError(f"unknown loss code {code}")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from playground.compare import Comparison, SpecError, parse_variants
-from playground.experiment import ACTIVATION_NAMES, Experiment
+from playground.experiment import ACTIVATION_NAMES, LOSS_NAMES, Experiment
 from playground.training import Trainer
 
 BASE = Experiment.from_dict({
@@ -364,3 +364,19 @@ def test_variants_that_share_an_activation_share_its_call_and_still_equal_traine
             else:  # no neurons to be dead: the weights and the accuracy
                 np.testing.assert_allclose(comparison.network_params(v, 1), trainer.model.params, rtol=1e-4, atol=2e-6)
                 assert comparison.network_metrics(v, 1)["test_accuracy"] == trainer.snapshot().test_accuracy
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_the_results_loss_is_the_trainers_loss_under_every_loss(loss):
+    """results()' train_loss (the compare window's loss column) is the loss the Trainer reports
+    for the same network under each loss, not one formula for all (tanh_mse was read as mse)."""
+    base = Experiment.from_dict({**BASE.to_dict(), "training": {**BASE.to_dict()["training"], "loss": loss}})
+    comparison, runs = _compared_with_trainers("activation=tanh,relu", base)
+    results = comparison.results()
+    for v, result in enumerate(results):
+        metrics = [comparison.network_metrics(v, s)["train_loss"] for s in range(comparison.seeds)]
+        trainers = [trainer.snapshot().train_loss for w, _, trainer in runs if w == v]
+        assert metrics == pytest.approx(trainers, rel=1e-4)
+        assert [result.train_loss.min, result.train_loss.max] == pytest.approx([min(metrics), max(metrics)], rel=1e-6)
+        assert result.train_loss.mean == pytest.approx(np.mean(metrics), rel=1e-6)
+        assert 0.0 < result.train_loss.min < 0.75  # learning, and a loss (bce starts near log 2)

@@ -13,8 +13,8 @@ import torch
 
 from playground.activations import ACTIVATIONS
 from playground.cli import main
-from playground.experiment import Experiment
-from playground.export_torch import write_torch
+from playground.experiment import LOSS_NAMES, Experiment
+from playground.export_torch import torch_probability, write_torch
 from playground.snapshot import grid_points
 from playground.training import Trainer
 from test_no_torch import guarded  # noqa: F401  (the fixture: a subprocess in which torch is blocked)
@@ -116,3 +116,25 @@ def test_writing_the_pytorch_file_imports_no_torch(guarded, tmp_path):  # noqa: 
     result, log = guarded("export", "dying_relu", "-o", str(tmp_path / "n.py"), "--steps", "20")
     assert result.returncode == 0, result.stderr
     assert log == "" and (tmp_path / "n.npz").exists()
+
+
+@pytest.mark.parametrize("loss", LOSS_NAMES)
+def test_the_torch_probability_is_the_apps_under_every_loss(tmp_path, loss):
+    """net.py's probability() reads the logit as the app's grid does for the loss it trained with
+    (tanh_mse's tanh output, the others' sigmoid); an unknown loss is refused, not read as bce."""
+    exp = Experiment.from_dict({"seed": 1, "data": {"dataset": "xor"}, "network": {"hidden": [4]},
+                                "training": {"loss": loss, "learning_rate": 0.05}})
+    trainer = Trainer(exp, grid_size=GRID, engine="numpy")
+    trainer.step(60)
+    module = import_generated(write_torch(trainer, tmp_path / f"net_{loss}.py")[0])
+    assert module.LOSS == loss
+    net, _ = module.load()
+    with torch.no_grad():
+        logits = net(torch.from_numpy(grid_points(GRID)))
+        probability = module.probability(logits).numpy().reshape(GRID, GRID)
+    np.testing.assert_allclose(probability, trainer.snapshot().output_grid, rtol=0, atol=2e-5)
+    reading = torch.tanh(logits) if loss == "tanh_mse" else 2 * torch.sigmoid(logits) - 1  # on -1 … 1
+    np.testing.assert_allclose(probability.reshape(-1), ((reading + 1) / 2).numpy(), rtol=0, atol=1e-6)
+    assert np.ptp(probability) > 0.1
+    with pytest.raises(ValueError, match="unknown loss 'hinge': one of bce, mse, tanh_mse"):
+        torch_probability("hinge")

@@ -231,3 +231,47 @@ def test_tanh_mse_trains_and_its_boundary_shows_probabilities():
     corner = ((np.array([-6.0, -6.0]) - np.array(scaling.mean)) / np.array(scaling.std)).astype(np.float32)
     logit = reference.forward(trainer.model, corner[None])[0]
     assert grid[0, 0] == pytest.approx((np.tanh(logit) + 1) / 2, abs=1e-5)
+
+
+def test_each_loss_is_one_formula_for_one_network_and_for_stacked_rows():
+    """LOSS_ROWS takes compare's stacked (G, M, n) logits with (M, n) labels; each row's value is
+    LOSSES' float for that one network, and both are the loss written out here independently."""
+    from playground import maths
+    from playground.training import LOSS_ROWS, LOSSES, loss_rows
+
+    assert tuple(LOSS_ROWS) == tuple(LOSSES) == maths.LOSS_NAMES
+    rng = np.random.default_rng(4)
+    logits = rng.normal(0, 3, (3, 2, 25)).astype(np.float32)
+    y = (rng.random((2, 25)) > 0.5).astype(np.float32)
+    l64, p = logits.astype(np.float64), 1 / (1 + np.exp(-logits.astype(np.float64)))
+    expected = {"bce": np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p)), axis=2),
+                "mse": np.mean((p - y) ** 2, axis=2),
+                "tanh_mse": np.mean(0.5 * (np.tanh(l64) - (2 * y - 1)) ** 2, axis=2)}
+    for name in maths.LOSS_NAMES:
+        rows = loss_rows(name)(logits, y)
+        assert rows.shape == (3, 2)
+        np.testing.assert_allclose(rows, expected[name], rtol=1e-5)
+        for g in range(3):
+            for m in range(2):
+                assert LOSSES[name](logits[g, m], y[m]) == pytest.approx(rows[g, m], rel=1e-6)  # float32 sums
+        assert math.isnan(LOSSES[name](np.zeros(0, np.float32), np.zeros(0, np.float32)))
+    with pytest.raises(ValueError, match="unknown loss 'hinge': one of bce, mse, tanh_mse"):
+        loss_rows("hinge")
+
+
+def test_one_rule_reads_a_logit_as_the_probability_of_label_1_and_the_grid_needs_the_loss():
+    from playground import maths
+    from playground.snapshot import render_grids
+
+    assert tuple(maths.PROBABILITY_SCALES) == maths.LOSS_NAMES
+    logits = np.array([-30.0, -2.0, 0.0, 0.5, 3.0, 30.0], np.float32)
+    sigmoid = 1 / (1 + np.exp(-logits.astype(np.float64)))
+    for name in ("bce", "mse"):
+        np.testing.assert_allclose(maths.probability(logits, name), sigmoid, atol=1e-7)
+    np.testing.assert_allclose(maths.probability(logits, "tanh_mse"), (np.tanh(logits) + 1) / 2, atol=1e-7)
+    assert maths.probability(logits, "bce").dtype == np.float32
+    with pytest.raises(ValueError, match="unknown loss 'hinge': one of bce, mse, tanh_mse"):
+        maths.probability(logits, "hinge")
+    trainer = Trainer(exp(network={"hidden": [3]}), grid_size=8)
+    with pytest.raises(TypeError, match="loss"):  # no default: the app's default is tanh_mse, not bce
+        render_grids(trainer.model, trainer.experiment.data.features, 8)

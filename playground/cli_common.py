@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import os
 import signal
+import stat
 import sys
 import threading
 from pathlib import Path
@@ -56,6 +57,9 @@ def stop_on_signals(outcome: str):
             signal.signal(sig, handler)
 
 
+SHOWN_PATH_CHARS = 80  # a refused path is cut to this in the one line (a 4,000-character name would wrap it)
+
+
 def check_writable(path: str | None, option: str, example: str) -> None:
     """OPTION PATH names a file that can be written (its folder exists and takes files), checked
     before the work starts, so a long run is not lost at the end; None: the option was not given."""
@@ -63,9 +67,19 @@ def check_writable(path: str | None, option: str, example: str) -> None:
         return
     target = Path(path)
     folder = target.parent  # Path("t.csv").parent is Path(".")
-    if target.is_dir():
+    try:
+        # os.stat, not Path.is_dir: on Python 3.11 is_dir() raises for a name the OS refuses (a
+        # 300-character name: ENAMETOOLONG), which reached the user as an internal error
+        is_folder = stat.S_ISDIR(os.stat(target).st_mode)
+    except (FileNotFoundError, NotADirectoryError):  # a new file; or a.txt/b.csv: the folder check says why
+        is_folder = False
+    except OSError as error:  # a name too long for the system, a symlink loop
+        shown = path if len(path) <= SHOWN_PATH_CHARS else path[:SHOWN_PATH_CHARS - 1] + "…"
+        raise BadInput(f"{option} {shown}: cannot write there ({error.strerror or error}); "
+                       f"give a file name the system allows, such as {example}") from None
+    if is_folder:
         raise BadInput(f"{option} {path}: is a folder; give a file name such as {example}")
-    if not folder.is_dir() or not os.access(folder, os.W_OK):
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         raise BadInput(f"{option} {path}: cannot write there (the folder {folder} does not exist or is read-only)")
 
 

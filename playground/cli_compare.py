@@ -82,7 +82,10 @@ def cmd_compare(args) -> int:
     seconds = time.perf_counter() - started
     results = comparison.results()
     if args.csv:
-        write_atomically(args.csv, table_csv(results, args.seeds).encode("utf-8"))
+        try:
+            write_atomically(args.csv, table_csv(results, args.seeds).encode("utf-8"))
+        except OSError as error:  # a full disk after the check before training
+            raise BadInput(f"--csv {args.csv}: cannot write the table ({error.strerror or error})") from None
     if args.json:
         print(json.dumps({"variants": [r.to_dict() for r in results], "seeds": args.seeds}))
         return 0

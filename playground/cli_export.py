@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli_common import Progress, grid_size, non_negative_int, stop_on_signals
+from .cli_common import Progress, grid_size, non_negative_int, stop_on_signals, whole_number
 from .export import (GIF_MAX_FPS, MAX_FPS, MIN_FPS, VIEWS, ExportError, ExportOptions, check_frame_count, format_for,
                      parse_size)
 from .inputs import BadInput, load_experiment, load_trainer, prepare_engine
@@ -19,16 +19,12 @@ from .plane import DEFAULT_GRID
 from .writers import AtomicFile
 
 
-def _positive(kind):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{text} is not allowed: more than 0")
-        return value
-    return parse
+def _every(text: str) -> int:
+    """--every K: a whole number of steps, 1 or more ('2.5' is a number, just not a whole one)."""
+    value = whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed: a whole number of steps, 1 or more")
+    return value
 
 
 def _fps(text: str) -> float:
@@ -50,7 +46,7 @@ def register_cli(subparsers) -> None:
     p.add_argument("experiment", help="a .json or .toml experiment")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="run.gif, run.mp4 or run.png")
     p.add_argument("--steps", type=non_negative_int, default=1000, help="training steps (default 1000)")
-    p.add_argument("--every", type=_positive(int), default=None, metavar="K",
+    p.add_argument("--every", type=_every, default=None, metavar="K",
                    help="record every K-th step, one frame each (default: steps/100, so ~100 frames)")
     p.add_argument("--fps", type=_fps, default=20.0, help="frames per second (default 20)")
     p.add_argument("--view", choices=VIEWS, default="boundary",
@@ -64,7 +60,8 @@ def register_cli(subparsers) -> None:
 def cmd_export(args) -> int:
     try:
         fmt = format_for(args.output)
-        options = ExportOptions(format=fmt, view=args.view, size=parse_size(args.size), fps=args.fps,
+        requested = parse_size(args.size)
+        options = ExportOptions(format=fmt, view=args.view, size=requested, fps=args.fps,
                                 caption=not args.no_caption, grid_size=args.grid).checked()
     except ExportError as error:
         raise BadInput(str(error)) from None
@@ -76,7 +73,6 @@ def cmd_export(args) -> int:
             check_frame_count(frames - 1, options)
         except ExportError as error:
             raise BadInput(f"--steps {args.steps} with --every {every}: {error}") from None
-    requested = parse_size(args.size)
     if options.size != requested:
         print(f"playground: MP4 needs even sides; writing {options.size[0]}x{options.size[1]}", file=sys.stderr)
     try:

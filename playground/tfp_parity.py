@@ -163,16 +163,20 @@ def main(argv: list[str] | None = None) -> int:
         print("playground: node is not on PATH: TF Playground's engine cannot run; measuring ours only",
               file=sys.stderr)
         args.tf_engine = False
-    try:
-        for overrides in candidates.values():
-            config_experiment(next(iter(CONFIGS)), 0, overrides)
-    except ExperimentError as error:
-        print(f"playground: {error}", file=sys.stderr)
-        return 2
+    configs = tuple(args.config or CONFIGS)
+    # every candidate on every config that will run, before any training: an override can suit one
+    # config and not another (two activation names fit [4,2], not [8]x6), which failed an hour in
+    for name, overrides in candidates.items():
+        for config in configs:
+            try:
+                config_experiment(config, 0, overrides)
+            except ExperimentError as error:
+                print(f"playground: --candidate {name} on {config!r}: {error}", file=sys.stderr)
+                return 2
     from .inputs import prepare_engine
 
     prepare_engine()
-    table = measure(args.seeds, candidates, args.tf_engine, args.steps, tuple(args.config or CONFIGS),
+    table = measure(args.seeds, candidates, args.tf_engine, args.steps, configs,
                     log=lambda line: print(line, file=sys.stderr, flush=True))
     print(format_table(table, args.seeds))
     return 0

@@ -122,6 +122,9 @@ def test_a_good_file_just_under_the_limits_still_loads(tmp_path):
     (["train", "x.json", "--bogus"], "unrecognized arguments: --bogus"),
     (["train", "x.json", "--grid", "0"], "argument --grid: '0' is not allowed: a whole number from 2 to 400"),
     (["export", "x.json", "-o", "x.gif", "--grid", "100000"], "argument --grid: '100000' is not allowed"),
+    (["export", "x.json", "-o", "x.gif", "--every", "2.5"], "argument --every: '2.5' is not a whole number"),
+    (["export", "x.json", "-o", "x.gif", "--every", "0"], "argument --every: 0 is not allowed: a whole number of steps, 1 or more"),
+    (["export", "x.json", "-o", "x.gif", "--every", "-3"], "argument --every: -3 is not allowed"),
 ])
 def test_argparse_errors_are_one_line(capsys, argv, fragment):
     with pytest.raises(SystemExit) as exited:

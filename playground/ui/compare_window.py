@@ -662,10 +662,11 @@ def export_comparison(experiment: Experiment, spec: str, seeds: int, steps: int,
     """The comparison as one side-by-side animation (GIF or MP4; PNG: the last frame): the compare
     window itself, drawn offscreen every steps/frames steps while the comparison trains here.
     Returns (the Comparison, trained to `steps`; the number of frames written). Raises
-    export.ExportError or compare.SpecError; a failed export leaves no file."""
+    export.ExportError (an OSError while writing too: writers.write_failure) or compare.SpecError;
+    a failed export leaves no file."""
     from ..compare import Comparison, make_frame
     from ..export import ExportOptions, check_frame_count, format_for
-    from ..writers import AtomicFile, open_writer
+    from ..writers import AtomicFile, open_writer, write_failure
     from .export_render import qimage_to_rgb
 
     fmt = format_for(out)
@@ -694,10 +695,12 @@ def export_comparison(experiment: Experiment, spec: str, seeds: int, steps: int,
                 progress(i + 1, len(marks))
         writer.close()
         target.commit()
-    except BaseException:
+    except BaseException as error:
         if writer is not None:
             writer.abort()
         target.discard()
+        if isinstance(error, OSError):  # a full disk, ffmpeg gone: one line for the user, as Exporter's
+            raise write_failure(target.path, error) from None
         raise
     finally:
         window.close()

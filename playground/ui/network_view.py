@@ -541,7 +541,7 @@ class NetworkView(QWidget):
             column = layout.rects[c]
             gap = layout.rects[c + 1][0].left() - column[0].right() if c + 1 < len(layout.rects) else float("inf")
             pitch = column[1].top() - column[0].top() if len(column) > 1 else float("inf")
-            if h > pitch or metrics.horizontalAdvance("a=-0.00") + 6 > gap:
+            if 1.5 * h > pitch or metrics.horizontalAdvance("a=-0.00") + 6 > gap:  # a line and a half: legible
                 continue
             for k, slope in enumerate(slopes):
                 rect = layout.rects[c][k]

@@ -43,7 +43,8 @@ from .experiment import Experiment, ExperimentError
 from .fields import FIELDS
 from .health import NeuronState, states_along
 from .model import BN_EPS, BN_MOMENTUM, MLP
-from .snapshot import DEFAULT_GRID, History, Snapshot, data_features
+from .plane import DEFAULT_GRID
+from .snapshot import History, Snapshot, data_features
 from .training import (LOSSES, PROBE_EVERY_STEP_UNTIL, PROBE_INTERVAL, Trainer, accuracy, batch_rng, descend, loss_rows,
                        make_snapshot)
 

@@ -18,7 +18,7 @@ from .experiment import Experiment
 from .health import counts
 from .maths import probability
 from .model import MLP
-from .plane import DEFAULT_GRID, EXTENT as GRID_EXTENT  # noqa: F401 (the plane's; training and compare still read them here)
+from .plane import EXTENT as GRID_EXTENT
 
 
 def frozen(array: np.ndarray) -> np.ndarray:

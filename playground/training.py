@@ -17,8 +17,9 @@ from .datasets import make_split
 from .experiment import Experiment
 from .health import COMPILED_EPS, CountedStates, classify_columns, fractions, shares_of
 from .model import MLP
-from .snapshot import (DEFAULT_GRID, GRID_EXTENT, History, Snapshot, data_columns, data_features, frozen,
-                       layer_statistics, render_grids)
+from .plane import DEFAULT_GRID, EXTENT as GRID_EXTENT
+from .snapshot import (History, Snapshot, data_columns, data_features, frozen, layer_statistics,
+                       render_grids)
 
 PROBE_EVERY_STEP_UNTIL = 100  # deaths happen early (SCIENCE.md): probe every step at first
 PROBE_INTERVAL = 10  # then every 10 steps

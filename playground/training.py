@@ -175,7 +175,7 @@ class Trainer:
         exp = self._experiment
         self.data = make_split(exp.data, exp.seed)
         names = exp.data.features
-        self._x_train, self._x_test = data_features(self.data, names)  # shared with make_snapshot (cached)
+        self._x_train = data_features(self.data, names)[0]  # shared with make_snapshot (cached)
         self._y_train, self._y_test = self.data.train_labels, self.data.test_labels
         # with a column of ones (the bias input) and 1 - 2y (BCE's gradient is (tanh(l/2) + 1 - 2y) / 2n):
         # batches are then slices of an epoch's shuffled copy, nothing is computed twice

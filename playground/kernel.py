@@ -65,6 +65,9 @@ class CompiledEngine:
     def _jit(numba, cache: bool):
         namespace = dict(vars(maths))  # the module's globals, copied: compiled helpers go in here only
         helper = numba.njit(cache=cache)
+        # the formulas' `tanh` is fast_tanh here (maths.py says why), inlined where it is called so
+        # the loops around it vectorise
+        namespace["tanh"] = numba.njit(cache=cache, inline="always")(_rebound(maths.fast_tanh, namespace))
         for name in maths.COMPILED_HELPERS:
             namespace[name] = helper(_rebound(getattr(maths, name), namespace))
         # error_model numpy: a division by zero gives inf as in numpy, no exception check per division.
@@ -240,8 +243,9 @@ def probe(plan: Plan, model, xT: np.ndarray, points: int, counted: int, eps: np.
     plan.nonpositive_counts, per hidden unit, how many of the first `counted` points have
     |f'(z)| < eps and z <= 0 (zeros in a new plan). One compiled pass (maths.probe_pass) when
     every hidden activation is cheap to compute per number (ReLU's family, linear: C3 forward and
-    classification ~50 -> ~13 µs), else numpy's forward (its SIMD tanh, exp, ...: a libm call per
-    number here made C1's pass ~60 µs) and the compiled counts from its Z and A (maths.probe_counts)."""
+    classification ~50 -> ~13 µs; tanh, as maths.fast_tanh: C1's recording probe 115 -> 52 µs),
+    else numpy's forward (its SIMD exp, erf, ...: a libm call per number here made C1's pass ~60 µs)
+    and the compiled counts from its Z and A (maths.probe_counts)."""
     compiled = engine()
     if not plan.cheap:
         logits, Z, A = model.forward_probe(xT if points == xT.shape[1] else xT[:, :points], with_activations=True)

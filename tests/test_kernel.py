@@ -62,6 +62,42 @@ def test_activation_codes_follow_the_registry():
         np.testing.assert_allclose(slopes, df, rtol=1e-4, atol=1e-6, err_msg=name)
 
 
+def _ulps(ours, x):
+    """|ours - tanh(x)| in units in the last place of float32 tanh(x) (tanh in float64)."""
+    exact = np.tanh(x.astype(np.float64))
+    return np.abs(ours.astype(np.float64) - exact) / np.spacing(np.abs(exact).astype(np.float32))
+
+
+def test_fast_tanh_is_torchs_tanh_to_a_few_units_in_the_last_place():
+    """maths.fast_tanh on a dense grid (numpy's float32 arithmetic, no fused multiply-adds): within
+    5 ulps of tanh, and of torch's float32 tanh; odd; exactly ±1 where float32 tanh is, NaN stays NaN."""
+    import torch
+
+    x = np.linspace(-12, 12, 2_000_001, dtype=np.float32)
+    ours = maths.fast_tanh(x)
+    assert ours.dtype == np.float32
+    assert _ulps(ours, x).max() <= 7  # 6.6 without fused multiply-adds
+    np.testing.assert_allclose(ours, torch.tanh(torch.from_numpy(x)).numpy(), rtol=0, atol=4e-7)
+    assert np.array_equal(maths.fast_tanh(-x), -ours)
+    assert np.all(np.abs(ours) <= 1.0) and np.all(ours[np.abs(x) >= 9.1] == np.sign(x[np.abs(x) >= 9.1]))
+    special = maths.fast_tanh(np.array([np.nan, np.inf, -np.inf, 0.0], np.float32))
+    assert np.isnan(special[0]) and special[1:].tolist() == [1.0, -1.0, 0.0]
+
+
+@compiled_only
+def test_the_compiled_engine_computes_tanh_as_fast_tanh():
+    """The kernel's forward (plan.A after a step) is tanh of its pre-activations (plan.Z) to 5 ulps,
+    over z beyond ±12 (raw inputs, init gain 10), and a saturated unit's a is exactly ±1."""
+    exp = experiment(network={"hidden": [32], "init_gain": 10.0}, data={"standardize": False}, training={"batch_size": 32})
+    trainer = Trainer(exp, grid_size=8, engine="compiled")
+    trainer.step(1)
+    plan = trainer._kernel_plan
+    z, a = plan.Z[0, :, :32], plan.A[1, :, :32]
+    assert np.abs(z).max() > 12 and (np.abs(z) < 2).sum() > 20  # both the curve and its tails are covered
+    assert _ulps(a, z).max() <= 5
+    assert np.all(a[np.abs(z) >= 9.1] == np.sign(z[np.abs(z) >= 9.1]))
+
+
 @pytest.mark.parametrize("activation", ACTIVATION_NAMES)
 @compiled_only
 def test_every_activation_trains_the_same_on_both_engines(activation):

@@ -304,6 +304,7 @@ class Trainer:
         if self._compiled is None or self._compiled[0] != batch:
             self._compiled = (batch, self.uses_compiled_engine())
         if not self._compiled[1]:
+            self._kernel_plan = None  # numpy's steps replace the optimiser's arrays the plan keeps (kernel._settle)
             for _ in range(count):
                 self._update()
             return

@@ -43,8 +43,13 @@ class CompiledEngine:
     their own, so maths.py keeps its plain Python functions (tests and the numpy engine call
     them) whatever was compiled, and in whatever order."""
 
-    def __init__(self):
+    def __init__(self, probes_later: bool = False):
+        """probes_later: compile the probe's passes in a thread of their own, after run_steps,
+        instead of before returning (the window's training process: on a machine's first start
+        they are ~5 of ~14 s of compiling here, and the first steps need only run_steps; the
+        probe runs on numpy until they are ready, the same figures up to float32 rounding)."""
         self.run_steps = self.probe_pass = self.probe_counts = self.count_rows = None
+        self.probes_compiling = None  # the thread compiling the probe's passes, if probes_later
         try:
             import numba
         except ImportError:
@@ -54,12 +59,30 @@ class CompiledEngine:
                 compiled = self._jit(numba, cache=True)
             except RuntimeError:  # numba found nowhere to write its cache: compile on every start instead
                 compiled = self._jit(numba, cache=False)
-            _try_out(compiled)
+            _try_out_steps(compiled[0])
         except Exception as error:  # a numba that cannot compile this: the numpy engine does the same job
             print(f"playground: training on the numpy engine (numba could not compile the kernel: "
                   f"{type(error).__name__}: {error})", file=sys.stderr)
             return
-        self.run_steps, self.probe_pass, self.probe_counts, self.count_rows = compiled
+        self.run_steps = compiled[0]
+        if probes_later:
+            import threading
+
+            self.probes_compiling = threading.Thread(target=self._compile_probes, args=(compiled[1:],),
+                                                     name="compile-probes", daemon=True)
+            self.probes_compiling.start()
+        else:
+            self._compile_probes(compiled[1:])
+
+    def _compile_probes(self, probes) -> None:
+        try:
+            _try_out_probes(probes)
+        except Exception as error:  # noqa: BLE001 - the numpy probe does the same job
+            print(f"playground: the health probe runs on numpy (numba could not compile it: "
+                  f"{type(error).__name__}: {error})", file=sys.stderr)
+            return
+        # probe_pass last: training takes the compiled probe once it is set (probes_ready())
+        self.count_rows, self.probe_counts, self.probe_pass = probes[2], probes[1], probes[0]
 
     @staticmethod
     def _jit(numba, cache: bool):
@@ -93,28 +116,34 @@ def _rebound(function, namespace: dict):
 _engine: CompiledEngine | None = None  # built on first use: the process's one compiled engine
 
 
-def engine() -> CompiledEngine:
-    """The compiled engine, built on the first call (numba's import and the compile or cache load);
-    switched off (run_steps None) by PLAYGROUND_ENGINE=numpy."""
+def engine(probes_later: bool = False) -> CompiledEngine:
+    """The compiled engine, built on the first call (numba's import and the compile or cache load;
+    probes_later as CompiledEngine's, for that first call); switched off (run_steps None) by
+    PLAYGROUND_ENGINE=numpy."""
     global _engine
     if _engine is None:
         if os.environ.get("PLAYGROUND_ENGINE", "").lower() == "numpy":
             off = CompiledEngine.__new__(CompiledEngine)
-            off.run_steps = off.probe_pass = off.probe_counts = off.count_rows = None
+            off.run_steps = off.probe_pass = off.probe_counts = off.count_rows = off.probes_compiling = None
             _engine = off
         else:
-            _engine = CompiledEngine()
+            _engine = CompiledEngine(probes_later)
     return _engine
 
 
-def available() -> bool:
+def available(probes_later: bool = False) -> bool:
     """Whether the compiled engine can be used here: numba imports, is not switched off, and the
     kernel compiles and runs. The first call does that work (a few seconds the first time on a
     machine, ~1-1.3 s with numba's import and disk cache later); later calls are free."""
-    return engine().run_steps is not None
+    return engine(probes_later).run_steps is not None
 
 
-def prepare(say, after: float = 2.0) -> bool:
+def probes_ready() -> bool:
+    """Whether the health probe's compiled passes are ready (never waits, never builds the engine)."""
+    return _engine is not None and _engine.probe_pass is not None
+
+
+def prepare(say, after: float = 2.0, probes_later: bool = False) -> bool:
     """available(), telling the user through say(text) when it takes longer than `after` seconds
     (a first compile on this machine: 3-5 s here; loading numba and its cache takes ~1-1.4 s and
     goes unsaid), and say("") once done. For the training workers, which call it while the window
@@ -133,7 +162,7 @@ def prepare(say, after: float = 2.0) -> bool:
     timer.daemon = True
     timer.start()
     try:
-        return available()
+        return available(probes_later)
     finally:
         done.set()
         timer.cancel()
@@ -147,17 +176,24 @@ def built() -> CompiledEngine | None:
     return _engine
 
 
-def _try_out(compiled) -> None:
-    """One step of a 2-3-1 net and one probe of it: compiles (or loads from the cache) the only
-    signatures train() and the health probe use."""
-    run_steps, probe_pass, probe_counts, count_rows = compiled
+_TRY_LAYOUT = np.array([[0, 2, 3, 10, -1], [9, 3, 1, -1, -1]], np.int64)  # a 2-3-1 net
+
+
+def _try_out_steps(run_steps) -> None:
+    """One step of a 2-3-1 net: compiles (or loads from the cache) the only signature train() uses."""
     f32 = np.float32
     params, grad, mask = np.zeros(13, f32), np.zeros(13, f32), np.ones(13, f32)
-    layout = np.array([[0, 2, 3, 10, -1], [9, 3, 1, -1, -1]], np.int64)
     X, C = np.ones((4, 3), f32), np.ones(4, f32)
     work = np.zeros((2, 4, 3), f32)
-    run_steps(params, grad, layout, np.zeros(2), 1.0, X, C, C, 0, 4, 1, 0, 0, 0.1, 0, 0.0, mask, 0.0,
+    run_steps(params, grad, _TRY_LAYOUT, np.zeros(2), 1.0, X, C, C, 0, 4, 1, 0, 0, 0.1, 0, 0.0, mask, 0.0,
               _EMPTY, _EMPTY, _EMPTY, 0, work, work.copy(), work.copy())
+
+
+def _try_out_probes(probes) -> None:
+    """One probe of a 2-3-1 net: compiles (or loads) the only signatures the health probe uses."""
+    probe_pass, probe_counts, count_rows = probes
+    f32 = np.float32
+    params, layout, X = np.zeros(13, f32), _TRY_LAYOUT, np.ones((4, 3), f32)
     counts = np.zeros(3, np.int64)
     probe_pass(params, layout, np.zeros(2), 1.0, X.T.copy(), 4, 4, f32(1e-3), np.zeros((2, 3, 4), f32),
                np.zeros(4, f32), counts, counts.copy(), np.zeros(4, f32))

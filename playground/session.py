@@ -53,8 +53,9 @@ class TrainingSession:
         None; with block it may wait a little (~0.1 s) for one. EOFError/OSError mean the window is gone."""
         self.emit(force=True)
         # compile (or load from numba's cache) the training kernel now, while the window shows the
-        # first picture, rather than when the user first presses play
-        kernel.prepare(lambda text: self.send("status", text))
+        # first picture, rather than when the user first presses play; the health probe's passes
+        # compile after it, beside the first steps (kernel.CompiledEngine's probes_later)
+        kernel.prepare(lambda text: self.send("status", text), probes_later=True)
         last_emit = self.clock()
         rate_steps, rate_start = 0, self.clock()
         while True:

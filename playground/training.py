@@ -453,7 +453,8 @@ class Trainer:
         # the steps' engine: compiled, one pass gives the logits and the slope counts (kernel.probe);
         # numpy, a forward keeping Z, then classify_columns. In training, a probe with its history row:
         # C3 ~70 -> ~52 µs, C1 ~45 -> ~32 (Trainer.step with and without probes, side by side).
-        plan = self._kernel_plan if COMPILED_PROBE and self._compiled is not None and self._compiled[1] else None
+        plan = self._kernel_plan if (COMPILED_PROBE and self._compiled is not None and self._compiled[1]
+                                     and kernel.probes_ready()) else None
         if recording:  # train and test in one forward, and their metrics from whole-array calls
             if plan is not None:
                 both, changed = kernel.probe(plan, self.model, self._xT_both, self._xT_both.shape[1], n, COMPILED_EPS)

@@ -165,7 +165,7 @@ def test_playground_engine_numpy_switches_the_compiled_engine_off():
 def test_prepare_tells_the_user_only_when_compiling_takes_a_while(monkeypatch):
     said = []
     assert kernel.prepare(said.append, after=5.0) and said == []  # compiled already: nothing to say
-    monkeypatch.setattr(kernel, "available", lambda: time.sleep(0.4) or True)
+    monkeypatch.setattr(kernel, "available", lambda probes_later=False: time.sleep(0.4) or True)
     assert kernel.prepare(said.append, after=0.05)
     assert len(said) == 2 and "compiled training engine" in said[0] and said[1] == ""
 
@@ -175,11 +175,52 @@ def test_a_kernel_that_cannot_compile_leaves_training_to_numpy_with_one_line(mon
     def broken(compiled):
         raise TypeError("no such signature")
 
-    monkeypatch.setattr(kernel, "_try_out", broken)
+    monkeypatch.setattr(kernel, "_try_out_steps", broken)
     assert kernel.CompiledEngine().run_steps is None
     assert capsys.readouterr().err.strip() == (
         "playground: training on the numpy engine (numba could not compile the kernel: TypeError: no such signature)")
     assert kernel.available()  # what was compiled before stays in use
+
+
+@compiled_only
+def test_probes_compiled_later_come_in_beside_the_steps_and_a_broken_one_stays_on_numpy(monkeypatch, capsys):
+    """probes_later (the window's training process): run_steps is ready on return, the probe's
+    passes a moment later from their own thread; if they cannot compile, one line, and numpy probes."""
+    engine = kernel.CompiledEngine(probes_later=True)
+    assert engine.run_steps is not None
+    engine.probes_compiling.join(120)
+    assert engine.probe_pass is not None and engine.probe_counts is not None and engine.count_rows is not None
+
+    def broken(probes):
+        raise TypeError("no such signature")
+
+    monkeypatch.setattr(kernel, "_try_out_probes", broken)
+    engine = kernel.CompiledEngine(probes_later=True)
+    engine.probes_compiling.join(120)
+    assert engine.run_steps is not None and engine.probe_pass is None
+    assert capsys.readouterr().err.strip() == (
+        "playground: the health probe runs on numpy (numba could not compile it: TypeError: no such signature)")
+
+
+@compiled_only
+def test_until_the_compiled_probe_is_ready_the_numpy_probe_records_the_same_history(monkeypatch):
+    """Compiled steps with the numpy probe (probes not ready yet) give the run and history of
+    compiled steps with the compiled probe, up to float32 rounding."""
+    exp = experiment()
+    compiled = Trainer(exp, grid_size=8, engine="compiled")
+    compiled.step(150)
+    waiting = kernel.CompiledEngine.__new__(kernel.CompiledEngine)
+    waiting.run_steps, waiting.probe_pass = kernel.engine().run_steps, None
+    waiting.probe_counts = waiting.count_rows = waiting.probes_compiling = None
+    monkeypatch.setattr(kernel, "_engine", waiting)
+    assert not kernel.probes_ready()
+    early = Trainer(exp, grid_size=8, engine="compiled")
+    early.step(150)
+    assert early._states_plan is None  # the states came from the numpy probe
+    assert np.array_equal(early.model.params, compiled.model.params)  # the probe does not touch training
+    for name in ("train_loss", "test_accuracy", "dead_fraction", "saturated_fraction"):
+        np.testing.assert_allclose(getattr(early.history(), name), getattr(compiled.history(), name),
+                                   rtol=1e-5, atol=1e-6, err_msg=name)
 
 
 @pytest.mark.parametrize("loss", maths.LOSS_NAMES)

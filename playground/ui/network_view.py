@@ -38,6 +38,12 @@ TILE_MAX_LINES = 5.4  # the largest neuron heatmap (76 px at the default font)
 TILE_STRIDE = 2  # neuron heatmaps use at least every 2nd grid point: 50×50 is plenty for ≤ 76 px
 LINKS_PER_TASK = 120  # links drawn per event-loop task when the window spreads a redraw (~3 ms)
 LINKS_ANTIALIASED = 120  # at most this many links are drawn antialiased
+# Links are redrawn at most every LINKS_EVERY_FRAMES snapshots shown (and every links_interval s). On a
+# busy machine the window draws ~5-8 frames/s, so the 0.1 s interval alone redrew them every frame:
+# on C3 with two busy processes, a links frame cost ~15 ms more of the GUI thread (the groups and first
+# lines 5.4 ms, the other chunks ~3 ms, the under image and a whole-view repaint ~6 ms) than one that
+# keeps them. Quiet (~20 frames/s) the interval already spaced them two frames apart.
+LINKS_EVERY_FRAMES = 2
 
 
 @dataclass
@@ -82,10 +88,13 @@ class NetworkView(QWidget):
         self._under = None  # (links QImage, layout, background, QImage): links, titles, names, legend
         self._sprites = {}  # (column, neuron) → (layout, state, hovered, origin, QImage): its outline and mark
         self._painted_under = None  # the under image the last paint drew: while it stays, a snapshot repaints its tiles only
+        self._shown_since_links = 0  # snapshots shown since the links were last drawn
         self.links_interval = 0.0  # s between link redraws; the window sets 0.1
         self._links_timer = QTimer(self)
         self._links_timer.setSingleShot(True)
-        self._links_timer.timeout.connect(self.update)
+        self._links_timer.timeout.connect(self._catch_up_links)
+        self._stepped_links = False  # set by prepare_links: the caller draws the links ahead, in steps
+        self._links_overdue = False  # the timer fired: the paint draws the newest links
         # the +/− and activation buttons (None: a picture only, as in the exporter's frames)
         self.controls = ArchitectureControls(self, self.sigEdit.emit, self._network) if editable else None
         self.detail = NeuronDetail(self)
@@ -98,6 +107,7 @@ class NetworkView(QWidget):
     def show_snapshot(self, snapshot) -> None:
         """Draw one Snapshot (cheap: a LUT pass per layer, then one repaint)."""
         self._snapshot = snapshot
+        self._shown_since_links += 1
         network = snapshot.experiment.network
         key = (snapshot.experiment.data.features, network.hidden, network.layer_activations())
         if key != self._shape_key:
@@ -140,13 +150,13 @@ class NetworkView(QWidget):
         """
         if self._layout is None or self._shape_key is None or self.links_interval <= 0:
             return []
+        self._stepped_links = True
         network = snapshot.experiment.network
         key = (snapshot.experiment.data.features, network.hidden, network.layer_activations())
         if key != self._shape_key or [len(r) for r in self._layout.rects] != self._counts(snapshot):
             return []  # a new shape: paintEvent draws its links at once, in the new layout
         links_key = self._links_key(self._layout)
-        if (self._links is not None and self._links[0] == links_key
-                and time.perf_counter() - self._links[2] < self.links_interval):
+        if self._links is not None and self._links[0] == links_key and not self._links_due(time.perf_counter()):
             return []
         groups = self._link_groups(snapshot, self._layout)
         ratio = self.devicePixelRatioF()
@@ -177,6 +187,8 @@ class NetworkView(QWidget):
             if last and self._layout is not None and self._links_key(self._layout) == links_key:
                 self._links_timer.stop()
                 self._links = (links_key, snapshot, time.perf_counter(), image)
+                self._shown_since_links = 0
+                self._links_overdue = False
 
         return [lambda c=c, last=(i == len(chunks) - 1): draw(c, last) for i, c in enumerate(chunks)]
 
@@ -452,13 +464,15 @@ class NetworkView(QWidget):
         fresh = self._links is not None and self._links[0] == key
         if fresh and snapshot is self._links[1]:
             return self._links[3]
-        if fresh and now - self._links[2] < self.links_interval:
-            # Keep the old links for now; a later frame redraws them. The timer only catches the
-            # last snapshot once training stops (a timer repaint mid-training would fight the worker
+        if fresh and not self._links_overdue and (self._stepped_links or not self._links_due(now)):
+            # Keep the old links for now; a later frame redraws them (in the window, prepare_links
+            # does, in steps: here they would be one long task). The timer only catches the last
+            # snapshot once training stops (a timer repaint mid-training would fight the worker
             # for the GIL outside the window's frame).
             self._links_timer.start(int(self.links_interval * 1000) + 150)
             return self._links[3]
         self._links_timer.stop()
+        self._links_overdue = False
         ratio = self.devicePixelRatioF()
         image = QImage((self.size().toSizeF() * ratio).toSize(), QImage.Format.Format_ARGB32_Premultiplied)
         image.setDevicePixelRatio(ratio)
@@ -472,7 +486,19 @@ class NetworkView(QWidget):
             painter.drawLines(lines)
         painter.end()
         self._links = (key, snapshot, now, image)
+        self._shown_since_links = 0
         return image
+
+    def _catch_up_links(self) -> None:
+        self._links_overdue = True
+        self.update()
+
+    def _links_due(self, now: float) -> bool:
+        """Whether links drawn for an older snapshot should be drawn again (see LINKS_EVERY_FRAMES);
+        a view without an interval (the exporter's, a test's) draws them for every snapshot."""
+        if self.links_interval <= 0:
+            return True
+        return now - self._links[2] >= self.links_interval and self._shown_since_links >= LINKS_EVERY_FRAMES
 
     def _link_groups(self, snapshot, layout: _Layout) -> list[tuple[QPen, list[QLineF]]]:
         """Every link as (pen, lines), thinnest first so the strong weights stay on top (network_layout)."""

@@ -89,6 +89,7 @@ class NetworkView(QWidget):
         self._sprites = {}  # (column, neuron) → (layout, state, hovered, origin, QImage): its outline and mark
         self._painted_under = None  # the under image the last paint drew: while it stays, a snapshot repaints its tiles only
         self._shown_since_links = 0  # snapshots shown since the links were last drawn
+        self._held_update = None  # the repaint show_snapshot(update=False) held back for release_update
         self.links_interval = 0.0  # s between link redraws; the window sets 0.1
         self._links_timer = QTimer(self)
         self._links_timer.setSingleShot(True)
@@ -104,8 +105,10 @@ class NetworkView(QWidget):
         self.setPalette(palette)
 
     # ---- public ----------------------------------------------------------------------------------
-    def show_snapshot(self, snapshot) -> None:
-        """Draw one Snapshot (cheap: a LUT pass per layer, then one repaint)."""
+    def show_snapshot(self, snapshot, update: bool = True) -> None:
+        """Draw one Snapshot (cheap: a LUT pass per layer, then one repaint). update=False: the repaint
+        is asked for by release_update() (the window's next step), not here: a QWidget's update()
+        posts its repaint ahead of the timers due meanwhile."""
         self._snapshot = snapshot
         self._shown_since_links += 1
         network = snapshot.experiment.network
@@ -120,7 +123,17 @@ class NetworkView(QWidget):
         self._make_images(snapshot)
         if self._hover is not None:
             self._update_detail()
-        self.update(self._changed_region(snapshot))
+        region = self._changed_region(snapshot)
+        if update:
+            self.update(region)
+        else:
+            self._held_update = region if self._held_update is None else self._held_update.united(region)
+
+    def release_update(self) -> None:
+        """Ask for the repaint show_snapshot(update=False) held back (nothing if none)."""
+        region, self._held_update = self._held_update, None
+        if region is not None:
+            self.update(region)
 
     def _changed_region(self, snapshot) -> QRect:
         """What a new snapshot changes on screen: the rectangle around the tiles and their marks, while

@@ -58,3 +58,40 @@ def test_long_runs_label_steps_and_rates_in_short_form(qtbot):
     assert "Epoch <b>14,794</b>" in bar.counter.text() and "127k/s" in bar.counter.text()
     # the label is wide enough for it: nothing is cut off behind the speed control
     assert bar.counter.minimumWidth() >= bar.counter.sizeHint().width()
+
+
+def test_the_window_redraws_one_plot_a_frame_in_turn_and_the_rest_when_snapshots_stop(qtbot):
+    """prepare() gives one plot's step per frame, in turn (issue 15: four plots in one frame were
+    ~23 ms of the GUI thread); flush() and the fallback timer bring every plot to the newest."""
+    from playground.experiment import Experiment
+    from playground.training import Trainer
+    from playground.ui.charts import PLOTS, ChartsView
+
+    view = ChartsView(min_interval=0.0)
+    qtbot.addWidget(view)
+    view.resize(900, 220)
+    trainer = Trainer(Experiment(), grid_size=10)
+    snapshots = []
+    for _ in range(6):
+        trainer.step(10)
+        snapshots.append(trainer.snapshot())
+    drawn = []
+    for snapshot in snapshots[:4]:
+        steps = view.prepare(snapshot)
+        assert len(steps) == 1
+        steps[0]()
+        drawn.append(next(key for key in PLOTS if view._drawn.get(key) is snapshot))
+    assert drawn == list(PLOTS)  # each plot once, in turn
+    # a snapshot already shown by every plot gives no step
+    view.prepare(snapshots[4])[0]()
+    view.flush()
+    assert all(view._drawn[key] is snapshots[4] for key in PLOTS)
+    assert view.prepare(snapshots[4]) == []
+    # snapshots stop: the timer draws what is left of the newest, one plot a pass
+    view.min_interval = 3600.0  # too soon for prepare: only the timer draws
+    view.prepare(snapshots[5])
+    view._timer.setInterval(0)
+    qtbot.waitUntil(lambda: all(view._drawn[key] is snapshots[5] for key in PLOTS), timeout=3000)
+    # the curves show the newest history, as a full redraw does
+    x, _ = view.curves["train_loss"].getData()
+    assert x[-1] == snapshots[5].history.steps[-1]

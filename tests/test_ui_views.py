@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QImage
 
 from playground.experiment import Experiment
 from playground.health import NeuronState
@@ -121,3 +121,71 @@ def test_network_view_architecture_edits_emit_field_changes(qtbot):
     with qtbot.waitSignal(view.sigEdit) as blocker:
         view.controls.edit_layers(+1)
     assert blocker.args == ["network.shape", ((4, 2, 2), "tanh")]
+
+
+def _on_screen(widget) -> np.ndarray:
+    """What the widget's window shows now (the backing store as painted so far, not a fresh render)."""
+    image = widget.screen().grabWindow(widget.winId()).toImage().convertToFormat(QImage.Format.Format_RGB32)
+    w, h = image.width(), image.height()
+    return np.frombuffer(image.constBits(), np.uint8).reshape(h, image.bytesPerLine() // 4, 4)[:, :w, :3].copy()
+
+
+def test_network_view_repaints_only_its_tiles_while_the_links_stay_and_shows_the_same_picture(qtbot):
+    """A new snapshot under the same links repaints the tiles and marks only (issue 15: the whole view
+    was the longest task of a frame); what the window then shows equals a full redraw."""
+    view = NetworkView(editable=False)
+    qtbot.addWidget(view)
+    view.resize(520, 380)
+    view.links_interval = 3600.0  # the links stay while the tiles change
+    relu = Experiment().with_field("network.activation", "relu").with_field("network.hidden", (6, 4))
+    first, later = _snapshot(relu, steps=0), _snapshot(relu, steps=300)
+    view.show_snapshot(first)
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: view._painted_under is not None)
+    region = view._changed_region(later)
+    assert region != view.rect()
+    for rects in view._layout.rects:
+        for rect in rects:
+            assert region.contains(rect.toAlignedRect())
+    assert region.width() * region.height() < 0.9 * view.width() * view.height()  # header, labels and legend left out
+    view.show_snapshot(later)
+    qtbot.wait(50)  # the partial repaint happens
+    assert (_on_screen(view) == _pixels(view)).all()
+    view.links_interval = 0.0  # links due again: all of it
+    assert view._changed_region(later) == view.rect()
+
+
+def test_window_links_are_redrawn_every_other_frame_in_steps_and_caught_up_when_training_stops(qtbot):
+    """Issue 15: on a busy machine (5-8 frames/s) the 0.1 s interval alone redrew the links every
+    frame; now at most every LINKS_EVERY_FRAMES snapshots, and only by prepare_links' steps while
+    the window trains; the timer brings them to the last snapshot once training stops."""
+    from playground.ui.network_view import LINKS_EVERY_FRAMES
+
+    assert LINKS_EVERY_FRAMES == 2
+    view = NetworkView(editable=False)
+    qtbot.addWidget(view)
+    view.resize(520, 380)
+    view.links_interval = 1e-9  # the frame count alone decides
+    relu = Experiment().with_field("network.activation", "relu").with_field("network.hidden", (6, 4))
+    trainer = Trainer(relu, grid_size=20)
+    snapshots = []
+    for _ in range(6):
+        trainer.step(20)
+        snapshots.append(trainer.snapshot())
+    view.show_snapshot(snapshots[0])
+    _pixels(view)  # painted once: links for snapshot 0, drawn after it was shown
+    assert view._links[1] is snapshots[0]
+    drew = []
+    for snapshot in snapshots[1:5]:  # as the window: the links' steps first, then the frame
+        steps = view.prepare_links(snapshot)
+        for step in steps:
+            step()
+        drew.append(bool(steps))
+        view.show_snapshot(snapshot)
+        _pixels(view)  # a paint in between never redraws them itself
+    assert drew == [False, False, True, False]  # then every other frame
+    assert view._links[1] is snapshots[3]
+    view._catch_up_links()  # the timer: training has stopped
+    _pixels(view)
+    assert view._links[1] is snapshots[4]

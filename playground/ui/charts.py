@@ -26,6 +26,7 @@ def _pen(index: int, dashed: bool = False, width: float = 2.0):
                     style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
 
 
+PLOTS = ("loss", "accuracy", "health", "grads")  # the window redraws one a frame, in this order
 FALLBACK_DELAY = 0.15  # s after min_interval: draw the newest if no snapshot came to draw it
 PX_PER_POINT = 2.0  # the curves keep about one history row per this many pixels of plot width
 GRAD_SMOOTHING = 8  # records in the gradient-norm curves' trailing geometric mean
@@ -140,7 +141,9 @@ class ChartsView(FollowsFont, QWidget):
     def __init__(self, parent: QWidget | None = None, columns: int = 4, min_interval: float = 0.0):
         super().__init__(parent)
         self.min_interval = min_interval  # s between redraws; the window uses 0.1 (charts move slowly)
-        self._pending = None
+        self._pending = None  # the newest snapshot given
+        self._drawn: dict[str, object] = {}  # plot -> the snapshot it shows
+        self._turn = 0  # the plot prepare() looks at first
         self._last_draw = 0.0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -213,39 +216,56 @@ class ChartsView(FollowsFont, QWidget):
         self._apply_font()
 
     def show_snapshot(self, snapshot) -> None:
-        """Draw a Snapshot's history (at most once per min_interval; the newest is kept for later)."""
-        for part in self.prepare(snapshot):
-            part()
+        """Draw a Snapshot's history in every plot, now (a picture, an export's frame)."""
+        self._pending = snapshot
+        self.flush()
 
     def prepare(self, snapshot) -> list:
-        """The steps of drawing `snapshot`, one plot each, or [] when it is too soon (min_interval).
+        """The window's step of drawing `snapshot`: one plot, or [] when it is too soon.
 
-        The window runs one step per pass of the event loop and paints in between, so a chart
-        redraw is four short tasks instead of one long one. Too soon: the snapshot is kept; the next
-        one in time draws it (within the window's frame), the timer only catches the last one when
-        training has stopped.
+        One plot a frame, in turn, each redrawn at most every min_interval: the four plots in one
+        frame were ~23 ms of the GUI thread on C3 (pyqtgraph's Python, ~0.5-0.9 ms a curve), the
+        biggest part of a frame's ~40 ms, and 2-3 times that with the machine busy (issue 15: the
+        window's timer waited behind them). Quiet, a frame takes ~50 ms, so each plot still moves
+        ~5 times a second (6 before). The newest snapshot is kept; the timer draws what is left of
+        it, one plot a pass of the event loop, once snapshots stop coming.
         """
         self._pending = snapshot
-        if time.perf_counter() - self._last_draw >= self.min_interval:
-            self._timer.stop()
-            return self._parts()
         self._timer.start(int((self.min_interval + FALLBACK_DELAY) * 1000))
-        return []
+        if time.perf_counter() - self._last_draw < self.min_interval / len(PLOTS):
+            return []
+        key = self._next_stale()
+        return [] if key is None else [lambda: self._draw_plot(key, snapshot)]
 
     def flush(self) -> None:
-        """Draw the newest snapshot now (before a screenshot)."""
+        """Draw the newest snapshot in every plot now (before a screenshot)."""
         self._timer.stop()
-        self._draw_pending()
+        while (key := self._next_stale()) is not None:
+            self._draw_plot(key, self._pending)
 
     def _draw_pending(self) -> None:
-        for part in self._parts():
-            part()
+        """The fallback timer: one plot still behind the newest snapshot, then the next in a pass of its own."""
+        key = self._next_stale()
+        if key is not None:
+            self._draw_plot(key, self._pending)
+            if self._next_stale(advance=False) is not None:
+                self._timer.start(0)
 
-    def _parts(self) -> list:
-        snapshot, self._pending = self._pending, None
-        if snapshot is None:
-            return []
+    def _next_stale(self, advance: bool = True) -> str | None:
+        """The next plot, in turn, that does not show the newest snapshot yet (None: all do)."""
+        if self._pending is None:
+            return None
+        for i in range(len(PLOTS)):
+            key = PLOTS[(self._turn + i) % len(PLOTS)]
+            if self._drawn.get(key) is not self._pending:
+                if advance:
+                    self._turn = (self._turn + i + 1) % len(PLOTS)
+                return key
+        return None
+
+    def _draw_plot(self, key: str, snapshot) -> None:
         self._last_draw = time.perf_counter()
+        self._drawn[key] = snapshot
         history = snapshot.history
         # Up to 2,000 rows in plots ~250 px wide: wide pens cost per segment (1,000 rows made a chart
         # repaint ~25 ms), so the curves get about one row per PX_PER_POINT pixels, last row included.
@@ -255,9 +275,9 @@ class ChartsView(FollowsFont, QWidget):
         x = (0.0, _nice_ceil(max(float(steps[-1]) if len(steps) else 0.0, 10.0)))
 
         def curves(plot: str, keys: tuple[str, ...], y) -> None:
-            for key in keys:
-                self.curves[key].setData(steps, np.asarray(getattr(history, key)[rows], np.float64),
-                                         connect="finite")
+            for name in keys:
+                self.curves[name].setData(steps, np.asarray(getattr(history, name)[rows], np.float64),
+                                          connect="finite")
             self._set_range(plot, x, y() if callable(y) else y)
 
         def loss_top() -> tuple:
@@ -265,10 +285,14 @@ class ChartsView(FollowsFont, QWidget):
             losses = losses[np.isfinite(losses)]
             return (0.0, _nice_ceil(float(losses.max())) if len(losses) else 1.0)
 
-        return [lambda: curves("loss", ("train_loss", "test_loss"), loss_top),
-                lambda: curves("accuracy", ("train_accuracy", "test_accuracy"), (0.0, 1.0)),
-                lambda: curves("health", ("dead_fraction", "saturated_fraction", "sleeping_fraction"), (0.0, 1.0)),
-                lambda: self._draw_grads(history, rows, steps, x)]
+        if key == "loss":
+            curves("loss", ("train_loss", "test_loss"), loss_top)
+        elif key == "accuracy":
+            curves("accuracy", ("train_accuracy", "test_accuracy"), (0.0, 1.0))
+        elif key == "health":
+            curves("health", ("dead_fraction", "saturated_fraction", "sleeping_fraction"), (0.0, 1.0))
+        else:
+            self._draw_grads(history, rows, steps, x)
 
     def _draw_grads(self, history, rows, steps: np.ndarray, x: tuple) -> None:
         norms = history.grad_norms  # (T, n_weight_layers)

@@ -677,14 +677,21 @@ class MainWindow(QMainWindow):
         snapshot, self._latest = self._latest, None
         if snapshot is None:
             return
-        self.snapshot = snapshot
-        self._stages = [
+        steps = [
             *self._prepared("network links", self.network_view.prepare_links, snapshot),  # the network paints them
-            lambda: self._show_main(snapshot),
+            # the run bar, the network and the activation curve, each painted on its own (together one
+            # task of ~7 ms in the GUI thread on C3, 10-12 ms with the machine busy)
+            lambda: self._show_run_bar(snapshot),
+            lambda: self.network_view.show_snapshot(snapshot, update=False),  # the paint step asks for it
+            lambda: self.activation_view.show_snapshot(snapshot),
             lambda: self.boundary_view.show_snapshot(snapshot),
             *[lambda part=part: part() for part in self._prepared("charts", self.charts.prepare, snapshot)],
-            lambda: self._frame_done(snapshot),  # always reached: the worker waits for it
         ]
+        # Each step's repaint is a step of its own, after a pass of the event loop: glued to its step, a
+        # chart's was one task of 4.5 + 6 ms (grads, quiet) that a busy machine stretched to 40-65 ms,
+        # the worst gaps of the window's timer (issue 15). Apart, a timer due meanwhile fires between.
+        self._stages = [part for step in steps for part in (step, self._paint_step)]
+        self._stages.append(lambda: self._frame_done(snapshot))  # always reached: the worker waits for it
         self._next_stage()
 
     def _next_stage(self) -> None:
@@ -693,7 +700,6 @@ class MainWindow(QMainWindow):
         stage = self._stages.pop(0)
         try:
             stage()
-            self._paint_now()
         except Exception as error:  # noqa: BLE001 - one view's bug must not stop every view
             self._stage_failed(getattr(stage, "__qualname__", repr(stage)), error)
         if self._stages:
@@ -739,6 +745,12 @@ class MainWindow(QMainWindow):
         self.stopped_banner.message.setText("<b>Starting the training process again…</b>")
         self.worker.retry()
 
+    def _paint_step(self) -> None:
+        """The drawing step after each other one: paint what it changed (and what the network view
+        held back for it), so that each step's paint is a task of its own."""
+        self.network_view.release_update()
+        self._paint_now()
+
     def _paint_now(self) -> None:
         """Paint what the last step changed, now, so the next step's paint is a task of its own."""
         if not self.isVisible():
@@ -748,11 +760,14 @@ class MainWindow(QMainWindow):
             QCoreApplication.sendPostedEvents(view.scene(), QEvent.Type.MetaCall)
         QCoreApplication.sendEvent(self, QEvent(QEvent.Type.UpdateRequest))
 
-    def _show_main(self, snapshot) -> None:
-        self.panels.show_main(snapshot)
+    def _show_run_bar(self, snapshot) -> None:
+        self.run_bar.show_snapshot(snapshot)
         self._show_banner(snapshot)
 
     def _frame_done(self, snapshot) -> None:
+        # the window's snapshot is the one it shows: set once every view has it (a frame is ~20
+        # steps now, each repaint one of its own; what waits for window.snapshot sees it all drawn)
+        self.snapshot = snapshot
         self.sigDrawn.emit(snapshot)
         # Tell the worker once the repaint has really happened; it waits meanwhile (no backlog).
         QTimer.singleShot(0, self, self.worker.snapshot_drawn)

@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRect, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen, QRegion
 from PySide6.QtWidgets import QMenu, QToolTip, QWidget
 
 from .. import network_layout
@@ -38,6 +38,12 @@ TILE_MAX_LINES = 5.4  # the largest neuron heatmap (76 px at the default font)
 TILE_STRIDE = 2  # neuron heatmaps use at least every 2nd grid point: 50×50 is plenty for ≤ 76 px
 LINKS_PER_TASK = 120  # links drawn per event-loop task when the window spreads a redraw (~3 ms)
 LINKS_ANTIALIASED = 120  # at most this many links are drawn antialiased
+# Links are redrawn at most every LINKS_EVERY_FRAMES snapshots shown (and every links_interval s). On a
+# busy machine the window draws ~5-8 frames/s, so the 0.1 s interval alone redrew them every frame:
+# on C3 with two busy processes, a links frame cost ~15 ms more of the GUI thread (the groups and first
+# lines 5.4 ms, the other chunks ~3 ms, the under image and a whole-view repaint ~6 ms) than one that
+# keeps them. Quiet (~20 frames/s) the interval already spaced them two frames apart.
+LINKS_EVERY_FRAMES = 2
 
 
 @dataclass
@@ -81,10 +87,15 @@ class NetworkView(QWidget):
         self._links = None  # (layout key, snapshot, time, QImage) of the last links drawing
         self._under = None  # (links QImage, layout, background, QImage): links, titles, names, legend
         self._sprites = {}  # (column, neuron) → (layout, state, hovered, origin, QImage): its outline and mark
+        self._painted_under = None  # the under image the last paint drew: while it stays, a snapshot repaints its tiles only
+        self._shown_since_links = 0  # snapshots shown since the links were last drawn
+        self._held_update = None  # the repaint show_snapshot(update=False) held back for release_update
         self.links_interval = 0.0  # s between link redraws; the window sets 0.1
         self._links_timer = QTimer(self)
         self._links_timer.setSingleShot(True)
-        self._links_timer.timeout.connect(self.update)
+        self._links_timer.timeout.connect(self._catch_up_links)
+        self._stepped_links = False  # set by prepare_links: the caller draws the links ahead, in steps
+        self._links_overdue = False  # the timer fired: the paint draws the newest links
         # the +/− and activation buttons (None: a picture only, as in the exporter's frames)
         self.controls = ArchitectureControls(self, self.sigEdit.emit, self._network) if editable else None
         self.detail = NeuronDetail(self)
@@ -94,9 +105,12 @@ class NetworkView(QWidget):
         self.setPalette(palette)
 
     # ---- public ----------------------------------------------------------------------------------
-    def show_snapshot(self, snapshot) -> None:
-        """Draw one Snapshot (cheap: a LUT pass per layer, then one repaint)."""
+    def show_snapshot(self, snapshot, update: bool = True) -> None:
+        """Draw one Snapshot (cheap: a LUT pass per layer, then one repaint). update=False: the repaint
+        is asked for by release_update() (the window's next step), not here: a QWidget's update()
+        posts its repaint ahead of the timers due meanwhile."""
         self._snapshot = snapshot
+        self._shown_since_links += 1
         network = snapshot.experiment.network
         key = (snapshot.experiment.data.features, network.hidden, network.layer_activations())
         if key != self._shape_key:
@@ -109,7 +123,36 @@ class NetworkView(QWidget):
         self._make_images(snapshot)
         if self._hover is not None:
             self._update_detail()
-        self.update()
+        region = self._changed_region(snapshot)
+        if update:
+            self.update(region)
+        else:
+            self._held_update = region if self._held_update is None else self._held_update.united(region)
+
+    def release_update(self) -> None:
+        """Ask for the repaint show_snapshot(update=False) held back (nothing if none)."""
+        region, self._held_update = self._held_update, None
+        if region is not None:
+            self.update(region)
+
+    def _changed_region(self, snapshot) -> QRect:
+        """What a new snapshot changes on screen: the rectangle around the tiles and their marks, while
+        the links, titles and legend (the under image) stay as the last paint drew them; else all of it.
+
+        Measured on C3 (1280x800, quiet): run bar, network and activation curve repainted as one task
+        took 5.8 ms of the GUI thread, 8-10 ms with the machine busy, the longest task of a frame
+        (issue 15's lateness). One rectangle, not a region of one per tile: under a clip of many
+        rectangles Qt antialiases the tiles' edges differently (up to 32 levels off a full redraw).
+        Deciding here which under image the paint will use (it may redraw the links) keeps the two
+        in step."""
+        under = self._under_image(snapshot, self._layout)
+        if under is not self._painted_under or any(slopes is not None for slopes in snapshot.prelu_slopes):
+            return self.rect()  # PReLU's slopes are written beside the tiles, over the links: all of it
+        margin = math.ceil(1.2 * self._line()) + 5  # a mark's reach past its tile (_mark_sprite's margin) and a pixel
+        boxes = np.concatenate(self._layout.boxes)  # (neurons, 4) x, y, width, height
+        left, top = np.floor(boxes[:, :2].min(axis=0)) - margin
+        right, bottom = np.ceil((boxes[:, :2] + boxes[:, 2:]).max(axis=0)) + margin
+        return QRect(int(left), int(top), int(right - left), int(bottom - top)) & self.rect()
 
     def prepare_links(self, snapshot) -> list:
         """The steps of a links redraw for `snapshot`, each small enough for one event-loop task.
@@ -120,13 +163,13 @@ class NetworkView(QWidget):
         """
         if self._layout is None or self._shape_key is None or self.links_interval <= 0:
             return []
+        self._stepped_links = True
         network = snapshot.experiment.network
         key = (snapshot.experiment.data.features, network.hidden, network.layer_activations())
         if key != self._shape_key or [len(r) for r in self._layout.rects] != self._counts(snapshot):
             return []  # a new shape: paintEvent draws its links at once, in the new layout
         links_key = self._links_key(self._layout)
-        if (self._links is not None and self._links[0] == links_key
-                and time.perf_counter() - self._links[2] < self.links_interval):
+        if self._links is not None and self._links[0] == links_key and not self._links_due(time.perf_counter()):
             return []
         groups = self._link_groups(snapshot, self._layout)
         ratio = self.devicePixelRatioF()
@@ -157,6 +200,8 @@ class NetworkView(QWidget):
             if last and self._layout is not None and self._links_key(self._layout) == links_key:
                 self._links_timer.stop()
                 self._links = (links_key, snapshot, time.perf_counter(), image)
+                self._shown_since_links = 0
+                self._links_overdue = False
 
         return [lambda c=c, last=(i == len(chunks) - 1): draw(c, last) for i, c in enumerate(chunks)]
 
@@ -348,7 +393,12 @@ class NetworkView(QWidget):
         # from a cached sprite while its state and the hover stay (the same order as drawing them,
         # so a mark still lies under the next tile); then the PReLU slopes. Drawn directly, those
         # ~60 rects, crosses, badges and texts were most of a compare panel's paint.
-        painter.drawImage(0, 0, self._under_image(snapshot, layout))
+        under = self._under_image(snapshot, layout)
+        painter.drawImage(0, 0, under)
+        if under is not self._painted_under:
+            self._painted_under = under
+            if not (QRegion(self.rect()) - event.region()).isEmpty():  # a tiles-only paint under new links: all of it next
+                self.update()
         ratio = self.devicePixelRatioF()
         for c, (images, rects) in enumerate(zip(self._images, layout.rects)):
             states = snapshot.states[c - 1] if 0 < c <= len(snapshot.states) else None
@@ -427,13 +477,15 @@ class NetworkView(QWidget):
         fresh = self._links is not None and self._links[0] == key
         if fresh and snapshot is self._links[1]:
             return self._links[3]
-        if fresh and now - self._links[2] < self.links_interval:
-            # Keep the old links for now; a later frame redraws them. The timer only catches the
-            # last snapshot once training stops (a timer repaint mid-training would fight the worker
+        if fresh and not self._links_overdue and (self._stepped_links or not self._links_due(now)):
+            # Keep the old links for now; a later frame redraws them (in the window, prepare_links
+            # does, in steps: here they would be one long task). The timer only catches the last
+            # snapshot once training stops (a timer repaint mid-training would fight the worker
             # for the GIL outside the window's frame).
             self._links_timer.start(int(self.links_interval * 1000) + 150)
             return self._links[3]
         self._links_timer.stop()
+        self._links_overdue = False
         ratio = self.devicePixelRatioF()
         image = QImage((self.size().toSizeF() * ratio).toSize(), QImage.Format.Format_ARGB32_Premultiplied)
         image.setDevicePixelRatio(ratio)
@@ -447,7 +499,19 @@ class NetworkView(QWidget):
             painter.drawLines(lines)
         painter.end()
         self._links = (key, snapshot, now, image)
+        self._shown_since_links = 0
         return image
+
+    def _catch_up_links(self) -> None:
+        self._links_overdue = True
+        self.update()
+
+    def _links_due(self, now: float) -> bool:
+        """Whether links drawn for an older snapshot should be drawn again (see LINKS_EVERY_FRAMES);
+        a view without an interval (the exporter's, a test's) draws them for every snapshot."""
+        if self.links_interval <= 0:
+            return True
+        return now - self._links[2] >= self.links_interval and self._shown_since_links >= LINKS_EVERY_FRAMES
 
     def _link_groups(self, snapshot, layout: _Layout) -> list[tuple[QPen, list[QLineF]]]:
         """Every link as (pen, lines), thinnest first so the strong weights stay on top (network_layout)."""

@@ -115,7 +115,7 @@ class WindowPanels(QWidget):
         self.network_view = NetworkView(editable=True)
         self.network_view.links_interval = 0.1  # links at 10 Hz, neurons at up to 30 Hz
         self.boundary_view = BoundaryView()
-        self.charts = ChartsView(min_interval=0.15)
+        self.charts = ChartsView(min_interval=0.1)  # each plot at most 10 times a second, one plot a frame
         self.activation_view = ActivationView()
 
         tabs = QTabWidget()

@@ -21,6 +21,7 @@ caches the machine code on disk: later runs import numba and load it in ~1-1.3 s
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import types
@@ -286,10 +287,12 @@ def _settle(plan: Plan, model, training, state: dict) -> None:
     plan.run_steps = engine().run_steps
 
 
-def probe(plan: Plan, model, xT: np.ndarray, points: int, counted: int, eps: np.float32) -> tuple[np.ndarray, bool]:
+def probe(plan: Plan, model, xT: np.ndarray, points: int, counted: int,
+          eps: np.float32) -> tuple[np.ndarray, bool, float]:
     """The health probe, compiled, over the first `points` columns of xT (inputs + 1, n) float32
     C-contiguous and writable (MLP.forward_probe's): returns the logits (points,), a work array
-    reused by the next call, and whether the counts changed; leaves in plan.flat_counts and
+    reused by the next call; whether the counts changed; and the largest |logit| or |parameter|
+    (NaN as inf; inf, "not looked at", after numpy's forward); leaves in plan.flat_counts and
     plan.nonpositive_counts, per hidden unit, how many of the first `counted` points have
     |f'(z)| < eps and z <= 0 (zeros in a new plan). One compiled pass (maths.probe_pass) when
     every hidden activation is cheap to compute per number (ReLU's family, linear: C3 forward and
@@ -300,11 +303,12 @@ def probe(plan: Plan, model, xT: np.ndarray, points: int, counted: int, eps: np.
     if not plan.cheap:
         logits, Z, A = model.forward_probe(xT if points == xT.shape[1] else xT[:, :points], with_activations=True)
         return logits, compiled.probe_counts(model.params, plan.layout, plan.slopes, plan.alpha, Z, A, int(counted),
-                                             eps, plan.flat_counts, plan.nonpositive_counts)
+                                             eps, plan.flat_counts, plan.nonpositive_counts), math.inf
     if len(plan.logits) < points:
         plan.logits, plan.probe_z = np.zeros(points, np.float32), np.zeros(points, np.float32)
         plan.probe_A = np.zeros((2, plan.probe_A.shape[1], points), np.float32)
     logits = plan.logits[:points]
-    return logits, compiled.probe_pass(model.params, plan.layout, plan.slopes, plan.alpha, xT, int(points),
-                                       int(counted), eps, plan.probe_A, plan.probe_z, plan.flat_counts,
-                                       plan.nonpositive_counts, logits)
+    changed, largest = compiled.probe_pass(model.params, plan.layout, plan.slopes, plan.alpha, xT, int(points),
+                                           int(counted), eps, plan.probe_A, plan.probe_z, plan.flat_counts,
+                                           plan.nonpositive_counts, logits)
+    return logits, changed, largest

@@ -772,7 +772,10 @@ def probe_pass(params, layout, slopes, alpha, X, points, counted, eps, A, z, fla
     over the first `counted` (the training points) per hidden unit (in layer order) how many have
     |f'(z)| < eps (flat_counts) and z <= 0 (nonpositive_counts), with f' = derivative() cast to
     float32, as numpy's probe computes it. health.CountedStates turns them into states.
-    Returns whether any count changed from what the arrays held (the states need no new look then).
+    Returns whether any count changed from what the arrays held (the states need no new look then),
+    and the largest |logit| or |parameter|, NaN counted as inf (the trainer's divergence check:
+    below training.SURELY_FINITE every loss and the parameters' sum are finite, and it need not
+    compute them).
 
     params, layout, slopes, alpha: as run_steps. X (inputs + 1, points) float32, points as columns
     (MLP.forward_probe's xT). Work arrays: A (2, width, points) each layer's inputs and outputs in
@@ -835,7 +838,17 @@ def probe_pass(params, layout, slopes, alpha, X, points, counted, eps, A, z, fla
         if code >= 0:
             row += fan_out
             cur = 1 - cur
-    return changed
+    return changed, max(_largest_magnitude(params, params.shape[0]), _largest_magnitude(logits, points))
+
+
+def _largest_magnitude(values, n):
+    """max |values[i]| over the first n, NaN counted as inf (a NaN is as diverged as an inf)."""
+    largest = 0.0
+    for i in range(n):
+        m = abs(values[i])
+        if not m <= largest:  # NaN too: it compares False
+            largest = m if m == m else np.inf
+    return largest
 
 
 def probe_counts(params, layout, slopes, alpha, Z, A, counted, eps, flat_counts, nonpositive_counts):
@@ -872,8 +885,8 @@ def probe_counts(params, layout, slopes, alpha, Z, A, counted, eps, flat_counts,
 CHEAP_ACTIVATIONS = (RELU, LEAKY, PRELU, LINEAR, TANH)
 
 
-# what run_steps calls, compiled with it (kernel.CompiledEngine)
+# what run_steps and the probe's passes call, compiled with them (kernel.CompiledEngine)
 COMPILED_HELPERS = ("_sigmoid", "_softplus", "activate", "derivative", "bce_gradient", "mse_gradient",
-                    "tanh_mse_gradient",
+                    "tanh_mse_gradient", "_largest_magnitude",
                     "regularised", "clip_scale", "momentum_velocity", "adam_first",
                     "adam_second", "adam_corrections", "adam_step")

@@ -6,7 +6,7 @@ weights (the probe never changes them: both runs train alike); and the compiled 
 import numpy as np
 import pytest
 
-from playground import health, kernel, training
+from playground import health, kernel, maths, training
 from playground.experiment import Experiment
 from playground.training import Trainer
 
@@ -101,3 +101,43 @@ def test_row_counts_match_numpy_at_the_threshold_and_with_nan():
     assert (nonpositive_counts == z.shape[1]).tolist() == (z.max(1) <= 0).tolist()
     assert health._row_counts(slopes, z, False)[1] is None
     assert health._row_counts(slopes.astype(np.float64), z, True) is None  # not compiled for: numpy counts
+
+
+def test_the_probes_largest_magnitude_counts_nan_as_inf():
+    f32 = np.float32
+    assert maths._largest_magnitude(np.array([1, -3, 2], f32), 3) == 3.0
+    assert maths._largest_magnitude(np.array([1, -3, 7], f32), 2) == 3.0  # only the first n
+    assert maths._largest_magnitude(np.array([np.nan, 1], f32), 2) == np.inf
+    assert maths._largest_magnitude(np.array([-np.inf, 1], f32), 2) == np.inf
+    assert maths._largest_magnitude(np.array([1, np.nan, 5], f32), 3) == np.inf  # a NaN is not forgotten
+
+
+def test_the_compiled_probe_reports_the_largest_logit_or_weight():
+    trainer = Trainer(Experiment.from_dict({"data": {"dataset": "spiral"},
+                                            "network": {"hidden": [8] * 3, "activation": "relu"}}))
+    trainer.step(300)
+    plan, n = trainer._kernel_plan, len(trainer._y_train)
+    logits, _, largest = kernel.probe(plan, trainer.model, trainer._xT_both, n, n, health.COMPILED_EPS)
+    assert largest == max(np.abs(trainer.model.params).max(), np.abs(logits).max())
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_nan_weight_that_relu_hides_from_the_logits_still_stops_the_run(compiled, monkeypatch):
+    """Past step 1000 the probe that does not record history skips the loss when every |logit| and
+    |weight| is small. A NaN weight in the first layer gives the compiled pass finite logits (its
+    ReLU turns the unit's NaN z into 0) but must still count: on either probe the run stops at the
+    next probe, with "the weights are not" finite."""
+    monkeypatch.setattr(training, "COMPILED_PROBE", compiled)
+    trainer = Trainer(Experiment.from_dict({"data": {"dataset": "spiral"},
+                                            "network": {"hidden": [8] * 3, "activation": "relu"}}))
+    trainer.step(1200)
+    trainer._record.every = 20  # as after ~90k steps (the history thinned once): 1250 does not record
+    trainer.model.params[0] = np.nan  # a weight of the first layer's first unit
+    n = len(trainer._y_train)
+    logits, _, largest = kernel.probe(trainer._kernel_plan, trainer.model, trainer._xT_both, n, n,
+                                      health.COMPILED_EPS)
+    assert np.isfinite(logits).all() and largest == np.inf
+    assert trainer.step(200) == training.PROBE_SETTLED_INTERVAL and trainer.diverged
+    assert "diverged at step 1250" in trainer.message
+    # numpy's forward keeps the NaN (np.maximum lets it through): its loss is not a number
+    assert ("finite but the weights are not" if compiled else "not a number") in trainer.message

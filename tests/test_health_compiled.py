@@ -126,7 +126,7 @@ def test_a_nan_weight_that_relu_hides_from_the_logits_still_stops_the_run(compil
     """Past step 1000 the probe that does not record history skips the loss when every |logit| and
     |weight| is small. A NaN weight in the first layer gives the compiled pass finite logits (its
     ReLU turns the unit's NaN z into 0) but must still count: on either probe the run stops at the
-    next probe, with "the weights are not" finite."""
+    next probe (the compiled one says the weights are not finite; numpy's forward keeps the NaN)."""
     monkeypatch.setattr(training, "COMPILED_PROBE", compiled)
     trainer = Trainer(Experiment.from_dict({"data": {"dataset": "spiral"},
                                             "network": {"hidden": [8] * 3, "activation": "relu"}}))

@@ -37,8 +37,9 @@ _EMPTY = np.zeros(0, np.float32)  # optimiser state an optimiser does not use
 class CompiledEngine:
     """maths.run_steps compiled by numba, with the helpers it calls, and the health probe's
     passes (maths.probe_pass and maths.probe_counts for the trainer's probe, probe(); maths.count_rows
-    for health.classify_columns); all four are None when numba is missing or cannot compile them
-    (the numpy engine does the same job).
+    for health.classify_columns; maths.probe_figures for a history row's losses and accuracies,
+    figures()); all five are None when numba is missing or cannot compile them (the numpy engine
+    does the same job).
 
     The helpers are compiled from copies of maths.py's functions that share one namespace of
     their own, so maths.py keeps its plain Python functions (tests and the numpy engine call
@@ -49,7 +50,7 @@ class CompiledEngine:
         instead of before returning (the window's training process: on a machine's first start
         they are ~5 of ~14 s of compiling here, and the first steps need only run_steps; the
         probe runs on numpy until they are ready, the same figures up to float32 rounding)."""
-        self.run_steps = self.probe_pass = self.probe_counts = self.count_rows = None
+        self.run_steps = self.probe_pass = self.probe_counts = self.count_rows = self.probe_figures = None
         self.probes_compiling = None  # the thread compiling the probe's passes, if probes_later
         try:
             import numba
@@ -83,7 +84,8 @@ class CompiledEngine:
                   f"{type(error).__name__}: {error})", file=sys.stderr)
             return
         # probe_pass last: training takes the compiled probe once it is set (probes_ready())
-        self.count_rows, self.probe_counts, self.probe_pass = probes[2], probes[1], probes[0]
+        self.probe_figures, self.count_rows, self.probe_counts = probes[3], probes[2], probes[1]
+        self.probe_pass = probes[0]
 
     @staticmethod
     def _jit(numba, cache: bool):
@@ -110,8 +112,8 @@ class CompiledEngine:
         # at batch 32 43 -> 37 us. Not "nnan"/"ninf": those assume no NaN or inf, and a diverging run
         # is exactly that.
         loop = numba.njit(cache=cache, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
-        return tuple(loop(_rebound(function, namespace))
-                     for function in (maths.run_steps, maths.probe_pass, maths.probe_counts, maths.count_rows))
+        return tuple(loop(_rebound(function, namespace)) for function in
+                     (maths.run_steps, maths.probe_pass, maths.probe_counts, maths.count_rows, maths.probe_figures))
 
 
 def _rebound(function, namespace: dict):
@@ -134,7 +136,8 @@ def engine(probes_later: bool = False) -> CompiledEngine:
     if _engine is None:
         if os.environ.get("PLAYGROUND_ENGINE", "").lower() == "numpy":
             off = CompiledEngine.__new__(CompiledEngine)
-            off.run_steps = off.probe_pass = off.probe_counts = off.count_rows = off.probes_compiling = None
+            off.run_steps = off.probe_pass = off.probe_counts = off.count_rows = off.probe_figures = None
+            off.probes_compiling = None
             _engine = off
         else:
             _engine = CompiledEngine(probes_later)
@@ -201,7 +204,7 @@ def _try_out_steps(run_steps) -> None:
 
 def _try_out_probes(probes) -> None:
     """One probe of a 2-3-1 net: compiles (or loads) the only signatures the health probe uses."""
-    probe_pass, probe_counts, count_rows = probes
+    probe_pass, probe_counts, count_rows, probe_figures = probes
     f32 = np.float32
     params, layout, X = np.zeros(13, f32), _TRY_LAYOUT, np.ones((4, 3), f32)
     counts = np.zeros(3, np.int64)
@@ -210,6 +213,7 @@ def _try_out_probes(probes) -> None:
     probe_counts(params, layout, np.zeros(2), 1.0, np.zeros((3, 4), f32), np.zeros((4, 4), f32), 4, f32(1e-3),
                  counts, counts.copy())
     count_rows(np.zeros((3, 4), f32), np.zeros((3, 4), bool), f32(1e-3), counts, counts.copy())
+    probe_figures(np.zeros(4, f32), np.zeros(4, f32), 2, 0, np.zeros(4))
 
 
 class Plan:
@@ -225,6 +229,7 @@ class Plan:
         self.probe_A = np.zeros((2, width, 0), np.float32)  # layers' inputs and outputs, grown with probe_z
         self.flat_counts, self.nonpositive_counts = np.zeros(hidden_units, np.int64), np.zeros(hidden_units, np.int64)
         self.logits = np.zeros(0, np.float32)  # grown with probe_z
+        self.figures = np.zeros(4)  # probe_figures' losses and accuracies
         self.layout = np.zeros((len(layers), 5), np.int64)
         self.slopes = np.zeros(len(layers), np.float64)
         for i, layer in enumerate(layers):
@@ -321,3 +326,12 @@ def probe(plan: Plan, model, xT: np.ndarray, points: int, counted: int,
                                            int(counted), eps, plan.probe_A, plan.probe_z, plan.flat_counts,
                                            plan.nonpositive_counts, logits)
     return logits, changed, largest
+
+
+def figures(plan: Plan, logits: np.ndarray, labels: np.ndarray, n_train: int, loss: int) -> tuple[float, ...]:
+    """The history row's train loss, test loss, train accuracy and test accuracy from the logits of
+    the training points then the test points (float32 (n,)), their labels, and the loss code: one
+    compiled loop (maths.probe_figures), the figures training.LOSSES and training.accuracy give."""
+    out = plan.figures
+    engine().probe_figures(logits, labels, int(n_train), int(loss), out)
+    return float(out[0]), float(out[1]), float(out[2]), float(out[3])

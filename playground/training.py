@@ -39,7 +39,8 @@ ENGINES = ("auto", "numpy", "compiled")
 # network's (n,) logits and compare's stacked (G, M, n) take the same formula. n = 0 gives NaN.
 
 def bce_losses(logits: np.ndarray, labels: np.ndarray, softplus: np.ndarray | None = None) -> np.ndarray:
-    """Mean binary cross-entropy on logits, stable for large |logit|: mean(softplus(l) − y·l).
+    """Mean binary cross-entropy on logits, stable for large |logit|: the mean of maths.bce_point,
+    softplus(l) − y·l, taken as Σ softplus(l) − Σ y·l.
 
     softplus, if given, is logaddexp(0, logits) (the probe takes it for train and test at once).
     Two sums, not np.mean of a difference (250 points: 20 -> 12 µs); float32 sums and np.maximum,
@@ -60,13 +61,13 @@ def bce_losses(logits: np.ndarray, labels: np.ndarray, softplus: np.ndarray | No
 
 def mse_losses(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Mean squared error of the output probability, P(label 1) = sigmoid(logit) (maths.probability)."""
-    return _mean_last(np.square(maths.probability(logits, "mse") - labels))
+    return _mean_last(maths.mse_point(logits, labels))
 
 
 def tanh_mse_losses(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """TF Playground's loss: mean ½(tanh(logit) − target)², targets 2y − 1 = ±1 (its output unit is
     tanh and its error ½(output − target)²). Its probability of label 1 is (tanh(logit) + 1)/2."""
-    return _mean_last(0.5 * np.square(np.tanh(logits) - (2.0 * labels - 1.0)))
+    return _mean_last(maths.tanh_mse_point(logits, labels))
 
 
 def _mean_last(values: np.ndarray) -> np.ndarray:
@@ -188,7 +189,8 @@ class Trainer:
         self._xT_train, self._xT_test = data_columns(self.data, names)  # for the probe: points as columns
         # train and test side by side: a probe that records history runs one forward, not two (C3: -40 µs)
         self._xT_both = np.ascontiguousarray(np.hstack([self._xT_train, self._xT_test]))
-        self._positive_both = np.concatenate([self._y_train, self._y_test]) > 0.5  # accuracy's labels > 0.5
+        self._y_both = np.concatenate([self._y_train, self._y_test])  # kernel.figures' labels
+        self._positive_both = self._y_both > 0.5  # accuracy's labels > 0.5
         # _shuffle's work array: an epoch's order is written in place (C1: 8.7 -> 6 µs an epoch)
         n = len(self._x_train)
         self._points = np.arange(n)
@@ -460,17 +462,20 @@ class Trainer:
         plan = self._kernel_plan if (COMPILED_PROBE and self._compiled is not None and self._compiled[1]
                                      and kernel.probes_ready()) else None
         largest = math.inf  # the largest |logit| or |parameter| if the compiled probe found it
-        if recording:  # train and test in one forward, and their metrics from whole-array calls
-            if plan is not None:
+        if recording:  # train and test in one forward
+            if plan is not None:  # and the figures in one compiled loop (C3: ~30 µs less a row)
                 both, changed, largest = kernel.probe(plan, self.model, self._xT_both, self._xT_both.shape[1], n,
                                                       COMPILED_EPS)
-            else:
+                loss_code = maths.code_of(maths.LOSS_CODES, loss_name, "loss")
+                figures = kernel.figures(plan, both, self._y_both, n, loss_code)
+                loss = figures[0]
+            else:  # and their figures from whole-array calls
                 both, Z = self.model.forward_probe(self._xT_both)
                 Z = Z[:, :n]
-            logits, test_logits = both[:n], both[n:]
-            softplus = np.logaddexp(0.0, both) if loss_name == "bce" else None
-            loss = _bce_from(softplus[:n], logits, self._y_train) if softplus is not None else \
-                LOSSES[loss_name](logits, self._y_train)
+                logits, test_logits = both[:n], both[n:]
+                softplus = np.logaddexp(0.0, both) if loss_name == "bce" else None
+                loss = _bce_from(softplus[:n], logits, self._y_train) if softplus is not None else \
+                    LOSSES[loss_name](logits, self._y_train)
         else:
             if plan is not None:
                 logits, changed, largest = kernel.probe(plan, self.model, self._xT_both, n, n, COMPILED_EPS)
@@ -493,12 +498,14 @@ class Trainer:
         else:
             shares = self._shares
         if recording:
-            test_loss = _bce_from(softplus[n:], test_logits, self._y_test) if softplus is not None else \
-                LOSSES[loss_name](test_logits, self._y_test)
-            finite, correct = np.isfinite(both), (both > 0) == self._positive_both
-            record.append(self.step_count, (
-                loss, test_loss, _accuracy_from(finite[:n], correct[:n]), _accuracy_from(finite[n:], correct[n:]),
-                shares["dead"], shares["saturated"], shares["sleeping"]), self.grad_norms())
+            if plan is None:
+                test_loss = _bce_from(softplus[n:], test_logits, self._y_test) if softplus is not None else \
+                    LOSSES[loss_name](test_logits, self._y_test)
+                finite, correct = np.isfinite(both), (both > 0) == self._positive_both
+                figures = (loss, test_loss, _accuracy_from(finite[:n], correct[:n]),
+                           _accuracy_from(finite[n:], correct[n:]))
+            record.append(self.step_count, (*figures, shares["dead"], shares["saturated"], shares["sleeping"]),
+                          self.grad_norms())
 
     def _diverge(self, loss: float) -> None:
         self.diverged = True

@@ -141,3 +141,23 @@ def test_a_nan_weight_that_relu_hides_from_the_logits_still_stops_the_run(compil
     assert "diverged at step 1250" in trainer.message
     # numpy's forward keeps the NaN (np.maximum lets it through): its loss is not a number
     assert ("finite but the weights are not" if compiled else "not a number") in trainer.message
+
+
+@pytest.mark.parametrize("loss", maths.LOSS_NAMES)
+def test_the_compiled_history_figures_are_the_losses_and_accuracies_numpy_gives(loss):
+    rng = np.random.default_rng(4)
+    logits = (rng.standard_normal(300) * 4).astype(np.float32)
+    labels = (rng.random(300) > 0.5).astype(np.float32)
+    plan = kernel.Plan(Trainer(Experiment.from_dict({})).model, 10)
+    code = maths.LOSS_CODES[loss]
+    train_loss, test_loss, train_accuracy, test_accuracy = kernel.figures(plan, logits, labels, 200, code)
+    np.testing.assert_allclose([train_loss, test_loss], [training.LOSSES[loss](logits[:200], labels[:200]),
+                                                         training.LOSSES[loss](logits[200:], labels[200:])], rtol=1e-6)
+    assert train_accuracy == training.accuracy(logits[:200], labels[:200])
+    assert test_accuracy == training.accuracy(logits[200:], labels[200:])
+    logits[250] = np.nan  # a diverged test point: the test figures are NaN, the training ones stand
+    figures = kernel.figures(plan, logits, labels, 200, code)
+    assert figures[0] == train_loss and figures[2] == train_accuracy
+    assert np.isnan(figures[1]) and np.isnan(figures[3])
+    assert np.isnan(kernel.figures(plan, logits[:200], labels[:200], 200, code)[3])  # no test points
+    assert np.isnan(kernel.figures(plan, logits, labels, 200, 99)[0])  # no such loss: no figure

@@ -138,12 +138,17 @@ class TfpEngine:
         self.process.stdout.close()
 
 
-def measure_engine(experiment, seconds: float = 3.0, rounds: int = 5) -> dict:
+def measure_engine(experiment, seconds: float = 3.0, rounds: int = 15) -> dict:
     """Minibatch updates/s on `experiment` (one of bench.CASES) of the app's engine (Trainer.step:
     compiled where numba is, health probes and history included), the numpy engine, a plain torch
     loop and TF Playground's engine (node), in interleaved rounds so a noisy neighbour slows all of
     them alike. The ratios are the median of each round's ratio (the two sides measured next to each
-    other); the rates are each one's best."""
+    other); the rates are each one's best.
+
+    15 short rounds rather than 5 long ones, in the same time: on this shared machine either side's
+    rate moved 2x within seconds (C1 202k-537k updates/s in one run, TF 102k-148k), and 5 rounds'
+    ratios spread 1.99-4.82; a shorter round pairs the two sides closer in time, and the median of
+    15 leans less on one unlucky pair."""
     import statistics
 
     import torch

@@ -535,6 +535,7 @@ def tanh_mse_point(logit, y):
     d = tanh(logit) - (2.0 * y - 1.0)
     return 0.5 * (d * d)
 
+
 # P(label 1) from a logit l, by loss: (tanh(s·l) + 1)/2. s = ½ is sigmoid(l), how bce and mse read
 # the logit; s = 1 is tanh_mse's tanh output unit (TF Playground's), output tanh(l) on -1 … 1. The
 # one rule: the boundary grid (snapshot.render_grids), mse's loss and the exported net.py use it.

@@ -60,7 +60,7 @@ def bce_losses(logits: np.ndarray, labels: np.ndarray, softplus: np.ndarray | No
 
 
 def mse_losses(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Mean squared error of the output probability, P(label 1) = sigmoid(logit) (maths.probability)."""
+    """Mean squared error of the output probability, P(label 1) = sigmoid(logit): the mean of maths.mse_point."""
     return _mean_last(maths.mse_point(logits, labels))
 
 

@@ -93,5 +93,5 @@ def test_the_window_redraws_one_plot_a_frame_in_turn_and_the_rest_when_snapshots
     view._timer.setInterval(0)
     qtbot.waitUntil(lambda: all(view._drawn[key] is snapshots[5] for key in PLOTS), timeout=3000)
     # the curves show the newest history, as a full redraw does
-    x, _ = view.curves["train_loss"].getData()
+    x, _ = view.curve_data("train_loss")
     assert x[-1] == snapshots[5].history.steps[-1]

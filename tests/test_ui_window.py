@@ -124,7 +124,7 @@ def test_architecture_buttons_rebuild_the_network(qtbot, make_window):
     window.network_view.controls.edit_layers(+1)
     snapshot = _wait_step(qtbot, window, lambda s: s.experiment.network.hidden == (5, 2, 2))
     assert [len(s) for s in snapshot.states] == [5, 2, 2]
-    qtbot.waitUntil(lambda: len(window.charts.grad_curves) == 4)  # charts redraw a few times a second
+    qtbot.waitUntil(lambda: window.charts.lines["grads"].count() == 4)  # charts redraw a few times a second
 
 
 def test_dead_neurons_are_drawn_as_dead_in_the_window(qtbot, make_window):

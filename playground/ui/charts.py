@@ -1,7 +1,7 @@
 """Charts over steps: loss, accuracy, neuron health, and per-layer gradient norm (log scale).
 
-All drawn from a Snapshot's History. Curves are created once and updated with setData; only the
-gradient-norm curves are recreated, and only when the number of weight layers changes.
+All drawn from a Snapshot's History. Each plot's curves are one Polylines item, given new data
+each time the plot is redrawn; the gradient-norm plot has a curve per weight layer.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import time
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QRectF, Qt, QTimer
-from PySide6.QtGui import QFont, QFontMetrics, QFontMetricsF
+from PySide6.QtGui import QFont, QFontMetrics, QFontMetricsF, QPen
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from . import colors
+from .polylines import Polylines
 
 
 def _pen(index: int, dashed: bool = False, width: float = 2.0):
@@ -191,22 +192,24 @@ class ChartsView(FollowsFont, QWidget):
             for column, stretch in enumerate((10, 10, 12, 13)):
                 self.graphics.ci.layout.setColumnStretchFactor(column, stretch)
         p = self.plots
-        self.curves = {
-            "train_loss": p["loss"].plot(pen=_pen(0), name="train"),
-            "test_loss": p["loss"].plot(pen=_pen(1), name="test"),
-            "train_accuracy": p["accuracy"].plot(pen=_pen(0), name="train"),
-            "test_accuracy": p["accuracy"].plot(pen=_pen(1), name="test"),
-            "dead_fraction": p["health"].plot(pen=pg.mkPen(colors.STATE_COLORS[3], width=2), name="dead"),
-            "saturated_fraction": p["health"].plot(pen=pg.mkPen(colors.STATE_COLORS[2], width=2), name="saturated"),
-            "sleeping_fraction": p["health"].plot(pen=_pen(8), name="sleeping"),
+        # each plot's curves: (History field, pen); the gradients' are made per weight layer
+        self.series: dict[str, list[tuple[str, QPen]]] = {
+            "loss": [("train_loss", _pen(0)), ("test_loss", _pen(1))],
+            "accuracy": [("train_accuracy", _pen(0)), ("test_accuracy", _pen(1))],
+            "health": [("dead_fraction", pg.mkPen(colors.STATE_COLORS[3], width=2)),
+                       ("saturated_fraction", pg.mkPen(colors.STATE_COLORS[2], width=2)),
+                       ("sleeping_fraction", _pen(8))],
+            "grads": [],
         }
+        self.lines = {key: Polylines() for key in PLOTS}  # all of a plot's curves, one item (see polylines)
+        for key, lines in self.lines.items():
+            p[key].addItem(lines)
         # Ranges are set by hand in coarse steps: an auto range moves every frame, and every move
         # re-renders the axes (most of a chart's drawing cost).
         for plot in p.values():
             plot.disableAutoRange()
         self._ranges: dict[str, tuple] = {}
-        p["grads"].setLogMode(y=True)
-        self.grad_curves: list[pg.PlotDataItem] = []
+        p["grads"].setLogMode(y=True)  # its axis labels decades; its curves are given log10 values
         # when every layer's gradient is exactly zero (all units dead) a log plot would just be empty
         self.no_gradient = QLabel("no gradient reaches any weight:\nevery layer's ‖∂L/∂W‖ is 0", self.graphics)
         self.no_gradient.setStyleSheet(f"color: {colors.STATE_COLORS[3]}; font-weight: bold; background: transparent;")
@@ -274,10 +277,9 @@ class ChartsView(FollowsFont, QWidget):
         # at least 0-10 steps: at step 0 a zero-width range made pyqtgraph print 0.0002-wide ticks on top of each other
         x = (0.0, _nice_ceil(max(float(steps[-1]) if len(steps) else 0.0, 10.0)))
 
-        def curves(plot: str, keys: tuple[str, ...], y) -> None:
-            for name in keys:
-                self.curves[name].setData(steps, np.asarray(getattr(history, name)[rows], np.float64),
-                                          connect="finite")
+        def curves(plot: str, y) -> None:
+            fields, pens = zip(*self.series[plot])
+            self.lines[plot].set_curves(steps, [getattr(history, name)[rows] for name in fields], list(pens))
             self._set_range(plot, x, y() if callable(y) else y)
 
         def loss_top() -> tuple:
@@ -286,22 +288,20 @@ class ChartsView(FollowsFont, QWidget):
             return (0.0, _nice_ceil(float(losses.max())) if len(losses) else 1.0)
 
         if key == "loss":
-            curves("loss", ("train_loss", "test_loss"), loss_top)
-        elif key == "accuracy":
-            curves("accuracy", ("train_accuracy", "test_accuracy"), (0.0, 1.0))
-        elif key == "health":
-            curves("health", ("dead_fraction", "saturated_fraction", "sleeping_fraction"), (0.0, 1.0))
+            curves("loss", loss_top)
+        elif key in ("accuracy", "health"):
+            curves(key, (0.0, 1.0))
         else:
             self._draw_grads(history, rows, steps, x)
 
     def _draw_grads(self, history, rows, steps: np.ndarray, x: tuple) -> None:
         norms = history.grad_norms  # (T, n_weight_layers)
         n_layers = norms.shape[1] if norms.ndim == 2 else 0
-        if n_layers != len(self.grad_curves):
-            self._make_grad_curves(n_layers)
-        for i, curve in enumerate(self.grad_curves):
-            column = smooth_log(np.asarray(norms[:, i], np.float64))[rows]  # smoothed over every row
-            curve.setData(steps, column, connect="finite")
+        if n_layers != len(self.series["grads"]):
+            self._make_grad_series(n_layers)
+        # smoothed over every row, then the rows shown; log10, as the log-scale axis expects
+        columns = [np.log10(smooth_log(np.asarray(norms[:, i], np.float64))[rows]) for i in range(n_layers)]
+        self.lines["grads"].set_curves(steps, columns, [pen for _, pen in self.series["grads"]])
         self._set_grads_range(history, x)
         last = norms[-1] if len(norms) else np.array([np.nan])
         self._show_no_gradient(bool(np.all(last == 0)))
@@ -426,16 +426,18 @@ class ChartsView(FollowsFont, QWidget):
             metrics = QFontMetrics(font or axis.style["tickFont"] or axis.font())  # the labels' own font
             axis.setWidth(metrics.horizontalAdvance(widest[key]) + axis.style["tickTextOffset"][0] + 2)
 
-    def _make_grad_curves(self, n_layers: int) -> None:
-        plot = self.plots["grads"]
-        for curve in self.grad_curves:
-            plot.removeItem(curve)
-        self.grad_curves = []
+    def curve_data(self, field: str) -> tuple[np.ndarray, np.ndarray]:
+        """The x and y a History field's curve shows now (tests)."""
+        plot = next(key for key, series in self.series.items() if field in (name for name, _ in series))
+        return self.lines[plot].curve([name for name, _ in self.series[plot]].index(field))
+
+    def _make_grad_series(self, n_layers: int) -> None:
+        self.series["grads"] = []
         self.keys["grads"] = []
         for i in range(n_layers):
             name = "out" if i == n_layers - 1 else f"L{i + 1}"
             # first layer to last in one palette order, so "layer 1 sinks" reads the same every time
-            self.grad_curves.append(plot.plot(pen=_pen(i, width=1.6), name=name))
+            self.series["grads"].append((name, _pen(i, width=1.6)))
             self.keys["grads"].append((name, colors.SERIES[i % len(colors.SERIES)]))
         self._render_titles()
 

@@ -1,4 +1,5 @@
-"""The gradient-norm chart's smoothing keeps decades apart and gaps as gaps."""
+"""The charts: the gradient-norm smoothing keeps decades apart and gaps as gaps, curves break at
+non-finite values, one plot is redrawn a frame."""
 
 import numpy as np
 
@@ -95,3 +96,67 @@ def test_the_window_redraws_one_plot_a_frame_in_turn_and_the_rest_when_snapshots
     # the curves show the newest history, as a full redraw does
     x, _ = view.curve_data("train_loss")
     assert x[-1] == snapshots[5].history.steps[-1]
+
+
+def test_a_chart_curve_breaks_at_a_non_finite_value_and_is_drawn_in_its_pen(qtbot):
+    """Polylines (each plot's curves as one item): a NaN or inf is a gap, not a line to 0 or off
+    the plot; the curve is painted where its points are, in its own colour, in data coordinates."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QColor
+
+    from playground.ui.polylines import Polylines
+
+    widget = pg.PlotWidget()
+    qtbot.addWidget(widget)
+    widget.resize(400, 300)
+    widget.setBackground("w")
+    plot = widget.getPlotItem()
+    plot.setXRange(0, 10, padding=0)
+    plot.setYRange(0, 10, padding=0)
+    lines = Polylines()
+    plot.addItem(lines)
+    x = np.arange(11, dtype=np.float64)
+    flat = np.full(11, 5.0)
+    flat[5] = np.nan  # the run 0-4 and the run 6-10
+    rising = x.copy()
+    rising[8] = np.inf
+    lines.set_curves(x, [flat, rising], [pg.mkPen("#ff0000", width=3), pg.mkPen("#0000ff", width=3)])
+    widget.show()
+    qtbot.waitExposed(widget)
+    assert lines.count() == 2 and np.array_equal(lines.curve(0)[1], flat, equal_nan=True)
+    image = widget.grab().toImage()
+    view = plot.vb
+
+    def colour_at(px: float, py: float) -> QColor:
+        point = widget.mapFromScene(view.mapViewToScene(pg.Point(px, py)))
+        # the colour most like red or blue within 2 px, so a line's exact row does not matter
+        best = None
+        for dx in range(-2, 3):
+            for dy in range(-2, 3):
+                c = image.pixelColor(point.x() + dx, point.y() + dy)
+                if best is None or (c.red() - c.blue()) ** 2 > (best.red() - best.blue()) ** 2:
+                    best = c
+        return best
+
+    def red(c: QColor) -> bool:
+        return c.red() > 200 and c.green() < 60 and c.blue() < 60
+
+    def blue(c: QColor) -> bool:
+        return c.blue() > 200 and c.red() < 60 and c.green() < 60
+
+    assert red(colour_at(2.0, 5.0)) and red(colour_at(4.0, 5.0)) and red(colour_at(6.0, 5.0))
+    assert blue(colour_at(3.0, 3.0)) and blue(colour_at(7.0, 7.0)) and blue(colour_at(9.5, 9.5))
+    def column_has(px: float, colour) -> bool:
+        """Whether any pixel of the plot's column at x = px is of `colour` (a line through it,
+        wherever it goes: to 0, off the plot)."""
+        top = widget.mapFromScene(view.mapViewToScene(pg.Point(px, 10.0)))
+        bottom = widget.mapFromScene(view.mapViewToScene(pg.Point(px, 0.0)))
+        return any(colour(image.pixelColor(top.x(), y)) for y in range(top.y(), bottom.y() + 1))
+
+    # NaN at x = 5: no red line anywhere between 4 and 6 (to 0, say)
+    assert not column_has(4.6, red) and not column_has(5.0, red) and not column_has(5.4, red)
+    # inf at x = 8: the rising line stops at 7 and starts again at 9 (no line up off the plot, or down)
+    assert not column_has(7.6, blue) and not column_has(8.4, blue)
+    empty = Polylines()
+    empty.set_curves(x, [np.full(11, np.nan)], [pg.mkPen("#00ff00")])
+    assert empty.boundingRect().isEmpty()  # nothing finite: nothing to paint, no area to repaint

@@ -248,6 +248,11 @@ class Child:
 
         if self.conn is None:
             self.stop_waiting()  # a relay still waiting in accept() gives up
+        else:
+            # Hang up first: what the window sent ("quit") stays readable for the child, and a
+            # snapshot it is still writing fails at once. Closed after the wait, a 2 MB snapshot
+            # in flight blocked the child's sender, and closing the window took the whole 5 s.
+            self.conn.close()
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:

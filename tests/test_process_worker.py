@@ -213,3 +213,27 @@ def test_a_worker_never_started_starts_no_process():
     worker.set_speed(20.0)  # held until a child calls back
     worker.stop()
     assert worker._child is None and not worker.isRunning()
+
+
+def test_a_child_writing_a_snapshot_nobody_reads_ends_on_quit_without_being_killed():
+    """Closing the window while a snapshot is on its way: the child still ends by itself.
+
+    Its sender was blocked writing a 2 MB snapshot the window no longer read, and the child waited
+    for it 5 s before ending, so closing the window took the whole 5 s and then killed it (seen as
+    5 s teardowns in the window tests). The parent now hangs up first; "quit" stays readable."""
+    from playground.bench import experiment
+
+    child = train_server.Child(experiment("c3"), grid_size=100, record_every=10)  # ~2 MB snapshots
+    try:
+        conn = child.accept()
+        assert conn is not None
+        while conn.recv()[0] != "alive":  # past the kernel's loading: the child reads its commands
+            pass
+        for _ in range(4):  # far more than a socket holds, and nobody reads them
+            conn.send(("snapshot", None))
+        conn.send(("quit", None))
+        child.close(timeout=3.0)  # the sender's 5 s wait would outlast this: killed, -9
+        assert child.process.returncode == 0
+    finally:
+        if child.process.poll() is None:
+            child.process.kill()

@@ -192,7 +192,7 @@ class ChartsView(FollowsFont, QWidget):
             for column, stretch in enumerate((10, 10, 12, 13)):
                 self.graphics.ci.layout.setColumnStretchFactor(column, stretch)
         p = self.plots
-        # each plot's curves: (History field, pen); the gradients' are made per weight layer
+        # each plot's curves as (History field, pen); the gradients' as (layer label, pen), one per weight layer
         self.series: dict[str, list[tuple[str, QPen]]] = {
             "loss": [("train_loss", _pen(0)), ("test_loss", _pen(1))],
             "accuracy": [("train_accuracy", _pen(0)), ("test_accuracy", _pen(1))],

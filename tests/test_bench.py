@@ -102,6 +102,16 @@ def test_a_failing_window_child_says_why(tmp_path, monkeypatch):
         bench_live.run_child(["live", "c9", "1"], timeout=60)
 
 
+def test_a_loaded_window_child_that_fails_before_it_is_ready_says_why_and_starts_no_load():
+    # the busy processes start when the child says it is ready; one that fails first is reported
+    # at once (not after the timeout) with its own last line, and no busy process was started
+    started = []
+    with pytest.raises(RuntimeError, match=r"child live c9 1 --wait-for-go failed before it was ready "
+                                           r"\(exit 2\): .*invalid choice: 'c9'"):
+        bench_live.run_child(["live", "c9", "1", "--wait-for-go"], timeout=60, when_ready=lambda: started.append(1))
+    assert started == []
+
+
 def test_training_rates_and_timer_lateness_from_what_the_window_saw():
     frames = [(10.0, 2.0, 50), (10.5, 6.0, 150), (12.0, 10.0, 250)]  # (time s, epoch, step)
     assert bench.training_rates(frames) == {"epochs_per_s": 4.0, "updates_per_s": 100.0, "frames_per_s": 1.0}

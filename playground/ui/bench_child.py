@@ -1,6 +1,6 @@
 """The child process of `playground bench`'s window figures: one measurement, one JSON line out.
 
-    python -m playground.ui.bench_child live CASE SECONDS [--idle]
+    python -m playground.ui.bench_child live CASE SECONDS [--idle] [--wait-for-go]
     python -m playground.ui.bench_child startup
     python -m playground.ui.bench_child export FRAMES
     python -m playground.ui.bench_child compare SECONDS [--warm SECONDS]
@@ -27,6 +27,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     live.add_argument("case", choices=sorted(CASES))
     live.add_argument("seconds", type=float)
     live.add_argument("--idle", action="store_true", help="the window not training: the timer alone")
+    live.add_argument("--wait-for-go", action="store_true",
+                      help=f"print {bench_live.READY!r} once the window is set, then wait for a {bench_live.GO!r} line on stdin")
     sub.add_parser("startup", help="launch to the first picture and the first trained step")
     export = sub.add_parser("export", help="a whole export of FRAMES frames")
     export.add_argument("frames", type=int)
@@ -40,7 +42,8 @@ def main(argv: list[str]) -> int:
     args = parse(argv)
     configure_process()  # as the window it measures: one BLAS thread, malloc kept
     if args.what == "live":
-        out = bench_live.in_window_live(args.case, args.seconds, idle=args.idle)
+        out = bench_live.in_window_live(args.case, args.seconds, idle=args.idle,
+                                        ready=_wait_for_go if args.wait_for_go else None)
     elif args.what == "startup":
         out = bench_live.in_window_startup()
     elif args.what == "compare":
@@ -49,6 +52,12 @@ def main(argv: list[str]) -> int:
         out = bench_live.in_window_export_fps(args.frames)
     print(json.dumps(out), flush=True)
     return 0
+
+
+def _wait_for_go() -> None:
+    print(bench_live.READY, flush=True)
+    if sys.stdin.readline().strip() != bench_live.GO:
+        raise SystemExit("bench_child: the parent went away before saying go")
 
 
 if __name__ == "__main__":
